@@ -1,0 +1,1 @@
+"""Code-agnostic flows: fields are nested makers, engine subclasses only change defaults."""

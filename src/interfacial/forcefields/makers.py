@@ -1,0 +1,48 @@
+"""Force-field relax makers with a process-wide calculator cache.
+
+atomate2's force-field makers build a new ASE calculator in every job; for CHGNet that reloads the
+model (about a second each time), which dominates a flow of many small slab relaxations. The
+calculator is stateless between ``calculate`` calls on different Atoms, so one instance per
+(model, keyword arguments) and process is safe and keeps the weights loaded once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from atomate2.forcefields.jobs import ForceFieldRelaxMaker
+
+if TYPE_CHECKING:
+    from ase.calculators.calculator import Calculator
+
+_CALCULATORS: dict[str, Calculator] = {}
+
+
+def cached_calculator(meta: Any, kwargs: dict[str, Any]) -> Calculator:
+    """Return the calculator for ``meta`` and ``kwargs``, built once per process."""
+    from atomate2.forcefields.utils import ase_calculator
+
+    key = json.dumps([str(meta), kwargs], sort_keys=True, default=str)
+    if key not in _CALCULATORS:
+        _CALCULATORS[key] = ase_calculator(meta, **kwargs)
+    return _CALCULATORS[key]
+
+
+@dataclass
+class CHGNetRelaxMaker(ForceFieldRelaxMaker):
+    """CHGNet relaxation (weights ship in the chgnet wheel: no download at run time).
+
+    Relaxation stops when max |F| < ``relax_kwargs['fmax']`` (eV/A); ``relax_cell`` relaxes the cell
+    too (bulk), ``relax_cell=False`` keeps it fixed (slabs).
+    """
+
+    name: str = "CHGNet relax"
+    force_field_name: str = "CHGNet"
+    relax_cell: bool = True
+    steps: int = 500
+    relax_kwargs: dict = field(default_factory=lambda: {"fmax": 0.02})
+
+    def _get_calculator(self) -> Calculator:
+        return cached_calculator(self.calculator_meta, self.calculator_kwargs)

@@ -1,0 +1,1 @@
+"""Pydantic output documents. Miller indices are lists (MongoDB rejects tuple keys/values as keys)."""

@@ -1,0 +1,120 @@
+"""Where documents live.
+
+Three set-ups, chosen by :class:`~interfacial.settings.InterfacialSettings`:
+
+* embedded (default): maggma ``MontyStore`` collections (sqlite files) in ``settings.data_dir``, a
+  directory the user can see and delete. Results written by one process are read by the next.
+* ``store_uri``: a MongoDB URI (``mongodb://`` or ``mongodb+srv://``); large objects go to GridFS.
+* ``use_jobflow_store``: the JobStore of the user's ``jobflow.yaml``, used unchanged; the derived
+  collections (surfaces, materials, ...) are created next to its docs store.
+
+Job outputs go to the JobStore (docs store ``jobs`` plus the ``data`` store for large objects).
+Builders write derived documents to sibling collections returned by :func:`derived_store`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from interfacial.errors import InterfacialError
+from interfacial.settings import InterfacialSettings, get_settings
+
+if TYPE_CHECKING:
+    from jobflow import JobStore
+    from maggma.core import Store
+
+#: Collections written by the builders, by purpose.
+SURFACES = "surfaces"
+SURFACE_MATERIALS = "surface_materials"
+
+
+def _embedded_path(settings: InterfacialSettings) -> Path:
+    """Create (if needed) and check the embedded database directory."""
+    path = settings.data_dir.expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InterfacialError(
+            f"cannot create the database directory {path} ({exc.strerror}); "
+            "set INTERFACIAL_DATA_DIR to a writable directory"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InterfacialError(
+            f"the database directory {path} is not writable; "
+            "set INTERFACIAL_DATA_DIR to a writable directory"
+        )
+    return path
+
+
+def check_writable(settings: InterfacialSettings | None = None) -> None:
+    """Fail early, before any work, when the embedded database cannot be written."""
+    settings = settings or get_settings()
+    if settings.store_uri is None and not settings.use_jobflow_store:
+        _embedded_path(settings)
+
+
+def _named_store(name: str, settings: InterfacialSettings, *, large: bool = False) -> Store:
+    from maggma.stores import MontyStore, MongoURIStore
+    from maggma.stores.gridfs import GridFSURIStore
+
+    if settings.store_uri is not None:
+        if large:
+            return GridFSURIStore(settings.store_uri, name, database=settings.store_database)
+        return MongoURIStore(settings.store_uri, name, database=settings.store_database, key="uuid")
+    return MontyStore(
+        name, database_path=str(_embedded_path(settings)), database_name="interfacial", key="uuid"
+    )
+
+
+def get_job_store(settings: InterfacialSettings | None = None) -> JobStore:
+    """Return the (unconnected) JobStore the flows write to."""
+    from jobflow import JobStore
+
+    settings = settings or get_settings()
+    if settings.use_jobflow_store:
+        from jobflow import SETTINGS as JOBFLOW_SETTINGS
+
+        return JOBFLOW_SETTINGS.JOB_STORE
+    return JobStore(
+        _named_store("jobs", settings),
+        additional_stores={"data": _named_store("data", settings, large=True)},
+    )
+
+
+def sibling_store(store: Store, name: str, key: str) -> Store:
+    """Return a collection ``name`` in the same database as ``store`` (same kind, same credentials)."""
+    from maggma.stores import MemoryStore, MongoStore, MongoURIStore, MontyStore
+
+    if isinstance(store, MontyStore):
+        return MontyStore(
+            name,
+            database_path=store.database_path,
+            database_name=store.database_name,
+            storage=store.storage,
+            key=key,
+        )
+    if isinstance(store, MongoURIStore):
+        return MongoURIStore(store.uri, name, database=store.database, key=key)
+    if isinstance(store, MongoStore):
+        return MongoStore(
+            database=store.database,
+            collection_name=name,
+            host=store.host,
+            port=store.port,
+            username=store.username,
+            password=store.password,
+            key=key,
+        )
+    if isinstance(store, MemoryStore):
+        return MemoryStore(name, key=key)
+    raise InterfacialError(
+        f"cannot place derived collections next to a {type(store).__name__}; "
+        "use a MongoStore, MongoURIStore or MontyStore as the docs store"
+    )
+
+
+def derived_store(name: str, key: str, settings: InterfacialSettings | None = None) -> Store:
+    """Return the builder output collection ``name`` next to the JobStore's docs store."""
+    return sibling_store(get_job_store(settings).docs_store, name, key)

@@ -1,0 +1,1 @@
+"""Bulk structures, slabs and (later) interface models."""

@@ -1,0 +1,125 @@
+"""The built-in bulk phases, built from their space group and Wyckoff positions.
+
+Lattice constants are experimental (room temperature unless noted); relax with the chosen
+calculator before use. Anywhere a name is accepted, a path to any structure file pymatgen reads
+(CIF, POSCAR, extxyz, ...) is accepted too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from interfacial.errors import InterfacialError
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
+
+@dataclass(frozen=True)
+class BulkPhase:
+    """A bulk phase by space group, lattice constants (A) and Wyckoff sites."""
+
+    name: str
+    space_group: str
+    a: float
+    c: float | None
+    species: tuple[str, ...]
+    frac_coords: tuple[tuple[float, float, float], ...]
+    note: str = ""
+
+    def structure(self) -> Structure:
+        """Return the conventional standard cell."""
+        from pymatgen.core import Lattice, Structure
+
+        lattice = Lattice.cubic(self.a) if self.c is None else Lattice.hexagonal(self.a, self.c)
+        return Structure.from_spacegroup(
+            self.space_group, lattice, list(self.species), [list(x) for x in self.frac_coords]
+        )
+
+
+_Q = 0.25
+BUILTIN_PHASES: dict[str, BulkPhase] = {
+    p.name: p
+    for p in (
+        BulkPhase("Li", "Im-3m", 3.51, None, ("Li",), ((0, 0, 0),), "bcc; 3.48 A at 78 K"),
+        BulkPhase("Na", "Im-3m", 4.29, None, ("Na",), ((0, 0, 0),), "bcc; 4.23 A at 5 K"),
+        BulkPhase("Li2S", "Fm-3m", 5.708, None, ("S", "Li"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"),
+        BulkPhase("Li2O", "Fm-3m", 4.611, None, ("O", "Li"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"),
+        BulkPhase("Na2S", "Fm-3m", 6.537, None, ("S", "Na"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"),
+        BulkPhase("Na2O", "Fm-3m", 5.55, None, ("O", "Na"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"),
+        BulkPhase("LiCl", "Fm-3m", 5.130, None, ("Li", "Cl"), ((0, 0, 0), (0.5, 0.5, 0.5)), "rocksalt"),
+        BulkPhase(
+            "Li3N",
+            "P6/mmm",
+            3.648,
+            3.875,
+            ("N", "Li", "Li"),
+            ((0, 0, 0), (0, 0, 0.5), (1 / 3, 2 / 3, 0)),
+            "alpha-Li3N",
+        ),
+        BulkPhase(
+            "Li3P",
+            "P6_3/mmc",
+            4.273,
+            7.594,
+            ("P", "Li", "Li"),
+            ((1 / 3, 2 / 3, 0.25), (0, 0, 0.25), (1 / 3, 2 / 3, 0.584)),
+            "Na3As type",
+        ),
+        BulkPhase(
+            "Na3P",
+            "P6_3/mmc",
+            4.988,
+            8.826,
+            ("P", "Na", "Na"),
+            ((1 / 3, 2 / 3, 0.25), (0, 0, 0.25), (1 / 3, 2 / 3, 0.583)),
+            "Na3As type",
+        ),
+    )
+}
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in phases."""
+    return list(BUILTIN_PHASES)
+
+
+def load_structure(name_or_path: str | Path) -> Structure:
+    """Return a built-in phase by name, or the structure in a file pymatgen can read.
+
+    Raises
+    ------
+    InterfacialError
+        If the name is not built in and no readable structure file exists at that path.
+    """
+    key = str(name_or_path)
+    if key in BUILTIN_PHASES:
+        return BUILTIN_PHASES[key].structure()
+    path = Path(key).expanduser()
+    if not path.exists():
+        close = [n for n in BUILTIN_PHASES if n.lower() == key.lower()]
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise InterfacialError(
+            f"'{key}' is neither a built-in structure{hint} nor an existing file; "
+            f"built-in: {', '.join(BUILTIN_PHASES)}"
+        )
+    from pymatgen.core import Structure
+
+    try:
+        structure = Structure.from_file(path)
+    except Exception as exc:  # pymatgen raises many types for unreadable files
+        raise InterfacialError(
+            f"cannot read a crystal structure from {path} ({type(exc).__name__}: {exc}); "
+            "give a CIF, POSCAR/CONTCAR, extxyz or another format pymatgen reads"
+        ) from None
+    if len(structure) == 0 or not structure.is_ordered:
+        raise InterfacialError(f"{path} holds no ordered crystal structure; give an ordered cell")
+    return structure
+
+
+def structure_label(name_or_path: str | Path, structure: Structure) -> str:
+    """A short label for a material: the built-in name, else the reduced formula."""
+    key = str(name_or_path)
+    return key if key in BUILTIN_PHASES else structure.composition.reduced_formula

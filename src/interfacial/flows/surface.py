@@ -29,8 +29,8 @@ class SurfaceEnergyMaker(Maker):
     name : str
         Flow name.
     bulk_relax_maker : Maker
-        Relaxes the bulk (cell and positions). Its output must have ``output.energy`` (eV) and
-        ``output.structure``, as atomate2's VASP and force-field task documents do.
+        Relaxes the bulk (cell and positions). Its task document must have ``output.energy`` (eV) and
+        ``structure`` (final), as atomate2's VASP and force-field task documents do.
     slab_relax_maker : Maker
         Relaxes a slab at fixed cell.
     calculator : str
@@ -107,7 +107,7 @@ class SurfaceEnergyMaker(Maker):
             calculator=self.calculator,
         )
         report = enumerate_facets(
-            bulk.output.output.structure,
+            bulk.output.structure,
             material,
             bulk.uuid,
             self.calculator,
@@ -119,7 +119,7 @@ class SurfaceEnergyMaker(Maker):
         tag(report, role="facets", material=material, bulk_uuid=bulk.uuid)
         fan_out = surface_calculations(
             report.output,
-            bulk.output.output.structure,
+            bulk.output.structure,
             bulk.output.output.energy,
             self.slab_relax_maker,
             self.vacuum,

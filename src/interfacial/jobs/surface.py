@@ -89,6 +89,7 @@ def slab_relax_job(
     termination: TerminationInfo,
     n_repeats: int,
     vacuum: float,
+    convergence_tol: float,
 ) -> Job:
     """A fixed-cell relaxation of one slab, named and tagged for routing and builders."""
     hkl = (facet.miller_index[0], facet.miller_index[1], facet.miller_index[2])
@@ -114,6 +115,7 @@ def slab_relax_job(
         area=slab_area(slab),
         slab_thickness=slab_thickness(slab, bulk_structure),
         vacuum=vacuum,
+        convergence_tol=convergence_tol,
     )
 
 
@@ -132,7 +134,14 @@ def thickness_chain(
 ) -> Flow:
     """Relax a slab of ``n_repeats`` then decide (in :func:`thickness_step`) whether to go on."""
     relax = slab_relax_job(
-        slab_relax_maker, bulk_structure, report, facet, termination, n_repeats, vacuum
+        slab_relax_maker,
+        bulk_structure,
+        report,
+        facet,
+        termination,
+        n_repeats,
+        vacuum,
+        convergence_tol,
     )
     step = thickness_step(
         relax.output.output.energy,
@@ -145,7 +154,6 @@ def thickness_chain(
         facet,
         termination,
         series,
-        convergence_tol,
         max_repeats,
     )
     step.name = relax.name.replace("slab relax", "surface energy")
@@ -175,14 +183,11 @@ def thickness_step(
     facet: FacetInfo,
     termination: TerminationInfo,
     series: list[ThicknessPoint],
-    convergence_tol: float,
     max_repeats: int,
 ) -> SurfaceEnergyDocument | Response:
     """Compute gamma for this thickness; stop when converged, else add one repeat."""
     series = [*series, ThicknessPoint.from_slab(slab_energy, slab_uuid, slab_keys, bulk_energy_per_atom)]
-    doc = SurfaceEnergyDocument.from_series(
-        series, slab_keys, bulk_energy_per_atom, termination.shift, convergence_tol
-    )
+    doc = SurfaceEnergyDocument.from_series(series, slab_keys, bulk_energy_per_atom)
     n_next = series[-1].n_repeats + 1
     if doc.converged or n_next > max_repeats:
         return doc
@@ -196,7 +201,7 @@ def thickness_step(
         n_next,
         series,
         slab_keys["vacuum"],
-        convergence_tol,
+        slab_keys["convergence_tol"],
         max_repeats,
     )
     return Response(replace=chain)

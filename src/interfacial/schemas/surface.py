@@ -104,6 +104,9 @@ class SurfaceEnergyDocument(BaseModel):
     calculator: str
     bulk_uuid: str
     slab_uuid: str | None = None
+    source_fingerprint: str | None = Field(
+        None, description="Hash of the source documents this was built from (builders only)"
+    )
     last_updated: datetime = Field(default_factory=utcnow)
 
     @staticmethod
@@ -117,14 +120,15 @@ class SurfaceEnergyDocument(BaseModel):
         series: list[ThicknessPoint],
         slab_keys: dict[str, Any],
         bulk_energy_per_atom: float,
-        shift: float,
-        convergence_tol: float,
+        source_fingerprint: str | None = None,
     ) -> SurfaceEnergyDocument:
         """Pick gamma from slabs of increasing thickness (the study's convergence rule).
 
         gamma is that of the first thickness whose gamma differs from the previous one by less
-        than ``convergence_tol``; without convergence it is the thickest slab's, flagged.
+        than ``slab_keys['convergence_tol']`` (J/m^2); without convergence it is the thickest
+        slab's, flagged ``converged=False``. ``slab_keys`` are the slab relax job's grouping keys.
         """
+        convergence_tol = slab_keys["convergence_tol"]
         series = sorted(series, key=lambda p: p.n_repeats)
         index = converged_index([p.surface_energy for p in series], convergence_tol)
         chosen = series[-1] if index is None else series[index]
@@ -135,7 +139,7 @@ class SurfaceEnergyDocument(BaseModel):
             formula=slab_keys["formula"],
             miller_index=miller,
             termination=slab_keys["termination"],
-            shift=shift,
+            shift=slab_keys["shift"],
             tasker_type=slab_keys["tasker_type"],
             surface_energy=chosen.surface_energy,
             converged=index is not None,
@@ -149,10 +153,13 @@ class SurfaceEnergyDocument(BaseModel):
             calculator=slab_keys["calculator"],
             bulk_uuid=slab_keys["bulk_uuid"],
             slab_uuid=chosen.slab_uuid,
+            source_fingerprint=source_fingerprint,
         )
 
     @classmethod
-    def without_slab(cls, report: FacetReport, facet: FacetInfo) -> SurfaceEnergyDocument:
+    def without_slab(
+        cls, report: FacetReport, facet: FacetInfo, source_fingerprint: str | None = None
+    ) -> SurfaceEnergyDocument:
         """A facet with no stoichiometric symmetric slab: gamma is null, with the reason."""
         return cls(
             surface_id=cls.make_id(report.bulk_uuid, facet.miller_index, None),
@@ -163,6 +170,7 @@ class SurfaceEnergyDocument(BaseModel):
             reason=facet.reason,
             calculator=report.calculator,
             bulk_uuid=report.bulk_uuid,
+            source_fingerprint=source_fingerprint,
         )
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import reduce
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -136,14 +135,13 @@ def atomic_planes(structure: Structure, tol: float = PLANE_TOLERANCE) -> list[li
 
 
 def plane_formula(structure: Structure, sites: list[int]) -> str:
-    """Reduced formula of the atoms in one plane, e.g. 'S', 'O' or 'LiCl' (no 'O2' for oxygen)."""
-    counts: dict[str, int] = {}
-    for i in sites:
-        counts[structure[i].species_string] = counts.get(structure[i].species_string, 0) + 1
-    divisor = reduce(math.gcd, counts.values())
-    return "".join(
-        el + (str(n // divisor) if n // divisor > 1 else "") for el, n in sorted(counts.items())
-    )
+    """Reduced formula of the atoms in one plane, e.g. 'S', 'O' or 'LiCl' (not 'O2' for oxygen)."""
+    from pymatgen.core import Composition
+
+    composition = Composition([structure[i].species_string for i in sites])
+    if len(composition) == 1:
+        return composition.elements[0].symbol
+    return composition.reduced_formula
 
 
 def has_normal_flip(slab: Structure, symprec: float = 0.1) -> bool:

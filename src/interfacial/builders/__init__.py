@@ -1,0 +1,1 @@
+"""maggma builders: derive properties from stored task documents with the analysis functions."""

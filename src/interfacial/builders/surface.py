@@ -1,0 +1,177 @@
+"""Surface energies and Wulff shapes derived from stored bulk and slab task documents.
+
+Reads only what the flow's engine jobs stored (bulk relax, slab enumeration, slab relaxations),
+never the flow's own gamma documents, and recomputes gamma with the same pure functions the flow
+uses. One item per bulk relaxation (a material under one calculator).
+
+Incremental and idempotent: every derived document carries a fingerprint of the source documents
+of its group (uuid, index and completed_at of each); a group is rebuilt only when that fingerprint
+changes (a slab added, rerun or updated), so a second run does nothing. This avoids maggma's
+MapBuilder/GroupBuilder timestamp logic, which misses updated sources or redoes everything when
+jobflow's ``completed_at`` strings are compared with datetimes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from maggma.core import Builder, Store
+
+from interfacial.schemas.surface import (
+    FacetReport,
+    SurfaceEnergyDocument,
+    SurfaceMaterialDocument,
+    ThicknessPoint,
+)
+
+ROLE = "metadata.interfacial.role"
+BULK_UUID = "metadata.interfacial.bulk_uuid"
+
+
+def latest(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the highest ``index`` per uuid (a replaced jobflow job leaves several)."""
+    best: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        if doc["uuid"] not in best or doc.get("index", 1) > best[doc["uuid"]].get("index", 1):
+            best[doc["uuid"]] = doc
+    return list(best.values())
+
+
+def fingerprint(docs: list[dict[str, Any]]) -> str:
+    """Hash of (uuid, index, completed_at) of the source documents."""
+    keys = sorted((d["uuid"], d.get("index", 1), str(d.get("completed_at"))) for d in docs)
+    return hashlib.sha256(json.dumps(keys).encode()).hexdigest()[:20]
+
+
+def _payload(output: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in output.items() if not k.startswith("@")}
+
+
+class SurfaceBuilder(Builder):
+    """Build per-termination surface documents and per-material Wulff documents.
+
+    Parameters
+    ----------
+    tasks : Store
+        The JobStore's docs store (jobflow job outputs).
+    surfaces : Store
+        Target of :class:`SurfaceEnergyDocument` (key ``surface_id``).
+    materials : Store
+        Target of :class:`SurfaceMaterialDocument` (key ``bulk_uuid``).
+    query : dict, optional
+        Extra filter on the bulk task documents (e.g. ``{"metadata.interfacial.material": "Li"}``).
+    """
+
+    def __init__(
+        self,
+        tasks: Store,
+        surfaces: Store,
+        materials: Store,
+        query: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.tasks = tasks
+        self.surfaces = surfaces
+        self.materials = materials
+        self.query = query or {}
+        super().__init__(sources=[tasks], targets=[surfaces, materials], **kwargs)
+
+    def ensure_indexes(self) -> None:
+        """Index the keys the builder looks up by (montydb, the embedded store, has no indexes)."""
+        for store, key in (
+            (self.surfaces, "surface_id"),
+            (self.surfaces, "bulk_uuid"),
+            (self.materials, "bulk_uuid"),
+        ):
+            try:
+                store.ensure_index(key)
+            except NotImplementedError:
+                pass
+
+    def _group_sources(self, bulk_uuid: str, properties: list[str] | None) -> list[dict[str, Any]]:
+        criteria = {
+            "$or": [
+                {"uuid": bulk_uuid},
+                {BULK_UUID: bulk_uuid, ROLE: {"$in": ["facets", "slab"]}},
+            ]
+        }
+        return latest(list(self.tasks.query(criteria, properties=properties)))
+
+    def get_items(self) -> Iterator[dict[str, Any]]:
+        """Yield one item per bulk relaxation whose sources changed since the last build."""
+        self.ensure_indexes()
+        stamp = ["uuid", "index", "completed_at"]
+        bulks = latest(list(self.tasks.query({ROLE: "bulk", **self.query}, properties=stamp)))
+        for bulk in bulks:
+            sources = self._group_sources(bulk["uuid"], [*stamp, "metadata"])
+            roles = {d["metadata"]["interfacial"]["role"] for d in sources}
+            if "facets" not in roles:
+                continue  # the flow has not enumerated the slabs yet
+            fp = fingerprint(sources)
+            built = self.surfaces.query_one(
+                {"bulk_uuid": bulk["uuid"]}, properties=["source_fingerprint"]
+            )
+            if built is not None and built.get("source_fingerprint") == fp:
+                continue
+            yield {"bulk_uuid": bulk["uuid"], "fingerprint": fp}
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Recompute gamma of every termination and the Wulff shape of one material."""
+        from pymatgen.core import Lattice, Structure
+
+        sources = self._group_sources(item["bulk_uuid"], None)
+        by_role: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for doc in sources:
+            by_role[doc["metadata"]["interfacial"]["role"]].append(doc)
+        bulk = by_role["bulk"][0]["output"]
+        bulk_structure = Structure.from_dict(bulk["structure"])
+        bulk_energy_per_atom = bulk["output"]["energy"] / len(bulk_structure)
+        report = FacetReport.model_validate(_payload(by_role["facets"][0]["output"]))
+
+        series: dict[tuple[str, str], list[ThicknessPoint]] = defaultdict(list)
+        keys: dict[tuple[str, str], dict[str, Any]] = {}
+        for slab in by_role["slab"]:
+            slab_keys = slab["metadata"]["interfacial"]
+            group = (json.dumps(slab_keys["miller_index"]), slab_keys["termination"])
+            series[group].append(
+                ThicknessPoint.from_slab(
+                    slab["output"]["output"]["energy"],
+                    slab["uuid"],
+                    slab_keys,
+                    bulk_energy_per_atom,
+                )
+            )
+            keys[group] = slab_keys
+        surfaces = [
+            SurfaceEnergyDocument.from_series(
+                points, keys[group], bulk_energy_per_atom, item["fingerprint"]
+            )
+            for group, points in series.items()
+        ]
+        surfaces += [
+            SurfaceEnergyDocument.without_slab(report, facet, item["fingerprint"])
+            for facet in report.facets
+            if facet.tasker_type == 3
+        ]
+        material = SurfaceMaterialDocument.from_surfaces(
+            Lattice(bulk_structure.lattice.matrix), report, surfaces, item["fingerprint"]
+        )
+        return {
+            "bulk_uuid": item["bulk_uuid"],
+            "surfaces": [s.model_dump() for s in surfaces],
+            "material": None if material is None else material.model_dump(),
+        }
+
+    def update_targets(self, items: list[dict[str, Any]]) -> None:
+        """Write the rebuilt groups; drop documents of terminations no longer in the sources."""
+        for item in items:
+            ids = [s["surface_id"] for s in item["surfaces"]]
+            if item["surfaces"]:
+                self.surfaces.update(item["surfaces"], key="surface_id")
+            self.surfaces.remove_docs({"bulk_uuid": item["bulk_uuid"], "surface_id": {"$nin": ids}})
+            if item["material"] is not None:
+                self.materials.update([item["material"]], key="bulk_uuid")

@@ -1,0 +1,57 @@
+"""Calculators by name: which engine-specific maker a flow gets.
+
+Lives outside the code-agnostic flows so that they never import an engine module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from interfacial.errors import InterfacialError
+from interfacial.settings import InterfacialSettings, get_settings
+
+#: Names accepted by --calculator (case-insensitive) and what they are.
+CALCULATORS = {
+    "CHGNet": "universal ML potential, weights ship in the chgnet wheel (embedded default)",
+    "VASP": "DFT with VASP as SCIENCE-grade settings (needs vasp_cmd and POTCARs)",
+}
+
+
+def canonical_calculator(name: str) -> str:
+    """Return the canonical spelling of a calculator name, or raise a clear error."""
+    for known in CALCULATORS:
+        if known.lower() == name.strip().lower():
+            return known
+    raise InterfacialError(
+        f"unknown calculator '{name}'; choose one of: {', '.join(CALCULATORS)}"
+    )
+
+
+def surface_energy_maker(
+    calculator: str, settings: InterfacialSettings | None = None, **kwargs: Any
+) -> Any:
+    """The SurfaceEnergyMaker subclass of ``calculator``, built with ``kwargs``.
+
+    Force-field relaxations use ``settings.relax_fmax`` (eV/A) and ``settings.relax_steps``.
+    """
+    settings = settings or get_settings()
+    name = canonical_calculator(calculator)
+    if name == "CHGNet":
+        try:
+            import chgnet  # noqa: F401
+        except ImportError:
+            raise InterfacialError(
+                "the CHGNet calculator needs the embedded extra: pip install 'interfacial[embedded]'"
+            ) from None
+        from interfacial.forcefields.flows import ForceFieldSurfaceEnergyMaker
+        from interfacial.forcefields.makers import CHGNetRelaxMaker
+
+        relax = {"relax_kwargs": {"fmax": settings.relax_fmax}, "steps": settings.relax_steps}
+        return ForceFieldSurfaceEnergyMaker(
+            bulk_relax_maker=CHGNetRelaxMaker(name="CHGNet bulk relax", relax_cell=True, **relax),
+            slab_relax_maker=CHGNetRelaxMaker(name="CHGNet slab relax", relax_cell=False, **relax),
+            **kwargs,
+        )
+    from interfacial.vasp.flows import VaspSurfaceEnergyMaker
+
+    return VaspSurfaceEnergyMaker(**kwargs)

@@ -1,0 +1,235 @@
+"""The ``interfacial`` command line. Heavy libraries are imported inside commands only."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from interfacial.errors import InterfacialError
+
+app = typer.Typer(
+    help="Alkali-metal anode || solid-electrolyte interphases: surfaces, interfaces, transport.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+query_app = typer.Typer(help="Read results back from the database.", no_args_is_help=True)
+app.add_typer(query_app, name="query")
+
+DEMO_MATERIALS = ("Li", "Li2S", "Li3P", "LiCl")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _surface_table(docs: list[dict[str, Any]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    for column in ("material", "facet", "termination", "Tasker", "gamma (J/m^2)", "converged"):
+        table.add_column(column)
+    for column in ("atoms", "thickness (A)", "calculator", "note"):
+        table.add_column(column)
+    for d in docs:
+        table.add_row(
+            d["material"],
+            "(" + " ".join(map(str, d["miller_index"])) + ")",
+            d.get("termination") or "-",
+            str(d["tasker_type"]),
+            _fmt(d.get("surface_energy")),
+            "-" if d.get("converged") is None else ("yes" if d["converged"] else "NO"),
+            str(d.get("n_atoms") or "-"),
+            _fmt(d.get("slab_thickness"), 1),
+            d["calculator"],
+            d.get("reason") or "",
+        )
+    console.print(table)
+
+
+def _public(doc: dict[str, Any]) -> dict[str, Any]:
+    """The per-termination fields users script against (JSON output)."""
+    keys = (
+        "material",
+        "formula",
+        "miller_index",
+        "termination",
+        "shift",
+        "tasker_type",
+        "surface_energy",
+        "reason",
+        "converged",
+        "n_atoms",
+        "slab_thickness",
+        "vacuum",
+        "area",
+        "calculator",
+        "bulk_uuid",
+        "slab_uuid",
+        "surface_id",
+        "thickness_series",
+        "last_updated",
+    )
+    return {k: doc.get(k) for k in keys}
+
+
+@app.command()
+def structures(
+    name: str | None = typer.Argument(None, help="A built-in name or a structure file."),
+) -> None:
+    """List the built-in structures, or print one (POSCAR format)."""
+    from interfacial.structures.library import BUILTIN_PHASES, load_structure
+
+    if name is None:
+        for phase in BUILTIN_PHASES.values():
+            c = f", c = {phase.c}" if phase.c else ""
+            typer.echo(f"{phase.name:6s} {phase.space_group:9s} a = {phase.a}{c} A  ({phase.note})")
+        return
+    try:
+        structure = load_structure(name)
+    except InterfacialError as exc:
+        _fail(str(exc))
+    typer.echo(structure.to(fmt="poscar"))
+
+
+@app.command()
+def surfaces(
+    structure: str = typer.Argument(..., help="Built-in name (Li, Li2S, ...) or structure file."),
+    max_index: int = typer.Option(1, "--max-index", help="Largest Miller index."),
+    miller: list[str] | None = typer.Option(
+        None, "--miller", help="Only this facet, e.g. 1,1,0 (repeatable); overrides --max-index."
+    ),
+    calculator: str | None = typer.Option(None, "--calculator", help="CHGNet (default) or VASP."),
+    min_thickness: float = typer.Option(8.0, "--min-thickness", help="Thinnest slab (A)."),
+    max_thickness: float = typer.Option(30.0, "--max-thickness", help="Thickest slab (A)."),
+    vacuum: float = typer.Option(15.0, "--vacuum", help="Vacuum (A)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Compute surface energies of every facet and termination; store and print them."""
+    from interfacial.api import run_surfaces
+    from interfacial.structures.slabs import parse_miller
+
+    try:
+        millers = [list(parse_miller(m)) for m in miller] if miller else None
+        docs = run_surfaces(
+            structure,
+            max_index=max_index,
+            millers=millers,
+            calculator=calculator,
+            min_thickness=min_thickness,
+            max_thickness=max_thickness,
+            vacuum=vacuum,
+            show_progress=not as_json,
+        )
+    except InterfacialError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json([_public(d) for d in docs])
+    else:
+        _surface_table(docs, f"Surface energies of {structure}")
+
+
+@query_app.command("surfaces")
+def query_surfaces(
+    formula: str | None = typer.Option(None, "--formula", help="Only this formula, e.g. Li2S."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Surface energies stored so far (any process, any earlier run)."""
+    from interfacial.api import query_surfaces as query
+
+    try:
+        docs = query(formula)
+    except InterfacialError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json([_public(d) for d in docs])
+    else:
+        _surface_table(docs, "Stored surface energies")
+
+
+@app.command()
+def build() -> None:
+    """Run the builders: derive gamma and Wulff shapes from the stored task documents."""
+    from interfacial.api import build as run_builders
+
+    try:
+        counts = run_builders()
+    except InterfacialError as exc:
+        _fail(str(exc))
+    typer.echo(f"rebuilt {counts['surfaces']} material group(s) of surface energies")
+
+
+@app.command()
+def report(
+    out: Path = typer.Option(Path("interfacial-report"), "--out", help="Directory for figures."),
+) -> None:
+    """Write figures: a Wulff shape per material."""
+    from interfacial.api import report as make_report
+
+    try:
+        paths = make_report(out)
+    except InterfacialError as exc:
+        _fail(str(exc))
+    if not paths:
+        typer.echo("nothing to plot yet: run `interfacial surfaces NAME` or `interfacial build`")
+    for path in paths:
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("interfacial-report"), "--out", help="Directory for figures."),
+) -> None:
+    """The main job on the embedded default: surfaces of Li, Li2S, Li3P and LiCl, stored and plotted."""
+    from interfacial.api import build as run_builders
+    from interfacial.api import query_surfaces as query
+    from interfacial.api import report as make_report
+    from interfacial.api import run_surfaces
+    from interfacial.settings import get_settings
+
+    settings = get_settings()
+    typer.echo(
+        f"interfacial demo: surfaces of {', '.join(DEMO_MATERIALS)} up to Miller index 1 with "
+        f"{settings.calculator}; database in {settings.data_dir.resolve()}",
+        err=True,
+    )
+    docs = []
+    try:
+        for name in DEMO_MATERIALS:
+            typer.echo(f"- {name}", err=True)
+            docs += run_surfaces(name, max_index=1)
+        run_builders()
+        paths = make_report(out)
+    except InterfacialError as exc:
+        _fail(str(exc))
+    _surface_table(docs, "Surface energies (demo)")
+    for path in paths:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"{len(query())} surface documents in the database; `interfacial query surfaces`")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

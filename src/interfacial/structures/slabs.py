@@ -138,7 +138,7 @@ def plane_formula(structure: Structure, sites: list[int]) -> str:
     """Reduced formula of the atoms in one plane, e.g. 'S', 'O' or 'LiCl' (not 'O2' for oxygen)."""
     from pymatgen.core import Composition
 
-    composition = Composition([structure[i].species_string for i in sites])
+    composition = Composition("".join(structure[i].species_string for i in sites))
     if len(composition) == 1:
         return composition.elements[0].symbol
     return composition.reduced_formula

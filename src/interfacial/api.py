@@ -11,7 +11,13 @@ from typing import Any
 
 from interfacial.errors import InterfacialError
 from interfacial.settings import InterfacialSettings, get_settings
-from interfacial.stores import SURFACE_MATERIALS, SURFACES, check_writable, derived_store, get_job_store
+from interfacial.stores import (
+    SURFACE_MATERIALS,
+    SURFACES,
+    check_writable,
+    derived_store,
+    get_job_store,
+)
 
 
 def _clean(doc: dict[str, Any]) -> dict[str, Any]:
@@ -116,12 +122,16 @@ def query_surfaces(
     settings = settings or get_settings()
     criteria: dict[str, Any] = {}
     if formula:
-        from pymatgen.core import Composition
+        from pymatgen.core import Composition, Element
 
         try:
-            criteria["formula"] = Composition(formula).reduced_formula
-        except Exception:
-            raise InterfacialError(f"'{formula}' is not a chemical formula; e.g. Li2S") from None
+            composition = Composition(formula)
+            valid = all(isinstance(el, Element) for el in composition.elements)
+        except Exception:  # pymatgen raises several types for unparsable formulas
+            valid = False
+        if not valid:
+            raise InterfacialError(f"'{formula}' is not a chemical formula; e.g. Li2S")
+        criteria["formula"] = composition.reduced_formula
     if material:
         criteria["material"] = material
     if bulk_uuid:
@@ -129,7 +139,12 @@ def query_surfaces(
     docs = _read(SURFACES, "surface_id", criteria, settings)
     return sorted(
         docs,
-        key=lambda d: (d["material"], d["miller_index"], d.get("termination") or "", d["bulk_uuid"]),
+        key=lambda d: (
+            d["material"],
+            d["miller_index"],
+            d.get("termination") or "",
+            d["bulk_uuid"],
+        ),
     )
 
 

@@ -22,9 +22,7 @@ def canonical_calculator(name: str) -> str:
     for known in CALCULATORS:
         if known.lower() == name.strip().lower():
             return known
-    raise InterfacialError(
-        f"unknown calculator '{name}'; choose one of: {', '.join(CALCULATORS)}"
-    )
+    raise InterfacialError(f"unknown calculator '{name}'; choose one of: {', '.join(CALCULATORS)}")
 
 
 def surface_energy_maker(
@@ -41,12 +39,16 @@ def surface_energy_maker(
             import chgnet  # noqa: F401
         except ImportError:
             raise InterfacialError(
-                "the CHGNet calculator needs the embedded extra: pip install 'interfacial[embedded]'"
+                "the CHGNet calculator needs the embedded extra: "
+                "pip install 'interfacial[embedded]'"
             ) from None
         from interfacial.forcefields.flows import ForceFieldSurfaceEnergyMaker
         from interfacial.forcefields.makers import CHGNetRelaxMaker
 
-        relax = {"relax_kwargs": {"fmax": settings.relax_fmax}, "steps": settings.relax_steps}
+        relax: dict[str, Any] = {
+            "relax_kwargs": {"fmax": settings.relax_fmax},
+            "steps": settings.relax_steps,
+        }
         return ForceFieldSurfaceEnergyMaker(
             bulk_relax_maker=CHGNetRelaxMaker(name="CHGNet bulk relax", relax_cell=True, **relax),
             slab_relax_maker=CHGNetRelaxMaker(name="CHGNet slab relax", relax_cell=False, **relax),

@@ -195,7 +195,7 @@ def report(
 def demo(
     out: Path = typer.Option(Path("interfacial-report"), "--out", help="Directory for figures."),
 ) -> None:
-    """The main job on the embedded default: surfaces of Li, Li2S, Li3P and LiCl, stored and plotted."""
+    """Run the main job on the embedded default: surfaces of Li, Li2S, Li3P, LiCl; plots."""
     from interfacial.api import build as run_builders
     from interfacial.api import query_surfaces as query
     from interfacial.api import report as make_report

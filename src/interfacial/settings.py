@@ -41,7 +41,7 @@ class InterfacialSettings(BaseSettings):
     )
     store_uri: str | None = Field(
         None,
-        description="MongoDB URI of a production database. When set, the embedded database is not used.",
+        description="MongoDB URI of a production database; when set, the embedded one is unused.",
     )
     store_database: str = Field("interfacial", description="Database name used with store_uri.")
     use_jobflow_store: bool = Field(

@@ -56,13 +56,11 @@ def check_writable(settings: InterfacialSettings | None = None) -> None:
 
 
 def _named_store(name: str, settings: InterfacialSettings, *, large: bool = False) -> Store:
-    from maggma.stores import MontyStore, MongoURIStore
-    from maggma.stores.gridfs import GridFSURIStore
+    from maggma.stores import GridFSStore, MongoStore, MontyStore
 
     if settings.store_uri is not None:
-        if large:
-            return GridFSURIStore(settings.store_uri, name, database=settings.store_database)
-        return MongoURIStore(settings.store_uri, name, database=settings.store_database, key="uuid")
+        store_class = GridFSStore if large else MongoStore
+        return store_class(settings.store_database, name, uri=settings.store_uri, key="uuid")
     return MontyStore(
         name, database_path=str(_embedded_path(settings)), database_name="interfacial", key="uuid"
     )
@@ -84,8 +82,8 @@ def get_job_store(settings: InterfacialSettings | None = None) -> JobStore:
 
 
 def sibling_store(store: Store, name: str, key: str) -> Store:
-    """Return a collection ``name`` in the same database as ``store`` (same kind, same credentials)."""
-    from maggma.stores import MemoryStore, MongoStore, MongoURIStore, MontyStore
+    """Return collection ``name`` in the same database as ``store`` (same kind and credentials)."""
+    from maggma.stores import MemoryStore, MongoStore, MontyStore
 
     if isinstance(store, MontyStore):
         return MontyStore(
@@ -95,9 +93,7 @@ def sibling_store(store: Store, name: str, key: str) -> Store:
             storage=store.storage,
             key=key,
         )
-    if isinstance(store, MongoURIStore):
-        return MongoURIStore(store.uri, name, database=store.database, key=key)
-    if isinstance(store, MongoStore):
+    if isinstance(store, MongoStore):  # also the deprecated MongoURIStore, a subclass
         return MongoStore(
             database=store.database,
             collection_name=name,
@@ -105,6 +101,9 @@ def sibling_store(store: Store, name: str, key: str) -> Store:
             port=store.port,
             username=store.username,
             password=store.password,
+            auth_source=store.auth_source,
+            mongoclient_kwargs=store.mongoclient_kwargs,
+            uri=getattr(store, "uri", None),
             key=key,
         )
     if isinstance(store, MemoryStore):

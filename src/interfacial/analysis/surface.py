@@ -44,6 +44,7 @@ def surface_energy(
     -------
     float
         gamma in J/m^2.
+
     """
     if area <= 0:
         raise ValueError(f"surface area must be positive, got {area} A^2")
@@ -62,6 +63,7 @@ def surface_energy_linear_fit(
     -------
     tuple[float, float]
         (gamma in J/m^2, fitted bulk energy per atom in eV/atom).
+
     """
     if len(n_atoms) < 2 or len(set(n_atoms)) < 2:
         raise ValueError("a linear fit needs at least two slabs of different thickness")
@@ -91,6 +93,7 @@ def wulff_summary(
         ``area_fractions`` (list aligned with ``millers``, summing to 1),
         ``weighted_surface_energy`` (J/m^2, sum of area fraction x gamma), ``shape_factor``,
         ``anisotropy`` and ``volume`` (of the shape, arbitrary units).
+
     """
     from pymatgen.analysis.wulff import WulffShape
 

@@ -5,14 +5,15 @@ never the flow's own gamma documents, and recomputes gamma with the same pure fu
 uses. One item per bulk relaxation (a material under one calculator).
 
 Incremental and idempotent: every derived document carries a fingerprint of the source documents
-of its group (uuid, index and completed_at of each); a group is rebuilt only when that fingerprint
-changes (a slab added, rerun or updated), so a second run does nothing. This avoids maggma's
-MapBuilder/GroupBuilder timestamp logic, which misses updated sources or redoes everything when
-jobflow's ``completed_at`` strings are compared with datetimes.
+of its group (uuid, index, completed_at and energy of each); a group is rebuilt only when that
+fingerprint changes (a slab added, rerun or updated), so a second run does nothing. This avoids
+maggma's MapBuilder/GroupBuilder timestamp logic, which misses updated sources or redoes
+everything when jobflow's ``completed_at`` strings are compared with datetimes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections import defaultdict
@@ -42,8 +43,20 @@ def latest(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def fingerprint(docs: list[dict[str, Any]]) -> str:
-    """Hash of (uuid, index, completed_at) of the source documents."""
-    keys = sorted((d["uuid"], d.get("index", 1), str(d.get("completed_at"))) for d in docs)
+    """Hash of (uuid, index, completed_at, energy) of the source documents.
+
+    The energy is included so that a document corrected in place (same completed_at) still
+    triggers a rebuild.
+    """
+    keys = sorted(
+        (
+            d["uuid"],
+            d.get("index", 1),
+            str(d.get("completed_at")),
+            repr(((d.get("output") or {}).get("output") or {}).get("energy")),
+        )
+        for d in docs
+    )
     return hashlib.sha256(json.dumps(keys).encode()).hexdigest()[:20]
 
 
@@ -64,6 +77,7 @@ class SurfaceBuilder(Builder):
         Target of :class:`SurfaceMaterialDocument` (key ``bulk_uuid``).
     query : dict, optional
         Extra filter on the bulk task documents (e.g. ``{"metadata.interfacial.material": "Li"}``).
+
     """
 
     def __init__(
@@ -87,10 +101,8 @@ class SurfaceBuilder(Builder):
             (self.surfaces, "bulk_uuid"),
             (self.materials, "bulk_uuid"),
         ):
-            try:
+            with contextlib.suppress(NotImplementedError):
                 store.ensure_index(key)
-            except NotImplementedError:
-                pass
 
     def _group_sources(self, bulk_uuid: str, properties: list[str] | None) -> list[dict[str, Any]]:
         criteria = {
@@ -107,7 +119,9 @@ class SurfaceBuilder(Builder):
         stamp = ["uuid", "index", "completed_at"]
         bulks = latest(list(self.tasks.query({ROLE: "bulk", **self.query}, properties=stamp)))
         for bulk in bulks:
-            sources = self._group_sources(bulk["uuid"], [*stamp, "metadata"])
+            sources = self._group_sources(
+                bulk["uuid"], [*stamp, "metadata", "output.output.energy"]
+            )
             roles = {d["metadata"]["interfacial"]["role"] for d in sources}
             if "facets" not in roles:
                 continue  # the flow has not enumerated the slabs yet

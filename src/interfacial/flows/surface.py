@@ -29,8 +29,8 @@ class SurfaceEnergyMaker(Maker):
     name : str
         Flow name.
     bulk_relax_maker : Maker
-        Relaxes the bulk (cell and positions). Its task document must have ``output.energy`` (eV) and
-        ``structure`` (final), as atomate2's VASP and force-field task documents do.
+        Relaxes the bulk (cell and positions). Its task document must have ``output.energy``
+        (eV) and ``structure`` (final), as atomate2's VASP and force-field task documents do.
     slab_relax_maker : Maker
         Relaxes a slab at fixed cell.
     calculator : str
@@ -47,6 +47,7 @@ class SurfaceEnergyMaker(Maker):
         Minimum vacuum between periodic images (A); >= 15 A recommended.
     convergence_tol : float
         Thickness convergence criterion on gamma (J/m^2).
+
     """
 
     name: str = "surface energies"

@@ -12,7 +12,7 @@ from interfacial.forcefields.makers import CHGNetRelaxMaker
 
 @dataclass
 class ForceFieldSurfaceEnergyMaker(SurfaceEnergyMaker):
-    """Surface energies with CHGNet (the embedded default): bulk cell relaxed, slabs at fixed cell."""
+    """Surface energies with CHGNet (embedded default): bulk cell relaxed, slabs at fixed cell."""
 
     name: str = "surface energies"
     calculator: str = "CHGNet"

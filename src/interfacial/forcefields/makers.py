@@ -26,7 +26,10 @@ def cached_calculator(meta: Any, kwargs: dict[str, Any]) -> Calculator:
 
     key = json.dumps([str(meta), kwargs], sort_keys=True, default=str)
     if key not in _CALCULATORS:
-        _CALCULATORS[key] = ase_calculator(meta, **kwargs)
+        calculator = ase_calculator(meta, **kwargs)
+        if calculator is None:
+            raise ValueError(f"no ASE calculator for {meta!r}; is its package installed?")
+        _CALCULATORS[key] = calculator
     return _CALCULATORS[key]
 
 

@@ -32,8 +32,14 @@ if TYPE_CHECKING:
     from pymatgen.core import Structure
 
 
-def tag(job_: Job, **keys: Any) -> Job:
-    """Add grouping keys under ``metadata['interfacial']`` and return the job."""
+def tag(job_: Job | Flow, **keys: Any) -> Job:
+    """Add grouping keys under ``metadata['interfacial']`` and return the job.
+
+    Builders find task documents by these keys, so every engine step must be a single Job
+    (atomate2's relax makers are); a maker returning a Flow is rejected here.
+    """
+    if not isinstance(job_, Job):
+        raise TypeError(f"{job_.name}: expected a maker that returns a single Job, got a Flow")
     job_.metadata = {**(job_.metadata or {}), "interfacial": keys}
     return job_
 
@@ -186,7 +192,10 @@ def thickness_step(
     max_repeats: int,
 ) -> SurfaceEnergyDocument | Response:
     """Compute gamma for this thickness; stop when converged, else add one repeat."""
-    series = [*series, ThicknessPoint.from_slab(slab_energy, slab_uuid, slab_keys, bulk_energy_per_atom)]
+    series = [
+        *series,
+        ThicknessPoint.from_slab(slab_energy, slab_uuid, slab_keys, bulk_energy_per_atom),
+    ]
     doc = SurfaceEnergyDocument.from_series(series, slab_keys, bulk_energy_per_atom)
     n_next = series[-1].n_repeats + 1
     if doc.converged or n_next > max_repeats:
@@ -227,7 +236,7 @@ def surface_calculations(
 ) -> Response:
     """Fan out: one thickness chain per usable termination, then the Wulff shape."""
     bulk_energy_per_atom = bulk_energy / len(bulk_structure)
-    chains = []
+    chains: list[Flow] = []
     for facet in report.facets:
         max_repeats = max(facet.n_repeats_start + 1, int(max_thickness // facet.repeat_height))
         chains.extend(

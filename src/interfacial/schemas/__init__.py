@@ -1,1 +1,1 @@
-"""Pydantic output documents. Miller indices are lists (MongoDB rejects tuple keys/values as keys)."""
+"""Pydantic output documents. Miller indices are lists, never tuples (MongoDB-safe)."""

@@ -68,7 +68,7 @@ class ThicknessPoint(BaseModel):
         slab_keys: dict[str, Any],
         bulk_energy_per_atom: float,
     ) -> ThicknessPoint:
-        """gamma of one relaxed slab, from its energy and the grouping keys of its job."""
+        """Gamma of one relaxed slab, from its energy and the grouping keys of its job."""
         return cls(
             n_repeats=slab_keys["n_repeats"],
             n_atoms=slab_keys["n_atoms"],
@@ -251,7 +251,10 @@ class SurfaceMaterialDocument(BaseModel):
             lattice=lattice.matrix.tolist(),
             facets=facets,
             missing_facets=[
-                MissingFacet(miller_index=f.miller_index, reason=f.reason or "no slab calculation finished for this facet")
+                MissingFacet(
+                    miller_index=f.miller_index,
+                    reason=f.reason or "no slab calculation finished for this facet",
+                )
                 for f in report.facets
                 if tuple(f.miller_index) not in lowest
             ],

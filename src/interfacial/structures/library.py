@@ -45,11 +45,21 @@ BUILTIN_PHASES: dict[str, BulkPhase] = {
     for p in (
         BulkPhase("Li", "Im-3m", 3.51, None, ("Li",), ((0, 0, 0),), "bcc; 3.48 A at 78 K"),
         BulkPhase("Na", "Im-3m", 4.29, None, ("Na",), ((0, 0, 0),), "bcc; 4.23 A at 5 K"),
-        BulkPhase("Li2S", "Fm-3m", 5.708, None, ("S", "Li"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"),
-        BulkPhase("Li2O", "Fm-3m", 4.611, None, ("O", "Li"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"),
-        BulkPhase("Na2S", "Fm-3m", 6.537, None, ("S", "Na"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"),
-        BulkPhase("Na2O", "Fm-3m", 5.55, None, ("O", "Na"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"),
-        BulkPhase("LiCl", "Fm-3m", 5.130, None, ("Li", "Cl"), ((0, 0, 0), (0.5, 0.5, 0.5)), "rocksalt"),
+        BulkPhase(
+            "Li2S", "Fm-3m", 5.708, None, ("S", "Li"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"
+        ),
+        BulkPhase(
+            "Li2O", "Fm-3m", 4.611, None, ("O", "Li"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"
+        ),
+        BulkPhase(
+            "Na2S", "Fm-3m", 6.537, None, ("S", "Na"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"
+        ),
+        BulkPhase(
+            "Na2O", "Fm-3m", 5.55, None, ("O", "Na"), ((0, 0, 0), (_Q, _Q, _Q)), "antifluorite"
+        ),
+        BulkPhase(
+            "LiCl", "Fm-3m", 5.130, None, ("Li", "Cl"), ((0, 0, 0), (0.5, 0.5, 0.5)), "rocksalt"
+        ),
         BulkPhase(
             "Li3N",
             "P6/mmm",
@@ -93,6 +103,7 @@ def load_structure(name_or_path: str | Path) -> Structure:
     ------
     InterfacialError
         If the name is not built in and no readable structure file exists at that path.
+
     """
     key = str(name_or_path)
     if key in BUILTIN_PHASES:

@@ -44,6 +44,7 @@ def parse_miller(value: str | tuple[int, ...] | list[int]) -> Miller:
     ------
     InterfacialError
         For anything but three integers, not all zero.
+
     """
     if isinstance(value, str):
         text = value.strip().strip("()[]")
@@ -91,7 +92,7 @@ def check_thickness(min_thickness: float, vacuum: float) -> None:
 
 
 def distinct_facets(bulk: Structure, max_index: int) -> list[Miller]:
-    """Symmetrically distinct Miller indices with max |h|,|k|,|l| <= max_index (conventional cell)."""
+    """Symmetrically distinct Miller indices, max |h|,|k|,|l| <= max_index (conventional cell)."""
     from pymatgen.core.surface import get_symmetrically_distinct_miller_indices
 
     if not 1 <= max_index <= 4:
@@ -123,7 +124,7 @@ def repeat_height(generator: SlabGenerator) -> float:
 
 
 def atomic_planes(structure: Structure, tol: float = PLANE_TOLERANCE) -> list[list[int]]:
-    """Group site indices into atomic planes by Cartesian height z (normal along z), bottom first."""
+    """Group site indices into atomic planes by height z (normal along z), bottom first."""
     z = structure.cart_coords[:, 2]
     order = np.argsort(z)
     planes: list[list[int]] = [[int(order[0])]]
@@ -211,16 +212,36 @@ class FacetTerminations:
         return [t for t in self.terminations if t.symmetric]
 
 
+def normal_along_z(slab: Slab) -> Structure:
+    """The slab with c perpendicular to the surface and along z, a along x, b in the xy plane.
+
+    pymatgen's ``reorient_lattice`` puts c along z, but c is in general not perpendicular to the
+    surface, so the normal is not z. Making c orthogonal (``get_orthogonal_c_slab``, which keeps
+    Cartesian positions) and rebuilding the lattice from its parameters fixes both, which is what
+    the symmetry test, the layer analysis, VASP's dipole correction and k-point meshes expect.
+    """
+    from pymatgen.core import Lattice, Structure
+
+    orthogonal = slab.get_orthogonal_c_slab()
+    p = orthogonal.lattice.parameters
+    lattice = Lattice.from_parameters(p[0], p[1], p[2], 90.0, 90.0, p[5])
+    return Structure(
+        lattice,
+        orthogonal.species,
+        orthogonal.frac_coords,
+        site_properties=orthogonal.site_properties,
+    ).get_sorted_structure()
+
+
 def build_slab(
     bulk: Structure, miller: Miller, shift: float, n_repeats: int, vacuum: float
-) -> Slab:
+) -> Structure:
     """Slab of ``n_repeats`` oriented-unit-cell repeats, terminated at ``shift``, normal along z."""
     generator = _generator(bulk, miller, 1.0, vacuum)
     height = repeat_height(generator)
     # n_layers = ceil(min_slab_size / height) inside pymatgen: ask for (n - 1/2) repeats to get n.
     generator.min_slab_size = (n_repeats - 0.5) * height
-    slab = generator.get_slab(shift=shift)
-    return slab.get_sorted_structure()
+    return normal_along_z(generator.get_slab(shift=shift))
 
 
 def repeats_for_thickness(bulk: Structure, miller: Miller, min_thickness: float) -> int:
@@ -241,8 +262,8 @@ def enumerate_terminations(bulk: Structure, miller: Miller) -> FacetTerminations
     slabs = generator.get_slabs(symmetrize=False, filter_out_sym_slabs=True)
     terminations = []
     planes_all_neutral = True
-    for i, slab in enumerate(sorted(slabs, key=lambda s: s.shift)):
-        slab = slab.get_sorted_structure()
+    for i, raw in enumerate(sorted(slabs, key=lambda s: s.shift)):
+        slab = normal_along_z(raw)
         planes = atomic_planes(slab)
         top = plane_formula(slab, planes[-1])
         bulk_formula = plane_formula(bulk, list(range(len(bulk))))
@@ -250,7 +271,7 @@ def enumerate_terminations(bulk: Structure, miller: Miller) -> FacetTerminations
         terminations.append(
             Termination(
                 miller=miller,
-                shift=float(slab.shift),
+                shift=float(raw.shift),
                 label=f"t{i}-{top}",
                 symmetric=is_stoichiometric(slab, bulk) and has_normal_flip(slab),
                 n_atoms_per_repeat=len(slab) // 2,
@@ -269,12 +290,6 @@ def enumerate_terminations(bulk: Structure, miller: Miller) -> FacetTerminations
             f"terminations of {miller_label(miller)} is symmetric; a reconstruction would be needed"
         )
     return facet
-
-
-def gcd_formula_units(structure: Structure, bulk: Structure) -> float:
-    """Number of bulk formula units in ``structure`` (may be fractional for a bad slab)."""
-    bulk_reduced, _ = bulk.composition.get_reduced_composition_and_factor()
-    return structure.composition.num_atoms / bulk_reduced.num_atoms
 
 
 __all__ = [

@@ -1,0 +1,135 @@
+"""The command line: a store written by one process is read by another; bad input writes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CLI = [sys.executable, "-m", "interfacial.cli"]
+
+
+def run_cli(*args: str, data_dir: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "INTERFACIAL_DATA_DIR": str(data_dir), "MPLBACKEND": "Agg"}
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
+def stored_documents(data_dir: Path) -> int:
+    """Count documents in every collection of the embedded database (0 if it does not exist)."""
+    if not data_dir.exists():
+        return 0
+    from montydb import MontyClient
+
+    client = MontyClient(str(data_dir))
+    try:
+        db = client["interfacial"]
+        return sum(db[name].count_documents({}) for name in db.list_collection_names())
+    finally:
+        client.close()
+
+
+def test_help_is_fast():
+    start = time.perf_counter()
+    result = subprocess.run([*CLI, "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "surfaces" in result.stdout
+    # Not a benchmark: a guard that --help does not import torch/pymatgen (seconds).
+    assert time.perf_counter() - start < 5
+
+
+def test_structures_lists_and_prints(tmp_path):
+    listing = run_cli("structures", data_dir=tmp_path / "db")
+    assert listing.returncode == 0
+    assert all(n in listing.stdout for n in ("Li2S", "Na3P", "Li3N"))
+    poscar = run_cli("structures", "Li3P", data_dir=tmp_path / "db")
+    assert poscar.returncode == 0
+    assert "P6_3/mmc" not in poscar.stdout and "Li6 P2" in poscar.stdout.replace("  ", " ")
+
+
+@pytest.mark.slow
+def test_store_written_by_one_process_is_read_by_another(tmp_path):
+    db = tmp_path / "db"
+    first = run_cli("surfaces", "Li", "--miller", "1,1,0", "--json", data_dir=db)
+    assert first.returncode == 0, first.stderr
+    written = json.loads(first.stdout)
+    assert [d["miller_index"] for d in written] == [[1, 1, 0]]
+    assert written[0]["surface_energy"] > 0
+
+    second = run_cli("query", "surfaces", "--formula", "Li", "--json", data_dir=db)
+    assert second.returncode == 0, second.stderr
+    read = json.loads(second.stdout)
+    assert read[0]["surface_id"] == written[0]["surface_id"]
+    assert read[0]["surface_energy"] == written[0]["surface_energy"]
+
+    report = run_cli("report", "--out", str(tmp_path / "figs"), data_dir=db)
+    assert report.returncode == 0, report.stderr
+    png = tmp_path / "figs" / "wulff_Li_CHGNet.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run_cli("build", data_dir=db).stdout.startswith("rebuilt 0")
+
+
+def _structure_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "input.cif"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["surfaces", "Li2Q"], "neither a built-in structure"),
+        (["surfaces", "li2s"], "did you mean Li2S"),
+        (["surfaces", "Li", "--miller", "0,0,0"], "names no plane"),
+        (["surfaces", "Li", "--miller", "1,1"], "not three integers"),
+        (["surfaces", "Li", "--max-index", "9"], "--max-index 9"),
+        (["surfaces", "Li", "--min-thickness", "-4"], "minimum slab thickness"),
+        (["surfaces", "Li", "--min-thickness", "1000"], "minimum slab thickness"),
+        (["surfaces", "Li", "--vacuum", "1"], "vacuum"),
+        (["surfaces", "Li", "--calculator", "EMT9"], "unknown calculator"),
+        (["query", "surfaces", "--formula", "Xx9"], "not a chemical formula"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, message):
+    db = tmp_path / "db"
+    result = run_cli(*args, data_dir=db)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and message in lines[0]
+    assert stored_documents(db) == 0
+
+
+def test_unreadable_structure_file_is_rejected(tmp_path):
+    bad = _structure_file(tmp_path, "this is not a crystal structure\n")
+    result = run_cli("surfaces", bad, data_dir=tmp_path / "db")
+    assert result.returncode == 2
+    assert "cannot read a crystal structure" in result.stderr
+    assert stored_documents(tmp_path / "db") == 0
+
+
+def test_unwritable_store_path_is_rejected_before_any_work(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_cli("surfaces", "Li", "--miller", "1,1,0", data_dir=blocker / "db")
+    assert result.returncode == 2
+    assert "INTERFACIAL_DATA_DIR" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_structure_file_input_works_like_a_name(tmp_path):
+    from interfacial.structures.library import load_structure
+
+    cif = tmp_path / "licl.cif"
+    load_structure("LiCl").to(filename=str(cif))
+    result = run_cli("surfaces", str(cif), "--miller", "1,0,0", "--json", data_dir=tmp_path / "db")
+    assert result.returncode == 0, result.stderr
+    (doc,) = json.loads(result.stdout)
+    assert doc["material"] == "LiCl" and doc["surface_energy"] > 0

@@ -27,14 +27,14 @@ demo: install
 	$(BIN)/interfacial demo
 
 test: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks workflows
+	$(BIN)/ruff format --check src tests benchmarks workflows
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks workflows
+	$(BIN)/ruff format src tests benchmarks workflows
 
 clean:
 	rm -rf $(VENV) interfacial-data interfacial-report

@@ -69,10 +69,15 @@ def run_surfaces(
     settings = settings or get_settings()
     flow = surface_flow(structure, settings=settings, **flow_kwargs)
     check_writable(settings)
-    run_flow(flow, get_job_store(settings), show_progress=show_progress)
+    run_flow(flow, get_job_store(settings), run_directory(settings), show_progress=show_progress)
     bulk_uuid = flow.jobs[0].uuid
     build(settings, query={"uuid": bulk_uuid})
     return query_surfaces(settings=settings, bulk_uuid=bulk_uuid)
+
+
+def run_directory(settings: InterfacialSettings) -> Path:
+    """Where local runs keep one folder per job: ``<data_dir>/runs``."""
+    return settings.data_dir.expanduser().resolve() / "runs"
 
 
 def build(

@@ -18,6 +18,7 @@ from interfacial.errors import InterfacialError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from jobflow import Flow, JobStore
     from rich.progress import Progress, TaskID
@@ -72,9 +73,13 @@ def _jobflow_log(handler: logging.Handler) -> Iterator[None]:
         logger.propagate = old_propagate
 
 
-def run_flow(flow: Flow, store: JobStore, *, show_progress: bool = True) -> dict[str, Any]:
+def run_flow(
+    flow: Flow, store: JobStore, run_dir: Path, *, show_progress: bool = True
+) -> dict[str, Any]:
     """Run ``flow`` locally into ``store``; raise InterfacialError naming the failed jobs.
 
+    Each job runs in its own folder under ``run_dir`` (engines write files: VASP inputs and
+    outputs, ASE's final structures), recorded as the job's directory in its document.
     Jobs that finished before a failure keep their documents (they are complete and valid);
     builders only derive properties from complete groups.
     """
@@ -107,7 +112,15 @@ def run_flow(flow: Flow, store: JobStore, *, show_progress: bool = True) -> dict
         with _jobflow_log(handler), redirect_stdout(sys.stderr), warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=FutureWarning, module="jobflow")
             warnings.filterwarnings("ignore", message=".*requires_grad.*", category=UserWarning)
-            responses = run_locally(flow, store=store, log=False, ensure_success=False)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            responses = run_locally(
+                flow,
+                store=store,
+                log=False,
+                ensure_success=False,
+                create_folders=True,
+                root_dir=run_dir,
+            )
     finally:
         if progress is not None:
             progress.stop()

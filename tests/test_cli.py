@@ -74,6 +74,14 @@ def test_store_written_by_one_process_is_read_by_another(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert run_cli("build", data_dir=db).stdout.startswith("rebuilt 0")
 
+    # A second calculation of the same facet: queries show the newest, --all shows both.
+    again = run_cli("surfaces", "Li", "--miller", "1,1,0", "--json", data_dir=db)
+    newest = json.loads(again.stdout)[0]["surface_id"]
+    latest = json.loads(run_cli("query", "surfaces", "--json", data_dir=db).stdout)
+    assert [d["surface_id"] for d in latest] == [newest]
+    every = json.loads(run_cli("query", "surfaces", "--all", "--json", data_dir=db).stdout)
+    assert {d["surface_id"] for d in every} == {newest, written[0]["surface_id"]}
+
 
 def _structure_file(tmp_path: Path, text: str) -> str:
     path = tmp_path / "input.cif"

@@ -121,9 +121,14 @@ def query_surfaces(
     *,
     material: str | None = None,
     bulk_uuid: str | None = None,
+    latest_only: bool = True,
     settings: InterfacialSettings | None = None,
 ) -> list[dict[str, Any]]:
-    """Per-termination surface documents, sorted by material, facet and termination."""
+    """Per-termination surface documents, sorted by material, facet and termination.
+
+    With ``latest_only`` (default) a material computed several times with the same calculator
+    shows only its newest calculation (the bulk relaxation built most recently).
+    """
     settings = settings or get_settings()
     criteria: dict[str, Any] = {}
     if formula:
@@ -142,6 +147,14 @@ def query_surfaces(
     if bulk_uuid:
         criteria["bulk_uuid"] = bulk_uuid
     docs = _read(SURFACES, "surface_id", criteria, settings)
+    if latest_only and not bulk_uuid:
+        newest: dict[tuple[str, str], tuple[Any, str]] = {}
+        for d in docs:
+            key = (d["material"], d["calculator"])
+            if key not in newest or d["last_updated"] > newest[key][0]:
+                newest[key] = (d["last_updated"], d["bulk_uuid"])
+        keep = {bulk for _, bulk in newest.values()}
+        docs = [d for d in docs if d["bulk_uuid"] in keep]
     return sorted(
         docs,
         key=lambda d: (

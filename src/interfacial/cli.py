@@ -147,13 +147,16 @@ def surfaces(
 @query_app.command("surfaces")
 def query_surfaces(
     formula: str | None = typer.Option(None, "--formula", help="Only this formula, e.g. Li2S."),
+    all_runs: bool = typer.Option(
+        False, "--all", help="Every stored calculation, not only the newest per material."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Surface energies stored so far (any process, any earlier run)."""
     from interfacial.api import query_surfaces as query
 
     try:
-        docs = query(formula)
+        docs = query(formula, latest_only=not all_runs)
     except InterfacialError as exc:
         _fail(str(exc))
     if as_json:

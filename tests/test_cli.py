@@ -101,6 +101,7 @@ def _structure_file(tmp_path: Path, text: str) -> str:
         (["surfaces", "Li", "--min-thickness", "1000"], "minimum slab thickness"),
         (["surfaces", "Li", "--vacuum", "1"], "vacuum"),
         (["surfaces", "Li", "--calculator", "EMT9"], "unknown calculator"),
+        (["surfaces", "Li", "--calculator", "VASP"], "cannot run here"),
         (["query", "surfaces", "--formula", "Xx9"], "not a chemical formula"),
     ],
 )

@@ -64,10 +64,12 @@ def run_surfaces(
     **flow_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """Run the surface-energy flow locally, build, and return the per-termination documents."""
+    from interfacial.calculators import check_can_run_locally
     from interfacial.runner import run_flow
 
     settings = settings or get_settings()
     flow = surface_flow(structure, settings=settings, **flow_kwargs)
+    check_can_run_locally(flow_kwargs.get("calculator") or settings.calculator, settings)
     check_writable(settings)
     run_flow(flow, get_job_store(settings), run_directory(settings), show_progress=show_progress)
     bulk_uuid = flow.jobs[0].uuid

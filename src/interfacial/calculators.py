@@ -5,6 +5,8 @@ Lives outside the code-agnostic flows so that they never import an engine module
 
 from __future__ import annotations
 
+import shlex
+import shutil
 from typing import Any
 
 from interfacial.errors import InterfacialError
@@ -54,6 +56,37 @@ def surface_energy_maker(
             slab_relax_maker=CHGNetRelaxMaker(name="CHGNet slab relax", relax_cell=False, **relax),
             **kwargs,
         )
-    from interfacial.vasp.flows import VaspSurfaceEnergyMaker
+    from interfacial.vasp.flows import VaspSurfaceEnergyMaker, bulk_relax_maker, slab_relax_maker
 
-    return VaspSurfaceEnergyMaker(**kwargs)
+    return VaspSurfaceEnergyMaker(
+        bulk_relax_maker=bulk_relax_maker(settings.vasp_cmd),
+        slab_relax_maker=slab_relax_maker(settings.vasp_cmd),
+        **kwargs,
+    )
+
+
+def check_can_run_locally(calculator: str, settings: InterfacialSettings | None = None) -> None:
+    """Fail before any job starts if ``calculator`` cannot run on this machine.
+
+    VASP needs its command (first and last word of ``vasp_cmd``, e.g. ``srun ... vasp_std``) on
+    the PATH and pymatgen's POTCAR directory (``PMG_VASP_PSP_DIR``). Submitting to FireWorks does
+    not need either here: the workers check their own environment.
+    """
+    settings = settings or get_settings()
+    if canonical_calculator(calculator) != "VASP":
+        return
+    words = shlex.split(settings.vasp_cmd)
+    missing = [w for w in {words[0], words[-1]} if shutil.which(w) is None] if words else ["''"]
+    if missing:
+        raise InterfacialError(
+            f"VASP command '{settings.vasp_cmd}' cannot run here ({', '.join(missing)} not on "
+            "PATH); set INTERFACIAL_VASP_CMD or vasp_cmd in ~/.interfacial.yaml, or submit the "
+            "flow to FireWorks workers that have VASP"
+        )
+    from pymatgen.core import SETTINGS
+
+    if not SETTINGS.get("PMG_VASP_PSP_DIR"):
+        raise InterfacialError(
+            "VASP needs POTCARs: set PMG_VASP_PSP_DIR in ~/.config/.pmgrc.yaml "
+            "(pmg config --add PMG_VASP_PSP_DIR /path/to/potcars)"
+        )

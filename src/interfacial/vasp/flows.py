@@ -1,0 +1,39 @@
+"""VASP defaults of the code-agnostic flows (the study's DFT settings, see :mod:`.sets`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from atomate2.vasp.jobs.core import RelaxMaker
+from jobflow import Maker
+
+from interfacial.flows.surface import SurfaceEnergyMaker
+from interfacial.vasp.sets import StudyBulkRelaxSetGenerator, StudySlabRelaxSetGenerator
+
+
+def bulk_relax_maker(vasp_cmd: str | None = None) -> RelaxMaker:
+    """atomate2 RelaxMaker (custodian with its VASP error handlers) for the study's bulk relax."""
+    return RelaxMaker(
+        name="VASP bulk relax",
+        input_set_generator=StudyBulkRelaxSetGenerator(),
+        run_vasp_kwargs={"vasp_cmd": vasp_cmd} if vasp_cmd else {},
+    )
+
+
+def slab_relax_maker(vasp_cmd: str | None = None, dipole_correction: bool = False) -> RelaxMaker:
+    """atomate2 RelaxMaker for slabs at fixed cell (ISIF 2, one k-point along the normal)."""
+    return RelaxMaker(
+        name="VASP slab relax",
+        input_set_generator=StudySlabRelaxSetGenerator(dipole_correction=dipole_correction),
+        run_vasp_kwargs={"vasp_cmd": vasp_cmd} if vasp_cmd else {},
+    )
+
+
+@dataclass
+class VaspSurfaceEnergyMaker(SurfaceEnergyMaker):
+    """Surface energies with VASP as the study ran them (bulk ISIF 3, slabs ISIF 2)."""
+
+    name: str = "surface energies"
+    calculator: str = "VASP"
+    bulk_relax_maker: Maker | None = field(default_factory=bulk_relax_maker)
+    slab_relax_maker: Maker | None = field(default_factory=slab_relax_maker)

@@ -1,0 +1,137 @@
+"""VASP input sets of the study (PBE, PAW), as atomate2 input generators.
+
+Relaxations follow pymatgen's MITRelaxSet with the study's overrides: ENCUT 520 eV, EDIFF 1e-5 eV,
+an energy-based ionic stop EDIFFG = +1e-4 eV (the run stops when the total energy changes by less
+than that between ionic steps) and a k-point density of 25 per A^-3 of reciprocal cell. POTCARs are
+the study's valence configurations: Li s1p0, Na s1p0, N s2p3, O s2p4, P s2p3, S s2p4, Cl s2p5.
+
+Slabs keep the in-plane k-point spacing of the bulk density and one k-point along the normal (the
+vacuum makes the Brillouin zone flat along it); an optional dipole correction along the normal
+(LDIPOL, IDIPOL = 3, centred on the slab's centre of mass) is available for slabs whose two faces
+differ, which the symmetric slabs of this project do not need by default.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from atomate2.vasp.sets.base import VaspInputGenerator
+from pymatgen.io.vasp.inputs import Kpoints
+from pymatgen.io.vasp.sets import MITRelaxSet
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
+#: POTCAR symbol per element (valence configurations of the study).
+STUDY_POTCARS = {"Li": "Li", "Na": "Na", "N": "N", "O": "O", "P": "P", "S": "S", "Cl": "Cl"}
+#: k-point density of the study, per A^-3 of reciprocal cell (pymatgen's reciprocal_density).
+STUDY_RECIPROCAL_DENSITY = 25
+
+#: INCAR of every relaxation. ICHARG 2 because MITRelaxSet's ICHARG 1 expects a CHGCAR that a fresh
+#: job does not have. Gaussian smearing with a small width suits the metals and the
+#: insulating compounds alike (MITRelaxSet's tetrahedron method is unsafe for metals and for
+#: relaxations); LCHARG/LWAVE off keep high-throughput folders small.
+STUDY_RELAX_INCAR: dict[str, Any] = {
+    "ENCUT": 520,
+    "EDIFF": 1e-5,
+    "EDIFFG": 1e-4,
+    "ICHARG": 2,
+    "PREC": "Accurate",
+    "ISMEAR": 0,
+    "SIGMA": 0.05,
+    "IBRION": 2,
+    "NSW": 200,
+    "ISPIN": 1,
+    "LCHARG": False,
+    "LWAVE": False,
+    "LASPH": True,
+}
+
+
+def _study_config() -> dict:
+    """MITRelaxSet's configuration with the study's k-point density.
+
+    MITRelaxSet's POTCAR choices (with their hashes) already are the study's; checked here so
+    that a change upstream cannot silently change the valence configurations.
+    """
+    config = dict(MITRelaxSet()._config_dict)
+    for element, symbol in STUDY_POTCARS.items():
+        entry = config["POTCAR"][element]
+        chosen = entry["symbol"] if isinstance(entry, dict) else entry
+        if chosen != symbol:
+            raise RuntimeError(f"MITRelaxSet now uses POTCAR {chosen} for {element}, not {symbol}")
+    config["KPOINTS"] = {"reciprocal_density": STUDY_RECIPROCAL_DENSITY}
+    return config
+
+
+def inplane_kpoint_divisions(structure: Structure, density: float) -> tuple[int, int]:
+    """In-plane k-point divisions of a slab that match a bulk density (k-points per A^-3).
+
+    A density rho per A^-3 of reciprocal cell spaces k-points by (2 pi)^3 / rho per point, i.e.
+    ``2 pi rho^(1/3) / L`` divisions along a real-space axis of length L (A) for an orthogonal
+    cell (pymatgen's ``automatic_density_by_vol`` uses the same rule). Applied to a and b only.
+    """
+    reach = 2 * math.pi * density ** (1 / 3)
+    a, b, _ = structure.lattice.abc
+    return max(1, math.floor(reach / a)), max(1, math.floor(reach / b))
+
+
+def centre_of_mass_fractional(structure: Structure) -> np.ndarray:
+    """Mass-weighted mean of the Cartesian positions, in fractional coordinates.
+
+    Positions are taken as they are (no unwrapping): right for a slab centred in its cell.
+    """
+    masses = np.array([site.specie.atomic_mass for site in structure])
+    centre = masses @ structure.cart_coords / masses.sum()
+    return structure.lattice.get_fractional_coords(centre)
+
+
+@dataclass
+class StudyBulkRelaxSetGenerator(VaspInputGenerator):
+    """Bulk relaxation: cell shape, volume and positions (ISIF 3)."""
+
+    config_dict: dict = field(default_factory=_study_config)
+    auto_ismear: bool = False
+    auto_metal_kpoints: bool = False
+
+    @property
+    def incar_updates(self) -> dict:
+        """Study INCAR with ISIF 3."""
+        return {**STUDY_RELAX_INCAR, "ISIF": 3}
+
+
+@dataclass
+class StudySlabRelaxSetGenerator(VaspInputGenerator):
+    """Slab relaxation at fixed cell (ISIF 2), one k-point along the normal, optional dipole fix.
+
+    Parameters
+    ----------
+    dipole_correction : bool
+        Add LDIPOL = True, IDIPOL = 3 and DIPOL at the slab's centre of mass (fractional).
+
+    """
+
+    config_dict: dict = field(default_factory=_study_config)
+    auto_ismear: bool = False
+    auto_metal_kpoints: bool = False
+    dipole_correction: bool = False
+
+    @property
+    def incar_updates(self) -> dict:
+        """Study INCAR with ISIF 2, real-space projection for large cells, and the dipole fix."""
+        updates: dict[str, Any] = {**STUDY_RELAX_INCAR, "ISIF": 2, "LREAL": "Auto"}
+        if self.dipole_correction and self.structure is not None:
+            centre = [round(float(x), 6) for x in centre_of_mass_fractional(self.structure)]
+            updates |= {"LDIPOL": True, "IDIPOL": 3, "DIPOL": centre}
+        return updates
+
+    @property
+    def kpoints_updates(self) -> Kpoints:  # type: ignore[override]
+        """Gamma-centred mesh: the bulk density in-plane, one division along the normal."""
+        if self.structure is None:
+            raise ValueError("the slab k-point mesh needs the structure")
+        na, nb = inplane_kpoint_divisions(self.structure, STUDY_RECIPROCAL_DENSITY)
+        return Kpoints.gamma_automatic((na, nb, 1))

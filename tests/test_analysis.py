@@ -50,3 +50,11 @@ def test_wulff_of_a_cube_is_all_100():
     result = wulff_summary(Lattice.cubic(3.0), [[1, 0, 0], [1, 1, 1]], [0.5, 5.0])
     assert result["area_fractions"] == pytest.approx([1.0, 0.0])
     assert result["weighted_surface_energy"] == pytest.approx(0.5)
+
+
+def test_facets_that_enclose_no_shape_say_so():
+    from pymatgen.core import Lattice
+
+    # The basal plane alone leaves a hexagonal crystal open along a and b.
+    with pytest.raises(ValueError, match=r"do not enclose a Wulff shape"):
+        wulff_summary(Lattice.hexagonal(4.0, 7.0), [[0, 0, 1]], [0.4])

@@ -174,11 +174,17 @@ def query_surface_materials(settings: InterfacialSettings | None = None) -> list
 
 
 def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[Path]:
-    """Write a Wulff-shape PNG per material (newest calculation of each material and calculator)."""
+    """Write a Wulff-shape PNG per material (newest calculation of each material and calculator).
+
+    Documents whose facets enclose no shape (e.g. the single facet an interface flow computes)
+    are skipped.
+    """
     from interfacial.plots import wulff_figure
 
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for doc in query_surface_materials(settings):
+        if doc.get("weighted_surface_energy") is None:
+            continue
         key = (doc["material"], doc["calculator"])
         if key not in latest or doc["last_updated"] > latest[key]["last_updated"]:
             latest[key] = doc

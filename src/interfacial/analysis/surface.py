@@ -94,12 +94,25 @@ def wulff_summary(
         ``weighted_surface_energy`` (J/m^2, sum of area fraction x gamma), ``shape_factor``,
         ``anisotropy`` and ``volume`` (of the shape, arbitrary units).
 
+    Raises
+    ------
+    ValueError
+        When the facets and their symmetry equivalents do not enclose a finite shape (e.g. only
+        the basal plane of a hexagonal crystal).
+
     """
     from pymatgen.analysis.wulff import WulffShape
 
     if not millers:
         raise ValueError("a Wulff shape needs at least one facet")
-    shape = WulffShape(lattice, [tuple(m) for m in millers], list(gammas))
+    try:
+        shape = WulffShape(lattice, [tuple(m) for m in millers], list(gammas))
+    except Exception as error:  # scipy's QhullError: the planes leave the shape open
+        listed = ", ".join("(" + ",".join(map(str, m)) + ")" for m in millers)
+        raise ValueError(
+            f"facets {listed} do not enclose a Wulff shape (with their symmetry equivalents); "
+            "compute more facets, e.g. all up to a maximum Miller index"
+        ) from error
     fractions = shape.area_fraction_dict
     area_fractions = [float(fractions.get(tuple(m), 0.0)) for m in millers]
     return {

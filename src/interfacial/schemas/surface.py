@@ -180,7 +180,16 @@ class WulffFacet(BaseModel):
     miller_index: list[int]
     termination: str
     surface_energy: float = Field(description="J/m^2")
-    area_fraction: float
+    area_fraction: float | None = Field(None, description="null when the facets enclose no shape")
+
+
+class TerminationEnergy(BaseModel):
+    """gamma of one computed termination (the interface flow picks the one in its model)."""
+
+    miller_index: list[int]
+    termination: str
+    surface_energy: float = Field(description="J/m^2")
+    surface_id: str
 
 
 class MissingFacet(BaseModel):
@@ -200,10 +209,18 @@ class SurfaceMaterialDocument(BaseModel):
     lattice: list[list[float]] = Field(description="Relaxed conventional lattice (A)")
     facets: list[WulffFacet]
     missing_facets: list[MissingFacet] = Field(default_factory=list)
-    weighted_surface_energy: float = Field(description="sum_f area_fraction_f gamma_f (J/m^2)")
+    terminations: list[TerminationEnergy] = Field(
+        default_factory=list, description="gamma of every computed termination of every facet"
+    )
+    weighted_surface_energy: float | None = Field(
+        None, description="sum_f area_fraction_f gamma_f (J/m^2); null without a closed shape"
+    )
     lowest_facet: list[int]
-    shape_factor: float
-    anisotropy: float
+    shape_factor: float | None = None
+    anisotropy: float | None = None
+    wulff_note: str | None = Field(
+        None, description="Why there is no Wulff shape, if there is none"
+    )
     all_converged: bool
     source_fingerprint: str | None = Field(
         None, description="Hash of the source documents this was built from (builders only)"
@@ -231,7 +248,12 @@ class SurfaceMaterialDocument(BaseModel):
             return None
         millers = [list(k) for k in lowest]
         gammas = [float(d.surface_energy) for d in lowest.values()]  # type: ignore[arg-type]
-        wulff = wulff_summary(lattice, millers, gammas)
+        try:
+            wulff: dict[str, Any] = wulff_summary(lattice, millers, gammas)
+            note = None
+        except ValueError as error:
+            wulff = {"area_fractions": [None] * len(millers)}
+            note = str(error)
         facets = [
             WulffFacet(
                 miller_index=m,
@@ -258,10 +280,21 @@ class SurfaceMaterialDocument(BaseModel):
                 for f in report.facets
                 if tuple(f.miller_index) not in lowest
             ],
-            weighted_surface_energy=wulff["weighted_surface_energy"],
+            terminations=[
+                TerminationEnergy(
+                    miller_index=d.miller_index,
+                    termination=d.termination or "",
+                    surface_energy=d.surface_energy,
+                    surface_id=d.surface_id,
+                )
+                for d in surfaces
+                if d is not None and d.surface_energy is not None
+            ],
+            weighted_surface_energy=wulff.get("weighted_surface_energy"),
             lowest_facet=min(facets, key=lambda f: f.surface_energy).miller_index,
-            shape_factor=wulff["shape_factor"],
-            anisotropy=wulff["anisotropy"],
+            shape_factor=wulff.get("shape_factor"),
+            anisotropy=wulff.get("anisotropy"),
+            wulff_note=note,
             all_converged=all(bool(d.converged) for d in lowest.values()),
             source_fingerprint=source_fingerprint,
         )

@@ -142,3 +142,26 @@ def test_vasp_that_cannot_run_here_is_refused_before_any_job():
     with pytest.raises(InterfacialError, match=r"no_such_vasp_std.*INTERFACIAL_VASP_CMD"):
         check_can_run_locally("VASP", settings)
     check_can_run_locally("CHGNet", settings)  # the embedded default needs no engine
+
+
+def test_interface_and_strained_bulk_relax_only_along_the_normal(monkeypatch, tmp_path):
+    from interfacial.calculators import interface_energetics_maker
+
+    settings = get_settings(vasp_cmd="srun vasp_std")
+    maker = interface_energetics_maker("VASP", settings)
+    # Any periodic cell exercises the input set; a thick LiCl(100) stack stands in for a model.
+    bulk = load_structure("LiCl")
+    for relax_maker, name in (
+        (maker.interface_relax_maker, "interface"),
+        (maker.strained_bulk_relax_maker, "strained"),
+    ):
+        seen = run_until_vasp(relax_maker, bulk, monkeypatch, tmp_path / name)
+        check_study_incar(seen["INCAR"], isif=3)
+        assert list(seen["INCAR"]["LATTICE_CONSTRAINTS"]) == [False, False, True]
+        # Periodic along the normal (no vacuum): the bulk density along every axis.
+        expected = math.floor(REACH / bulk.lattice.a)
+        assert list(seen["KPOINTS"].kpts[0]) == [expected] * 3
+        assert seen["run_vasp_kwargs"]["vasp_cmd"] == "srun vasp_std"
+    # The surface flow inside uses the slab set (one k-point along the normal).
+    slab_set = maker.surface_maker.slab_relax_maker.input_set_generator
+    assert type(slab_set).__name__ == "StudySlabRelaxSetGenerator"

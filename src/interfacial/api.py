@@ -12,6 +12,7 @@ from typing import Any
 from interfacial.errors import InterfacialError
 from interfacial.settings import InterfacialSettings, get_settings
 from interfacial.stores import (
+    INTERFACES,
     SURFACE_MATERIALS,
     SURFACES,
     check_writable,
@@ -85,27 +86,47 @@ def run_directory(settings: InterfacialSettings) -> Path:
 def build(
     settings: InterfacialSettings | None = None, query: dict[str, Any] | None = None
 ) -> dict[str, int]:
-    """Run the builders over the store; return how many groups each rebuilt."""
+    """Run the builders over the store (surfaces, then interfaces, which read the surfaces).
+
+    ``query`` filters the surface builder's bulk task documents. Returns how many groups each
+    builder rebuilt.
+    """
+    from maggma.core import Builder
+
+    from interfacial.builders.interface import InterfaceBuilder
     from interfacial.builders.surface import SurfaceBuilder
 
     settings = settings or get_settings()
     check_writable(settings)
-    tasks = get_job_store(settings).docs_store
-    builder = SurfaceBuilder(
-        tasks,
-        derived_store(SURFACES, "surface_id", settings),
-        derived_store(SURFACE_MATERIALS, "bulk_uuid", settings),
-        query=query,
+
+    def run(builder: Builder) -> int:
+        builder.connect()
+        try:
+            results = [builder.process_item(item) for item in builder.get_items()]
+            builder.update_targets(results)
+        finally:
+            for store in (*builder.sources, *builder.targets):
+                store.close()
+        return len(results)
+
+    counts = {
+        "surfaces": run(
+            SurfaceBuilder(
+                get_job_store(settings).docs_store,
+                derived_store(SURFACES, "surface_id", settings),
+                derived_store(SURFACE_MATERIALS, "bulk_uuid", settings),
+                query=query,
+            )
+        )
+    }
+    counts["interfaces"] = run(
+        InterfaceBuilder(
+            get_job_store(settings).docs_store,
+            derived_store(SURFACES, "surface_id", settings),
+            derived_store(INTERFACES, "model_id", settings),
+        )
     )
-    builder.connect()
-    try:
-        items = list(builder.get_items())
-        results = [builder.process_item(item) for item in items]
-        builder.update_targets(results)
-    finally:
-        for store in (tasks, builder.surfaces, builder.materials):
-            store.close()
-    return {"surfaces": len(results)}
+    return counts
 
 
 def _read(name: str, key: str, criteria: dict[str, Any], settings: InterfacialSettings) -> list:
@@ -174,13 +195,15 @@ def query_surface_materials(settings: InterfacialSettings | None = None) -> list
 
 
 def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[Path]:
-    """Write a Wulff-shape PNG per material (newest calculation of each material and calculator).
+    """Write the figures: Wulff shapes, adhesion bars and the lowest-energy interface models.
 
-    Documents whose facets enclose no shape (e.g. the single facet an interface flow computes)
-    are skipped.
+    One Wulff shape per material and calculator (newest calculation; documents whose facets
+    enclose no shape, like the single facet an interface flow computes, are skipped); one bar
+    chart of E_f, sigma and W per interface (Li and Na panels); one side view per interface.
     """
-    from interfacial.plots import wulff_figure
+    from interfacial.plots import adhesion_bars, wulff_figure
 
+    settings = settings or get_settings()
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for doc in query_surface_materials(settings):
         if doc.get("weighted_surface_energy") is None:
@@ -188,7 +211,218 @@ def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[P
         key = (doc["material"], doc["calculator"])
         if key not in latest or doc["last_updated"] > latest[key]["last_updated"]:
             latest[key] = doc
-    return [
+    paths = [
         wulff_figure(doc, out_dir / f"wulff_{material}_{calculator}.png")
         for (material, calculator), doc in sorted(latest.items())
     ]
+    interfaces = query_interfaces(settings=settings)
+    for calculator in sorted({d["calculator"] for d in interfaces}):
+        docs = [d for d in interfaces if d["calculator"] == calculator]
+        paths.append(adhesion_bars(docs, out_dir / f"adhesion_{calculator}.png"))
+    paths.extend(_model_pictures(interfaces, out_dir, settings))
+    return paths
+
+
+def _model_pictures(
+    docs: list[dict[str, Any]], out_dir: Path, settings: InterfacialSettings
+) -> list[Path]:
+    """Side views of the relaxed models (read from their task documents)."""
+    from pymatgen.core import Structure
+
+    from interfacial.plots import interface_picture
+
+    if not docs:
+        return []
+    tasks = get_job_store(settings).docs_store
+    tasks.connect()
+    try:
+        paths = []
+        for d in docs:
+            task = tasks.query_one(
+                {"uuid": d["interface_uuid"]}, properties=["output.structure"], sort={"index": -1}
+            )
+            if task is None:
+                continue
+            name = (
+                f"{d['metal']}{''.join(map(str, d['metal_miller']))}_"
+                f"{d['compound']}{''.join(map(str, d['compound_miller']))}_{d['calculator']}"
+            )
+            title = (
+                f"{d['metal']}{d['metal_miller']} || {d['compound']}{d['compound_miller']} "
+                f"{d['metal_termination']}|{d['compound_termination']}\n"
+                f"E_f {d['E_f']:.3f}, W {d['W_adhesion']:.3f} J/m^2, {d['n_atoms']} atoms"
+            )
+            structure = Structure.from_dict(task["output"]["structure"])
+            paths.append(interface_picture(structure, title, out_dir / f"model_{name}.png"))
+        return paths
+    finally:
+        tasks.close()
+
+
+def _interface_bulks(metal: str | Path, compound: str | Path) -> tuple[Any, Any, str, str]:
+    """Load both sides (conventional standard cells) and check they make a metal||compound pair."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    from interfacial.structures.library import load_structure, structure_label
+
+    structures = []
+    for name in (metal, compound):
+        structure = load_structure(name)
+        conventional = SpacegroupAnalyzer(structure).get_conventional_standard_structure()
+        structures.append((conventional, structure_label(name, structure)))
+    (metal_bulk, metal_label), (compound_bulk, compound_label) = structures
+    elements = metal_bulk.composition.elements
+    if len(elements) != 1 or not elements[0].is_alkali:
+        raise InterfacialError(
+            f"the metal side must be an elemental alkali metal (Li, Na, K, ...); "
+            f"{metal_label} is {metal_bulk.composition.reduced_formula}"
+        )
+    if elements[0] not in compound_bulk.composition:
+        raise InterfacialError(
+            f"{compound_label} contains no {elements[0].symbol}: the compound side must be a "
+            f"decomposition product holding the metal's element (e.g. {elements[0].symbol}2S)"
+        )
+    return metal_bulk, compound_bulk, metal_label, compound_label
+
+
+def match(
+    metal: str | Path,
+    compound: str | Path,
+    metal_miller: Any,
+    compound_miller: Any,
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """Lattice-match a metal facet on a compound facet (geometry only, seconds).
+
+    ``options`` go to :func:`interfacial.structures.matching.find_matches` (max_area,
+    max_mismatch, max_angle_mismatch, metal_thickness, compound_thickness).
+    """
+    from interfacial.structures.matching import find_matches
+    from interfacial.structures.slabs import parse_miller
+
+    metal_bulk, compound_bulk, _, _ = _interface_bulks(metal, compound)
+    candidates = find_matches(
+        metal_bulk,
+        compound_bulk,
+        list(parse_miller(metal_miller)),
+        list(parse_miller(compound_miller)),
+        **{k: v for k, v in options.items() if v is not None},
+    )
+    return [c.as_dict() for c in candidates]
+
+
+def interface_flow(
+    metal: str | Path,
+    compound: str | Path,
+    metal_miller: Any,
+    compound_miller: Any,
+    *,
+    calculator: str | None = None,
+    surface_kwargs: dict[str, Any] | None = None,
+    settings: InterfacialSettings | None = None,
+    **maker_kwargs: Any,
+) -> Any:
+    """Validate the input and return the interface-energetics Flow (not run).
+
+    The geometry (matching, candidate choice and every model) is built once on the unrelaxed
+    structures so that an impossible request fails here, before anything is stored.
+    """
+    from interfacial.calculators import interface_energetics_maker
+    from interfacial.jobs.interface import select_candidates
+    from interfacial.structures.interfaces import build_interface_models
+    from interfacial.structures.matching import find_matches
+    from interfacial.structures.slabs import parse_miller
+
+    settings = settings or get_settings()
+    metal_bulk, compound_bulk, metal_label, compound_label = _interface_bulks(metal, compound)
+    metal_hkl, compound_hkl = list(parse_miller(metal_miller)), list(parse_miller(compound_miller))
+    maker = interface_energetics_maker(
+        calculator or settings.calculator,
+        settings,
+        surface_kwargs={k: v for k, v in (surface_kwargs or {}).items() if v is not None},
+        **{k: v for k, v in maker_kwargs.items() if v is not None},
+    )
+    candidates = find_matches(
+        metal_bulk, compound_bulk, metal_hkl, compound_hkl, **maker.match_options()
+    )
+    for index in select_candidates(candidates, maker.max_atoms, maker.n_candidates):
+        build_interface_models(
+            metal_bulk, compound_bulk, candidates[index], **maker.model_options()
+        )
+    return maker.make(
+        metal_bulk, compound_bulk, metal_hkl, compound_hkl, metal_label, compound_label
+    )
+
+
+def run_interface(
+    metal: str | Path,
+    compound: str | Path,
+    metal_miller: Any,
+    compound_miller: Any,
+    *,
+    settings: InterfacialSettings | None = None,
+    show_progress: bool = True,
+    **flow_kwargs: Any,
+) -> list[dict[str, Any]]:
+    """Run the interface-energetics flow locally, build, and return this run's documents."""
+    from interfacial.calculators import check_can_run_locally
+    from interfacial.runner import run_flow
+
+    settings = settings or get_settings()
+    flow = interface_flow(
+        metal, compound, metal_miller, compound_miller, settings=settings, **flow_kwargs
+    )
+    check_can_run_locally(flow_kwargs.get("calculator") or settings.calculator, settings)
+    check_writable(settings)
+    run_flow(flow, get_job_store(settings), run_directory(settings), show_progress=show_progress)
+    metal_bulk_uuid = flow.jobs[0].jobs[0].uuid
+    build(settings)
+    return query_interfaces(settings=settings, metal_bulk_uuid=metal_bulk_uuid, lowest_only=False)
+
+
+def query_interfaces(
+    metal: str | None = None,
+    compound: str | None = None,
+    *,
+    metal_bulk_uuid: str | None = None,
+    lowest_only: bool = True,
+    latest_only: bool = True,
+    settings: InterfacialSettings | None = None,
+) -> list[dict[str, Any]]:
+    """Interface documents, sorted by metal, compound and facets.
+
+    ``lowest_only`` keeps the lowest-E_f model of each interface; ``latest_only`` keeps the
+    newest calculation of each (metal facet, compound facet, calculator).
+    """
+    settings = settings or get_settings()
+    criteria: dict[str, Any] = {}
+    if metal:
+        criteria["metal"] = metal
+    if compound:
+        criteria["compound"] = compound
+    if metal_bulk_uuid:
+        criteria["metal_bulk_uuid"] = metal_bulk_uuid
+    if lowest_only:
+        criteria["is_lowest"] = True
+    docs = _read(INTERFACES, "model_id", criteria, settings)
+    if latest_only and not metal_bulk_uuid:
+
+        def pair(d: dict[str, Any]) -> str:
+            return f"{d['metal']}{d['metal_miller']}|{d['compound']}{d['compound_miller']}"
+
+        newest: dict[tuple[str, str], tuple[Any, str]] = {}
+        for d in docs:
+            key = (pair(d), d["calculator"])
+            if key not in newest or d["last_updated"] > newest[key][0]:
+                newest[key] = (d["last_updated"], d["metal_bulk_uuid"])
+        docs = [d for d in docs if newest[(pair(d), d["calculator"])][1] == d["metal_bulk_uuid"]]
+    return sorted(
+        docs,
+        key=lambda d: (
+            d["metal"],
+            d["compound"],
+            d["metal_miller"],
+            d["compound_miller"],
+            d["E_f"],
+        ),
+    )

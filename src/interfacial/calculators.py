@@ -65,6 +65,47 @@ def surface_energy_maker(
     )
 
 
+def interface_energetics_maker(
+    calculator: str, settings: InterfacialSettings | None = None, **kwargs: Any
+) -> Any:
+    """The InterfaceEnergeticsMaker subclass of ``calculator``, built with ``kwargs``.
+
+    ``surface_kwargs`` (thicknesses, vacuum, convergence) go to its surface-energy maker.
+    """
+    settings = settings or get_settings()
+    surface_maker = surface_energy_maker(calculator, settings, **kwargs.pop("surface_kwargs", {}))
+    if canonical_calculator(calculator) == "CHGNet":
+        from interfacial.flows.interface import FREE_C_MASK
+        from interfacial.forcefields.flows import (
+            ForceFieldInterfaceEnergeticsMaker,
+            normal_relax_maker,
+        )
+
+        relax: dict[str, Any] = {
+            "relax_kwargs": {"fmax": settings.relax_fmax},
+            "steps": settings.relax_steps,
+        }
+        return ForceFieldInterfaceEnergeticsMaker(
+            surface_maker=surface_maker,
+            interface_relax_maker=normal_relax_maker("CHGNet interface relax", **relax),
+            strained_bulk_relax_maker=normal_relax_maker(
+                "CHGNet strained bulk relax", FREE_C_MASK, **relax
+            ),
+            **kwargs,
+        )
+    from interfacial.vasp.flows import VaspInterfaceEnergeticsMaker
+    from interfacial.vasp.flows import normal_relax_maker as vasp_normal_relax_maker
+
+    return VaspInterfaceEnergeticsMaker(
+        surface_maker=surface_maker,
+        interface_relax_maker=vasp_normal_relax_maker("VASP interface relax", settings.vasp_cmd),
+        strained_bulk_relax_maker=vasp_normal_relax_maker(
+            "VASP strained bulk relax", settings.vasp_cmd
+        ),
+        **kwargs,
+    )
+
+
 def check_can_run_locally(calculator: str, settings: InterfacialSettings | None = None) -> None:
     """Fail before any job starts if ``calculator`` cannot run on this machine.
 

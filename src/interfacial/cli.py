@@ -165,6 +165,211 @@ def query_surfaces(
         _surface_table(docs, "Stored surface energies")
 
 
+def _interface_public(doc: dict[str, Any]) -> dict[str, Any]:
+    """The per-model fields users script against (JSON output of interface commands)."""
+    keys = (
+        "metal",
+        "compound",
+        "metal_miller",
+        "compound_miller",
+        "metal_termination",
+        "compound_termination",
+        "registry",
+        "gap",
+        "relaxation",
+        "E_f",
+        "sigma",
+        "strain_energy",
+        "W_adhesion",
+        "W_adhesion_eq5",
+        "gamma_metal",
+        "gamma_compound",
+        "gamma_source",
+        "wets",
+        "strong_adhesion",
+        "adhesion_threshold",
+        "is_lowest",
+        "mismatch",
+        "angle_mismatch",
+        "area",
+        "n_atoms",
+        "calculator",
+        "model_id",
+        "interface_id",
+        "last_updated",
+    )
+    return {k: doc.get(k) for k in keys}
+
+
+def _interface_table(docs: list[dict[str, Any]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    columns = ("interface", "terminations", "registry", "E_f", "sigma", "W (Eq.4)", "W' (Eq.5)")
+    for column in (*columns, "g_metal", "g_comp", "mismatch", "area (A^2)", "atoms", "flags"):
+        table.add_column(column)
+    for d in docs:
+        flags = [f for f in ("wets", "strong_adhesion") if d.get(f)]
+        table.add_row(
+            f"{d['metal']}({''.join(map(str, d['metal_miller']))})||"
+            f"{d['compound']}({''.join(map(str, d['compound_miller']))})",
+            f"{d['metal_termination']}|{d['compound_termination']}",
+            ",".join(f"{x:.2f}" for x in d["registry"]) + ("*" if d.get("is_lowest") else ""),
+            _fmt(d["E_f"]),
+            _fmt(d["sigma"]),
+            _fmt(d["W_adhesion"]),
+            _fmt(d["W_adhesion_eq5"]),
+            _fmt(d["gamma_metal"]),
+            _fmt(d["gamma_compound"]),
+            f"{100 * d['mismatch']:.1f}%",
+            _fmt(d["area"], 1),
+            str(d["n_atoms"]),
+            " ".join(flags),
+        )
+    console.print(table)
+    console.print("energies in J/m^2 per interface; * lowest-energy model of its interface")
+
+
+MILLER_HELP = "Miller indices H K L (conventional cell)."
+
+
+@app.command("match")
+def match_command(
+    metal: str = typer.Argument(..., help="Metal: built-in name (Li, Na) or structure file."),
+    compound: str = typer.Argument(..., help="Compound: built-in name or structure file."),
+    metal_miller: tuple[int, int, int] = typer.Option(..., "--metal-miller", help=MILLER_HELP),
+    compound_miller: tuple[int, int, int] = typer.Option(
+        ..., "--compound-miller", help=MILLER_HELP
+    ),
+    max_area: float | None = typer.Option(None, "--max-area", help="Largest area (A^2)."),
+    max_mismatch: float | None = typer.Option(
+        None, "--max-mismatch", help="Largest vector mismatch (fraction, default 0.15)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Lattice-match a metal facet on a compound facet (geometry only; strain on the metal)."""
+    from interfacial.api import match
+
+    try:
+        candidates = match(
+            metal,
+            compound,
+            metal_miller,
+            compound_miller,
+            max_area=max_area,
+            max_mismatch=max_mismatch,
+        )
+    except InterfacialError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json(candidates)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{metal} {metal_miller} on {compound} {compound_miller}")
+    for column in ("#", "mismatch", "angle (deg)", "area (A^2)", "atoms", "metal", "compound"):
+        table.add_column(column)
+    for i, c in enumerate(candidates):
+        table.add_row(
+            str(i),
+            f"{100 * c['mismatch']:.2f}%",
+            f"{c['angle_mismatch']:.2f}",
+            f"{c['area']:.1f}",
+            str(c["n_atoms"]),
+            str(c["metal_matrix"]),
+            str(c["compound_matrix"]),
+        )
+    (Console() if sys.stdout.isatty() else Console(width=160)).print(table)
+
+
+@app.command()
+def interface(
+    metal: str = typer.Argument(..., help="Metal: built-in name (Li, Na) or structure file."),
+    compound: str = typer.Argument(..., help="Compound: built-in name or structure file."),
+    metal_miller: tuple[int, int, int] = typer.Option(..., "--metal-miller", help=MILLER_HELP),
+    compound_miller: tuple[int, int, int] = typer.Option(
+        ..., "--compound-miller", help=MILLER_HELP
+    ),
+    calculator: str | None = typer.Option(None, "--calculator", help="CHGNet (default) or VASP."),
+    max_area: float | None = typer.Option(None, "--max-area", help="Largest area (A^2)."),
+    max_mismatch: float | None = typer.Option(None, "--max-mismatch", help="Fraction."),
+    max_atoms: int | None = typer.Option(None, "--max-atoms", help="Largest model."),
+    metal_thickness: float | None = typer.Option(None, "--metal-thickness", help="A."),
+    compound_thickness: float | None = typer.Option(None, "--compound-thickness", help="A."),
+    registry: list[str] | None = typer.Option(
+        None, "--registry", help="In-plane shift of the metal, e.g. 0.5,0 (repeatable)."
+    ),
+    gap: list[float] | None = typer.Option(None, "--gap", help="Initial gap (A, repeatable)."),
+    relaxation: list[str] | None = typer.Option(
+        None, "--relaxation", help="fully-relaxed (default), fix-binary, fix-metal (repeatable)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Compute E_f, sigma and W_adhesion of a metal||compound interface; store and print them."""
+    from interfacial.api import run_interface
+
+    try:
+        registries = [_parse_pair(r) for r in registry] if registry else None
+        docs = run_interface(
+            metal,
+            compound,
+            metal_miller,
+            compound_miller,
+            calculator=calculator,
+            max_area=max_area,
+            max_mismatch=max_mismatch,
+            max_atoms=max_atoms,
+            metal_thickness=metal_thickness,
+            compound_thickness=compound_thickness,
+            registries=registries,
+            gaps=list(gap) if gap else None,
+            relaxations=list(relaxation) if relaxation else None,
+            show_progress=not as_json,
+        )
+    except InterfacialError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json([_interface_public(d) for d in docs])
+    else:
+        _interface_table(docs, f"Interfaces {metal} || {compound}")
+
+
+def _parse_pair(text: str) -> list[float]:
+    parts = text.replace(",", " ").split()
+    try:
+        pair = [float(p) for p in parts]
+    except ValueError:
+        pair = []
+    if len(pair) != 2:
+        raise InterfacialError(f"--registry '{text}' is not two fractions, e.g. 0.5,0")
+    return pair
+
+
+@query_app.command("interfaces")
+def query_interfaces(
+    metal: str | None = typer.Option(None, "--metal", help="Only this metal, e.g. Li."),
+    compound: str | None = typer.Option(None, "--compound", help="Only this compound."),
+    all_models: bool = typer.Option(
+        False, "--all", help="Every model and run, not only the lowest of the newest."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Interface energetics stored so far."""
+    from interfacial.api import query_interfaces as query
+
+    try:
+        docs = query(metal, compound, lowest_only=not all_models, latest_only=not all_models)
+    except InterfacialError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json([_interface_public(d) for d in docs])
+    else:
+        _interface_table(docs, "Stored interfaces")
+
+
 @app.command()
 def build() -> None:
     """Run the builders: derive gamma and Wulff shapes from the stored task documents."""
@@ -174,7 +379,10 @@ def build() -> None:
         counts = run_builders()
     except InterfacialError as exc:
         _fail(str(exc))
-    typer.echo(f"rebuilt {counts['surfaces']} material group(s) of surface energies")
+    typer.echo(
+        f"rebuilt {counts['surfaces']} material group(s) of surface energies and "
+        f"{counts['interfaces']} interface group(s)"
+    )
 
 
 @app.command()

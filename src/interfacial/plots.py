@@ -43,3 +43,61 @@ def wulff_figure(material_doc: dict[str, Any], path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _interface_label(doc: dict[str, Any]) -> str:
+    metal = "".join(map(str, doc["metal_miller"]))
+    compound = "".join(map(str, doc["compound_miller"]))
+    return f"{doc['metal']}({metal})\n{doc['compound']}({compound})"
+
+
+def adhesion_bars(docs: list[dict[str, Any]], path: Path) -> Path:
+    """Grouped bars of E_f, sigma and W_adhesion (J/m^2) per interface, one panel per metal.
+
+    ``docs`` are interface documents, one per interface (the lowest-energy model). A dashed line
+    marks each interface's 2 gamma_metal (the wetting condition W > 2 gamma_metal).
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    metals = sorted({d["metal"] for d in docs})
+    fig, axes = plt.subplots(
+        1, len(metals), figsize=(1.0 + 2.2 * max(len(docs), 2), 4.2), squeeze=False
+    )
+    quantities = (("E_f", "E$_f$"), ("sigma", r"$\sigma$"), ("W_adhesion", "W$_{ad}$ (Eq. 4)"))
+    for ax, metal in zip(axes[0], metals, strict=True):
+        group = sorted((d for d in docs if d["metal"] == metal), key=_interface_label)
+        x = np.arange(len(group))
+        width = 0.8 / len(quantities)
+        for i, (key, label) in enumerate(quantities):
+            ax.bar(x + (i - 1) * width, [d[key] for d in group], width, label=label)
+        for xi, d in zip(x, group, strict=True):
+            ax.hlines(2 * d["gamma_metal"], xi - 0.45, xi + 0.45, colors="k", linestyles="--")
+        ax.axhline(0.0, color="grey", linewidth=0.8)
+        ax.set_xticks(x, [_interface_label(d) for d in group], fontsize=8)
+        ax.set_ylabel("J/m$^2$")
+        ax.set_title(f"{metal} interfaces ({group[0]['calculator']}); dashes: 2$\\gamma_{{metal}}$")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def interface_picture(structure: Any, title: str, path: Path) -> Path:
+    """Side view of a periodic interface model (normal up), seen along its in-plane b axis."""
+    from ase.visualize.plot import plot_atoms
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    plt = _pyplot()
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    fig, ax = plt.subplots(figsize=(4.5, 7))
+    plot_atoms(atoms, ax, rotation="-90x", radii=0.5)
+    ax.set_title(title, fontsize=9)
+    ax.set_axis_off()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 #: Collections written by the builders, by purpose.
 SURFACES = "surfaces"
 SURFACE_MATERIALS = "surface_materials"
+INTERFACES = "interfaces"
 
 
 def _embedded_path(settings: InterfacialSettings) -> Path:

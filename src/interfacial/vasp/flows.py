@@ -7,8 +7,13 @@ from dataclasses import dataclass, field
 from atomate2.vasp.jobs.core import RelaxMaker
 from jobflow import Maker
 
+from interfacial.flows.interface import InterfaceEnergeticsMaker
 from interfacial.flows.surface import SurfaceEnergyMaker
-from interfacial.vasp.sets import StudyBulkRelaxSetGenerator, StudySlabRelaxSetGenerator
+from interfacial.vasp.sets import (
+    StudyBulkRelaxSetGenerator,
+    StudyNormalRelaxSetGenerator,
+    StudySlabRelaxSetGenerator,
+)
 
 
 def bulk_relax_maker(vasp_cmd: str | None = None) -> RelaxMaker:
@@ -37,3 +42,27 @@ class VaspSurfaceEnergyMaker(SurfaceEnergyMaker):
     calculator: str = "VASP"
     bulk_relax_maker: Maker | None = field(default_factory=bulk_relax_maker)
     slab_relax_maker: Maker | None = field(default_factory=slab_relax_maker)
+
+
+def normal_relax_maker(name: str, vasp_cmd: str | None = None) -> RelaxMaker:
+    """atomate2 RelaxMaker relaxing positions and the cell length along the normal only."""
+    return RelaxMaker(
+        name=name,
+        input_set_generator=StudyNormalRelaxSetGenerator(),
+        run_vasp_kwargs={"vasp_cmd": vasp_cmd} if vasp_cmd else {},
+    )
+
+
+@dataclass
+class VaspInterfaceEnergeticsMaker(InterfaceEnergeticsMaker):
+    """Interface energetics with VASP as the study ran them."""
+
+    name: str = "interface energetics"
+    calculator: str = "VASP"
+    surface_maker: SurfaceEnergyMaker | None = field(default_factory=VaspSurfaceEnergyMaker)
+    interface_relax_maker: Maker | None = field(
+        default_factory=lambda: normal_relax_maker("VASP interface relax")
+    )
+    strained_bulk_relax_maker: Maker | None = field(
+        default_factory=lambda: normal_relax_maker("VASP strained bulk relax")
+    )

@@ -135,3 +135,23 @@ class StudySlabRelaxSetGenerator(VaspInputGenerator):
             raise ValueError("the slab k-point mesh needs the structure")
         na, nb = inplane_kpoint_divisions(self.structure, STUDY_RECIPROCAL_DENSITY)
         return Kpoints.gamma_automatic((na, nb, 1))
+
+
+@dataclass
+class StudyNormalRelaxSetGenerator(StudyBulkRelaxSetGenerator):
+    """Positions and the cell length along the normal only (interface models, strained bulks).
+
+    ISIF 3 with LATTICE_CONSTRAINTS = F F T (VASP >= 6.4) keeps a and b fixed: the in-plane
+    lattice is the interface's. The cell is periodic along the normal (no vacuum), so the k-point
+    density applies along all three axes. LREAL = Auto for models of a few hundred atoms.
+    """
+
+    @property
+    def incar_updates(self) -> dict:
+        """Study INCAR with ISIF 3 and only c free."""
+        return {
+            **STUDY_RELAX_INCAR,
+            "ISIF": 3,
+            "LATTICE_CONSTRAINTS": [False, False, True],
+            "LREAL": "Auto",
+        }

@@ -89,6 +89,18 @@ def _structure_file(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
+def test_miller_indices_of_the_wrong_length_are_a_usage_error(tmp_path):
+    result = run_cli("match", "Li", "LiCl", "--metal-miller", "1", "1", data_dir=tmp_path / "db")
+    assert result.returncode == 2
+    assert "--metal-miller" in result.stderr
+    assert stored_documents(tmp_path / "db") == 0
+
+
+LI_110 = ["--metal-miller", "1", "1", "0"]
+LICL_100 = ["--compound-miller", "1", "0", "0"]
+VASP = ["--calculator", "VASP"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -103,6 +115,23 @@ def _structure_file(tmp_path: Path, text: str) -> str:
         (["surfaces", "Li", "--calculator", "EMT9"], "unknown calculator"),
         (["surfaces", "Li", "--calculator", "VASP"], "cannot run here"),
         (["query", "surfaces", "--formula", "Xx9"], "not a chemical formula"),
+        (["match", "Li2S", "Li", *LI_110, *LICL_100], "must be an elemental alkali metal"),
+        (["match", "Li", "Na2S", *LI_110, "--compound-miller", "1", "1", "0"], "contains no Li"),
+        (["match", "Li", "LiCl", "--metal-miller", "0", "0", "0", *LICL_100], "names no plane"),
+        (
+            ["match", "Li", "LiCl", *LI_110, *LICL_100, "--max-mismatch", "0.001"],
+            "needs max_mismatch >= 0.0",
+        ),
+        (["match", "Li", "LiCl", *LI_110, *LICL_100, "--max-mismatch", "15"], "is a fraction"),
+        (["interface", "Li", "LiCl", *LI_110, *LICL_100, "--max-atoms", "20"], "limit of 20"),
+        (["interface", "Li", "LiCl", *LI_110, *LICL_100, "--registry", "0.5"], "two fractions"),
+        (["interface", "Li", "LiCl", *LI_110, *LICL_100, "--gap", "9"], "[0.5, 5] A"),
+        (["interface", "Li", "LiCl", *LI_110, *LICL_100, "--relaxation", "x"], "fix-binary"),
+        (
+            ["interface", "Na", "Na2S", *LI_110, "--compound-miller", "1", "1", "0", *VASP],
+            "cannot run here",
+        ),
+        (["interface", "Na", "Na2S", *LI_110, *LICL_100], "Tasker type 3"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, message):

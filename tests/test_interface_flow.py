@@ -226,3 +226,17 @@ def test_formation_energy_matches_a_hand_written_ase_calculation(interface_run):
     area = float(np.linalg.norm(np.cross(*initial.lattice.matrix[:2])))
     e_f = (e_ab - n_li * e_li - n_cl * e_licl) / (2 * area) * J_PER_M2
     assert lowest["E_f"] == pytest.approx(e_f, abs=0.02)
+
+
+def test_report_draws_adhesion_bars_and_the_lowest_model(interface_run, tmp_path):
+    from interfacial.api import report
+
+    paths = report(tmp_path / "figs", interface_run["settings"])
+    names = sorted(p.name for p in paths)
+    assert "adhesion_CHGNet.png" in names
+    assert "model_Li110_LiCl100_CHGNet.png" in names
+    # A single-facet surface run encloses no Wulff shape: no Wulff figure, no failure.
+    assert not [n for n in names if n.startswith("wulff_")]
+    for path in paths:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert path.stat().st_size > 10_000

@@ -368,3 +368,37 @@ def test_slightly_noisy_relaxed_bulks_still_give_symmetric_models():
     for model in models:
         assert len(model.structure) == candidate.n_atoms
         assert normal_flips_keeping_regions(model.structure)
+
+
+@pytest.mark.parametrize(
+    ("relaxation", "region"), [("fix-binary", "compound"), ("fix-metal", "metal")]
+)
+def test_fix_variants_freeze_the_middle_of_one_slab_only(built, relaxation, region):
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from interfacial.jobs.interface import freeze_middle
+
+    _, _, models = next(b for b in built if b[0][2] == "Li2S")
+    model = models[0]
+    structure = freeze_middle(model, relaxation)
+    frozen = np.array([not any(flags) for flags in structure.site_properties["selective_dynamics"]])
+    regions = np.array(structure.site_properties["region"])
+    assert frozen.any()
+    assert (regions[frozen] == region).all()  # the other slab moves freely
+    # Frozen atoms lie in the central half of their slab; the outermost planes are free.
+    z = structure.cart_coords[:, 2]
+    side = regions == region
+    lattice_c = structure.lattice.c
+    # The compound slab is centred on z = 0 in the cell's periodic frame.
+    centre = np.angle(np.mean(np.exp(2j * np.pi * z[side] / lattice_c))) * lattice_c / (2 * np.pi)
+    offset = (z - centre + lattice_c / 2) % lattice_c - lattice_c / 2
+    half = np.abs(offset[side]).max()
+    assert np.abs(offset[frozen]).max() <= 0.5 * half + 1e-6
+    assert not frozen[side & (np.abs(offset) > 0.9 * half)].any()
+    # ASE sees the same atoms as fixed (pymatgen's adaptor turns selective dynamics into FixAtoms).
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    fixed = set()
+    for constraint in atoms.constraints:
+        fixed |= set(constraint.get_indices().tolist())
+    assert fixed == set(np.flatnonzero(frozen).tolist())
+    assert freeze_middle(model, "fully-relaxed").site_properties.get("selective_dynamics") is None

@@ -70,10 +70,13 @@ def interface_energetics_maker(
 ) -> Any:
     """The InterfaceEnergeticsMaker subclass of ``calculator``, built with ``kwargs``.
 
-    ``surface_kwargs`` (thicknesses, vacuum, convergence) go to its surface-energy maker.
+    ``surface_kwargs`` (thicknesses, vacuum, convergence) go to its surface-energy maker;
+    ``relax_fmax`` (eV/A) overrides ``settings.relax_fmax`` for the model and strained-bulk
+    relaxations of a force field (the surfaces keep the setting).
     """
     settings = settings or get_settings()
     surface_maker = surface_energy_maker(calculator, settings, **kwargs.pop("surface_kwargs", {}))
+    fmax = kwargs.pop("relax_fmax", None) or settings.relax_fmax
     if canonical_calculator(calculator) == "CHGNet":
         from interfacial.flows.interface import FREE_C_MASK
         from interfacial.forcefields.flows import (
@@ -81,10 +84,7 @@ def interface_energetics_maker(
             normal_relax_maker,
         )
 
-        relax: dict[str, Any] = {
-            "relax_kwargs": {"fmax": settings.relax_fmax},
-            "steps": settings.relax_steps,
-        }
+        relax: dict[str, Any] = {"relax_kwargs": {"fmax": fmax}, "steps": settings.relax_steps}
         return ForceFieldInterfaceEnergeticsMaker(
             surface_maker=surface_maker,
             interface_relax_maker=normal_relax_maker("CHGNet interface relax", **relax),

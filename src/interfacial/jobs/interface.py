@@ -149,6 +149,7 @@ def model_keys(
         "angle_mismatch": float(cand.angle_mismatch),
         "area": float(model.area),
         "n_atoms": len(model.structure),
+        "metal_is_perfect": bool(model.metal_is_perfect),
         "n_metal_atoms": int(model.n_metal_atoms),
         "n_compound_formula_units": int(model.n_compound_formula_units),
         "metal_matrix": [list(map(int, r)) for r in cand.metal_matrix],

@@ -90,6 +90,9 @@ class InterfaceDocument(BaseModel):
     angle_mismatch: float
     area: float
     n_atoms: int
+    metal_is_perfect: bool = Field(
+        True, description="False when the flip leaves a twin plane in the middle of the metal"
+    )
     metal_matrix: list[list[int]]
     compound_matrix: list[list[int]]
     energies: InterfaceEnergies

@@ -158,6 +158,25 @@ def test_builder_reproduces_the_flow_documents_and_is_incremental(interface_run)
 
     assert run_builder() == 0  # nothing changed: nothing rebuilt
 
+    # Added sources: a copy of the group's tasks under another interface id is a new group, built
+    # once, while the original group is left alone.
+    original_id = next(iter(built.values()))["interface_id"]
+    copies = []
+    for stored in tasks.query({"metadata.interfacial.interface_id": original_id}):
+        doc = {k: v for k, v in stored.items() if k != "_id"}
+        keys = {**doc["metadata"]["interfacial"], "interface_id": "copy"}
+        if "model_id" in keys:
+            keys["model_id"] = keys["model_id"].replace(original_id, "copy")
+        copies.append({**doc, "uuid": f"copy-{doc['uuid']}", "metadata": {"interfacial": keys}})
+    tasks.update(copies, key=["uuid", "index"])
+    stamp = {d["model_id"]: d["last_updated"] for d in rebuilt.query({})}
+    assert run_builder() == 1
+    assert {
+        d["model_id"]: d["last_updated"] for d in rebuilt.query({"interface_id": original_id})
+    } == stamp
+    assert rebuilt.count({"interface_id": "copy"}) == len(stamp)
+    assert run_builder() == 0
+
     # Correct the strained-Li energy in place: sigma of every model moves by N_Li * dE / (2S).
     strained_uuid = next(iter(built.values()))["strained_metal_uuid"]
     strained = task(tasks, strained_uuid)
@@ -178,8 +197,12 @@ def test_builder_reproduces_the_flow_documents_and_is_incremental(interface_run)
         ],
         key=["uuid", "index"],
     )
-    assert run_builder() == 1
-    for model_id, doc in {d["model_id"]: d for d in rebuilt.query({})}.items():
+    assert run_builder() == 1  # only the group the corrected document belongs to
+    copied = {d["model_id"]: d["sigma"] for d in rebuilt.query({"interface_id": "copy"})}
+    assert copied == {k.replace(original_id, "copy"): v["sigma"] for k, v in built.items()}
+    for model_id, doc in {
+        d["model_id"]: d for d in rebuilt.query({"interface_id": original_id})
+    }.items():
         n_li = built[model_id]["energies"]["n_metal_atoms"]
         expected = -n_li * shift / n_strained / (2 * doc["area"]) * J_PER_M2
         assert doc["sigma"] - built[model_id]["sigma"] == pytest.approx(expected, abs=1e-9)

@@ -149,8 +149,9 @@ def query_surfaces(
 ) -> list[dict[str, Any]]:
     """Per-termination surface documents, sorted by material, facet and termination.
 
-    With ``latest_only`` (default) a material computed several times with the same calculator
-    shows only its newest calculation (the bulk relaxation built most recently).
+    With ``latest_only`` (default) a termination computed several times with the same calculator
+    (by the surface flow, or by the surface part of an interface flow) shows only its newest
+    calculation (the bulk relaxation built most recently).
     """
     settings = settings or get_settings()
     criteria: dict[str, Any] = {}
@@ -171,13 +172,20 @@ def query_surfaces(
         criteria["bulk_uuid"] = bulk_uuid
     docs = _read(SURFACES, "surface_id", criteria, settings)
     if latest_only and not bulk_uuid:
-        newest: dict[tuple[str, str], tuple[Any, str]] = {}
+
+        def key(d: dict[str, Any]) -> tuple[str, str, str, str]:
+            return (
+                d["material"],
+                d["calculator"],
+                str(d["miller_index"]),
+                str(d.get("termination")),
+            )
+
+        newest: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         for d in docs:
-            key = (d["material"], d["calculator"])
-            if key not in newest or d["last_updated"] > newest[key][0]:
-                newest[key] = (d["last_updated"], d["bulk_uuid"])
-        keep = {bulk for _, bulk in newest.values()}
-        docs = [d for d in docs if d["bulk_uuid"] in keep]
+            if key(d) not in newest or d["last_updated"] > newest[key(d)]["last_updated"]:
+                newest[key(d)] = d
+        docs = list(newest.values())
     return sorted(
         docs,
         key=lambda d: (

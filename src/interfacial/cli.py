@@ -370,6 +370,96 @@ def query_interfaces(
         _interface_table(docs, "Stored interfaces")
 
 
+@app.command("run")
+def run_campaign(
+    campaign_file: Path = typer.Argument(..., help="Campaign YAML (see workflows/)."),
+) -> None:
+    """Run every flow of a campaign here, one after the other; store, build and summarise."""
+    from interfacial.api import build as run_builders
+    from interfacial.api import query_interfaces
+    from interfacial.api import query_surfaces as query
+    from interfacial.calculators import check_can_run_locally
+    from interfacial.campaign import load_campaign
+    from interfacial.runner import run_flow
+    from interfacial.settings import get_settings
+    from interfacial.stores import check_writable, get_job_store
+
+    settings = get_settings()
+    try:
+        campaign = load_campaign(campaign_file)
+        for calculator in {campaign.calculators.surfaces, campaign.calculators.interfaces}:
+            check_can_run_locally(calculator, settings)
+        flows = campaign.flows(settings)
+        check_writable(settings)
+        from interfacial.api import run_directory
+
+        for i, (stage, flow) in enumerate(flows, 1):
+            typer.echo(f"[{i}/{len(flows)}] {stage}: {flow.name}", err=True)
+            run_flow(flow, get_job_store(settings), run_directory(settings))
+        run_builders(settings)
+    except InterfacialError as exc:
+        _fail(str(exc))
+    materials = {spec.material for spec in campaign.surfaces}
+    _surface_table(
+        [d for d in query(settings=settings) if d["material"] in materials],
+        f"Surface energies ({campaign.name})",
+    )
+    pairs = {(spec.metal, spec.compound) for spec in campaign.interfaces}
+    _interface_table(
+        [d for d in query_interfaces(settings=settings) if (d["metal"], d["compound"]) in pairs],
+        f"Interfaces ({campaign.name})",
+    )
+
+
+@app.command()
+def submit(
+    campaign_file: Path = typer.Argument(..., help="Campaign YAML (see workflows/)."),
+    launchpad: Path | None = typer.Option(
+        None, "--launchpad", help="my_launchpad.yaml (default: FireWorks' own configuration)."
+    ),
+) -> None:
+    """Add a campaign to a FireWorks LaunchPad; workers run it with their own jobflow.yaml."""
+    from interfacial.campaign import load_campaign
+    from interfacial.campaign import submit as submit_campaign
+
+    try:
+        campaign = load_campaign(campaign_file)
+        lpad = _launchpad(launchpad)
+        added = submit_campaign(campaign, lpad)
+    except InterfacialError as exc:
+        _fail(str(exc))
+    for item in added:
+        typer.echo(
+            f"added {item['stage']} workflow '{item['flow']}' with {item['fireworks']} "
+            f"firework(s), category '{item['category']}'"
+        )
+    typer.echo(
+        f"{len(added)} workflow(s) of campaign '{campaign.name}'; run them with "
+        "`rlaunch rapidfire` or `qlaunch rapidfire` on workers of those categories"
+    )
+
+
+def _launchpad(path: Path | None) -> Any:
+    """Open a LaunchPad from ``path`` (or FireWorks' default) and check the server answers."""
+    from fireworks import LaunchPad
+
+    try:
+        lpad = LaunchPad.from_file(str(path)) if path else LaunchPad.auto_load()
+    except FileNotFoundError:
+        raise InterfacialError(f"launchpad file {path} does not exist") from None
+    except Exception as exc:  # FireWorks raises several types for a bad file
+        raise InterfacialError(f"cannot load launchpad file {path}: {exc}") from None
+    try:
+        lpad.connection.admin.command("ping")
+    except Exception as exc:  # pymongo's ServerSelectionTimeoutError and friends
+        name = type(exc).__name__
+        raise InterfacialError(
+            f"the LaunchPad's database does not answer ({name}); check host, port and "
+            f"credentials in {path or 'your FireWorks configuration'}"
+        ) from None
+    return lpad
+
+
 @app.command()
 def build() -> None:
     """Run the builders: derive gamma and Wulff shapes from the stored task documents."""
@@ -408,7 +498,12 @@ DEMO_INTERFACES = (
     ("Li", (1, 0, 0), "Li3P", (0, 0, 1)),
     ("Li", (1, 1, 0), "LiCl", (1, 0, 0)),
 )
-DEMO_MODEL: dict[str, Any] = {"metal_thickness": 6.0, "compound_thickness": 6.0, "max_atoms": 120}
+DEMO_MODEL: dict[str, Any] = {
+    "metal_thickness": 8.0,
+    "compound_thickness": 6.0,
+    "max_atoms": 100,
+    "relax_fmax": 0.05,
+}
 
 
 @app.command()
@@ -438,9 +533,11 @@ def demo(
             say(f"- {name}")
             docs += run_surfaces(name, max_index=1)
         say(
-            "2. interfaces of the study, cut to fit the demo: slabs of "
-            f"{DEMO_MODEL['metal_thickness']:g} A (the study: Li 12 A, compound 10 A), models of "
-            f"at most {DEMO_MODEL['max_atoms']} atoms (the study: 400-520), one initial gap"
+            "2. interfaces of the study, cut to fit the demo: Li slabs of "
+            f"{DEMO_MODEL['metal_thickness']:g} A and compound slabs of "
+            f"{DEMO_MODEL['compound_thickness']:g} A (the study: 12 and 10 A), models of "
+            f"at most {DEMO_MODEL['max_atoms']} atoms (the study: 400-520), one initial gap, "
+            f"models relaxed to {DEMO_MODEL['relax_fmax']} eV/A"
         )
         for metal, metal_miller, compound, compound_miller in DEMO_INTERFACES:
             say(f"- {metal}{metal_miller} || {compound}{compound_miller}")

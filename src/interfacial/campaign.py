@@ -1,0 +1,259 @@
+"""Campaign files: a whole study in one validated YAML file, run locally or submitted to FireWorks.
+
+A campaign names the materials, the facets, the interfaces, the calculator of each stage and
+where each kind of job runs (FireWorks ``_category``). Errors name the line and the field::
+
+    name: li-anode
+    calculators: {surfaces: VASP, interfaces: VASP}
+    surfaces:
+      - {material: Li, max_index: 1}
+    interfaces:
+      - {metal: Li, compound: Li2S, metal_miller: [1, 1, 0], compound_miller: [1, 1, 0]}
+    routing: {dft: dft, md: md, fit: fit}
+
+Converting to FireWorks uses ``flow_to_workflow(flow, store=None)``: no store settings and no
+credentials travel inside a Firework; workers use their own ``jobflow.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from interfacial.calculators import CALCULATORS, canonical_calculator
+from interfacial.errors import InterfacialError
+
+if TYPE_CHECKING:
+    from jobflow import Flow
+
+    from interfacial.settings import InterfacialSettings
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _miller(value: Any) -> list[int]:
+    from interfacial.structures.slabs import parse_miller
+
+    try:
+        return list(parse_miller(value))
+    except InterfacialError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class Calculators(_Strict):
+    """Calculator of each stage: 'CHGNet' (embedded) or 'VASP'."""
+
+    surfaces: str = "CHGNet"
+    interfaces: str = "CHGNet"
+
+    @field_validator("surfaces", "interfaces")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        try:
+            return canonical_calculator(value)
+        except InterfacialError:
+            raise ValueError(f"'{value}' is not one of {', '.join(CALCULATORS)}") from None
+
+
+class SurfaceSpec(_Strict):
+    """Surface energies of one material (built-in name or structure file)."""
+
+    material: str
+    max_index: int = Field(1, ge=1, le=4)
+    millers: list[list[int]] | None = None
+    min_thickness: float = 8.0
+    max_thickness: float = 30.0
+    vacuum: float = 15.0
+
+    @field_validator("millers", mode="before")
+    @classmethod
+    def _millers(cls, value: Any) -> Any:
+        return None if value is None else [_miller(m) for m in value]
+
+
+class InterfaceSpec(_Strict):
+    """One metal||compound interface and its model options (None: the maker's default)."""
+
+    metal: str
+    compound: str
+    metal_miller: list[int]
+    compound_miller: list[int]
+    max_area: float | None = Field(None, gt=0)
+    max_mismatch: float | None = Field(None, gt=0, le=0.5)
+    max_atoms: int | None = Field(None, ge=2)
+    metal_thickness: float | None = Field(None, gt=0)
+    compound_thickness: float | None = Field(None, gt=0)
+    registries: list[list[float]] | None = None
+    gaps: list[float] | None = None
+    relaxations: list[str] | None = None
+    n_candidates: int | None = Field(None, ge=1)
+
+    @field_validator("metal_miller", "compound_miller", mode="before")
+    @classmethod
+    def _millers(cls, value: Any) -> list[int]:
+        return _miller(value)
+
+
+class Routing(_Strict):
+    """FireWorks ``_category`` of each kind of job (match the ``category`` of your fworkers)."""
+
+    dft: str = "dft"
+    md: str = "md"
+    fit: str = "fit"
+
+
+class Campaign(_Strict):
+    """A study: surfaces, interfaces, calculators per stage, MD temperatures, routing."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    calculators: Calculators = Field(default_factory=Calculators)
+    surfaces: list[SurfaceSpec] = Field(default_factory=list)
+    interfaces: list[InterfaceSpec] = Field(default_factory=list)
+    md_temperatures: list[float] = Field(
+        default_factory=list, description="K; used by the transport stage"
+    )
+    routing: Routing = Field(default_factory=Routing)
+
+    @field_validator("md_temperatures")
+    @classmethod
+    def _temperatures(cls, value: list[float]) -> list[float]:
+        bad = [t for t in value if not 0 < t <= 5000]
+        if bad:
+            raise ValueError(f"temperatures {bad} K are outside (0, 5000]")
+        return value
+
+    def flows(self, settings: InterfacialSettings | None = None) -> list[tuple[str, Flow]]:
+        """Build and validate every flow of the campaign: (stage, flow) pairs, not run."""
+        from interfacial.api import interface_flow, surface_flow
+
+        flows: list[tuple[str, Flow]] = []
+        for spec in self.surfaces:
+            options = spec.model_dump(exclude={"material"})
+            flow = surface_flow(
+                spec.material, calculator=self.calculators.surfaces, settings=settings, **options
+            )
+            flows.append(("surfaces", flow))
+        for ispec in self.interfaces:
+            options = ispec.model_dump(
+                exclude={"metal", "compound", "metal_miller", "compound_miller"}
+            )
+            flow = interface_flow(
+                ispec.metal,
+                ispec.compound,
+                ispec.metal_miller,
+                ispec.compound_miller,
+                calculator=self.calculators.interfaces,
+                settings=settings,
+                **options,
+            )
+            flows.append(("interfaces", flow))
+        return flows
+
+
+#: Which routing category each stage's jobs go to.
+STAGE_ROUTE = {"surfaces": "dft", "interfaces": "dft"}
+
+
+def _line_of(root: Any, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at a pydantic error location (None if not found)."""
+    node = root
+    line = getattr(getattr(node, "start_mark", None), "line", None)
+    for key in loc:
+        children = getattr(node, "value", None)
+        if isinstance(children, list) and children and isinstance(children[0], tuple):
+            match = next((v for k, v in children if getattr(k, "value", None) == key), None)
+        elif isinstance(children, list) and isinstance(key, int) and key < len(children):
+            match = children[key]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+        line = node.start_mark.line
+    return None if line is None else line + 1
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Read and validate a campaign file; errors name the file, line, field and what is allowed."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InterfacialError(f"cannot read campaign file {path}: {exc.strerror}") from None
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InterfacialError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InterfacialError(f"{path}: a campaign is a mapping with at least 'name'")
+    try:
+        return Campaign.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            field = ".".join(str(p) for p in loc) or "(top level)"
+            line = _line_of(root, loc)
+            where = f"{path}:{line}" if line else str(path)
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown field"
+                allowed = _allowed_fields(loc)
+                if allowed:
+                    message += f"; allowed here: {', '.join(allowed)}"
+            problems.append(f"{where}: {field}: {message}")
+        raise InterfacialError("invalid campaign\n  " + "\n  ".join(problems)) from None
+
+
+def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
+    """Field names allowed next to an unknown key at ``loc``."""
+    model: Any = Campaign
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        inner = getattr(annotation, "__args__", (annotation,))
+        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+def route(flow: Flow, category: str) -> Flow:
+    """Send every job of ``flow`` (and the jobs it creates at run time) to ``category``."""
+    flow.update_config({"manager_config": {"_category": category}})
+    return flow
+
+
+def submit(
+    campaign: Campaign, launchpad: Any, settings: InterfacialSettings | None = None
+) -> list[dict[str, Any]]:
+    """Add every flow of the campaign to a LaunchPad as a workflow (``store=None``).
+
+    Returns one summary per workflow: stage, flow name, number of Fireworks, categories.
+    """
+    from jobflow.managers.fireworks import flow_to_workflow
+
+    added = []
+    for stage, flow in campaign.flows(settings):
+        category = getattr(campaign.routing, STAGE_ROUTE[stage])
+        # store=None: nothing about the database (credentials included) goes into the specs.
+        workflow = flow_to_workflow(route(flow, category), store=None)  # type: ignore[arg-type]
+        launchpad.add_wf(workflow)
+        added.append(
+            {
+                "stage": stage,
+                "flow": flow.name,
+                "fireworks": len(workflow.fws),
+                "category": category,
+            }
+        )
+    return added

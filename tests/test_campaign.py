@@ -1,0 +1,96 @@
+"""Campaign files: the shipped ones validate, errors point at the line, submission is clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from interfacial.campaign import load_campaign, submit
+from interfacial.errors import InterfacialError
+
+WORKFLOWS = Path(__file__).parents[1] / "workflows"
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "li_study.yaml", "na_study.yaml"])
+def test_shipped_campaigns_validate_and_build_their_flows(name):
+    campaign = load_campaign(WORKFLOWS / name)
+    flows = campaign.flows()
+    stages = [stage for stage, _ in flows]
+    assert stages.count("surfaces") == len(campaign.surfaces)
+    assert stages.count("interfaces") == len(campaign.interfaces)
+
+
+def test_study_campaigns_cover_the_study():
+    li = load_campaign(WORKFLOWS / "li_study.yaml")
+    na = load_campaign(WORKFLOWS / "na_study.yaml")
+    assert {i.compound for i in li.interfaces} == {"Li2S", "Li3P", "LiCl", "Li2O", "Li3N"}
+    assert {i.compound for i in na.interfaces} == {"Na2S", "Na3P", "Na2O"}
+    for campaign in (li, na):
+        assert campaign.calculators.surfaces == campaign.calculators.interfaces == "VASP"
+        assert campaign.md_temperatures == [300, 400, 500, 600, 700, 800, 900, 1000]
+
+
+BAD = {
+    "unknown field": (
+        "name: x\ninterfaces:\n  - metal: Li\n    compound: Li2S\n    metal_millr: [1, 1, 0]\n"
+        "    compound_miller: [1, 1, 0]\n",
+        [":5: interfaces.0.metal_millr: unknown field; allowed here: metal, compound"],
+    ),
+    "bad miller": (
+        "name: x\nsurfaces:\n  - {material: Li, millers: [[0, 0, 0]]}\n",
+        [":3: surfaces.0.millers: ", "names no plane"],
+    ),
+    "bad calculator": (
+        "name: x\ncalculators:\n  surfaces: Gaussian\n",
+        [":3: calculators.surfaces: ", "'Gaussian' is not one of CHGNet, VASP"],
+    ),
+    "bad temperature": ("name: x\nmd_temperatures: [300, -5]\n", [":2: md_temperatures: "]),
+    "missing name": ("surfaces: []\n", ["name: Field required"]),
+    "not a mapping": ("- just\n- a list\n", ["a campaign is a mapping"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_errors_name_the_line_and_the_field(tmp_path, case):
+    text, fragments = BAD[case]
+    path = tmp_path / "campaign.yaml"
+    path.write_text(text)
+    with pytest.raises(InterfacialError) as info:
+        load_campaign(path)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+class RecordingLaunchPad:
+    """Stands in for fireworks.LaunchPad.add_wf: keeps the workflows it is given."""
+
+    def __init__(self) -> None:
+        self.workflows: list = []
+
+    def add_wf(self, workflow) -> dict:
+        self.workflows.append(workflow)
+        return {}
+
+
+def test_submission_routes_jobs_and_carries_no_credentials(monkeypatch):
+    secret = "s3cr3t-pa55"
+    monkeypatch.setenv(
+        "INTERFACIAL_STORE_URI", f"mongodb://alice:{secret}@db.example.org/interfacial"
+    )
+    monkeypatch.setenv("INTERFACIAL_VASP_CMD", "srun vasp_std")
+    campaign = load_campaign(WORKFLOWS / "demo.yaml")
+    campaign.routing.dft = "gpu-dft"
+    lpad = RecordingLaunchPad()
+    added = submit(campaign, lpad)
+    assert len(lpad.workflows) == len(added) == 3
+    for workflow in lpad.workflows:
+        text = json.dumps(workflow.to_dict(), default=str)
+        assert secret not in text
+        assert "alice" not in text
+        assert "db.example.org" not in text
+        for fw in workflow.fws:
+            assert fw.spec["_category"] == "gpu-dft"
+            # jobflow's store=None: the worker's own jobflow.yaml decides where results go.
+            assert fw.tasks[0]["store"] is None

@@ -94,3 +94,14 @@ def test_submission_routes_jobs_and_carries_no_credentials(monkeypatch):
             assert fw.spec["_category"] == "gpu-dft"
             # jobflow's store=None: the worker's own jobflow.yaml decides where results go.
             assert fw.tasks[0]["store"] is None
+
+
+def test_submitted_vasp_jobs_use_the_workers_vasp_command(monkeypatch):
+    monkeypatch.setenv("INTERFACIAL_VASP_CMD", "srun -n 99 submitter_vasp")
+    campaign = load_campaign(WORKFLOWS / "na_study.yaml")
+    campaign.interfaces = campaign.interfaces[:1]
+    lpad = RecordingLaunchPad()
+    submit(campaign, lpad)
+    text = json.dumps([wf.to_dict() for wf in lpad.workflows], default=str)
+    assert "submitter_vasp" not in text
+    assert "${INTERFACIAL_VASP_CMD}" in text  # expanded by atomate2 on the worker

@@ -155,6 +155,10 @@ class Campaign(_Strict):
         return flows
 
 
+#: The VASP command as submitted jobs carry it: expanded by atomate2 on the worker at run time, so
+#: each cluster's own INTERFACIAL_VASP_CMD (set in the qadapter's pre_rocket) is used.
+WORKER_VASP_CMD = "${INTERFACIAL_VASP_CMD}"
+
 #: Which routing category each stage's jobs go to.
 STAGE_ROUTE = {"surfaces": "dft", "interfaces": "dft"}
 
@@ -242,8 +246,12 @@ def submit(
     """
     from jobflow.managers.fireworks import flow_to_workflow
 
+    from interfacial.settings import get_settings
+
+    # Engine commands are the worker's, not the submitter's.
+    worker_settings = (settings or get_settings()).model_copy(update={"vasp_cmd": WORKER_VASP_CMD})
     added = []
-    for stage, flow in campaign.flows(settings):
+    for stage, flow in campaign.flows(worker_settings):
         category = getattr(campaign.routing, STAGE_ROUTE[stage])
         # store=None: nothing about the database (credentials included) goes into the specs.
         workflow = flow_to_workflow(route(flow, category), store=None)  # type: ignore[arg-type]

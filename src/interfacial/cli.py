@@ -440,23 +440,29 @@ def submit(
 
 
 def _launchpad(path: Path | None) -> Any:
-    """Open a LaunchPad from ``path`` (or FireWorks' default) and check the server answers."""
-    from fireworks import LaunchPad
+    """Open a LaunchPad from ``path`` (or FireWorks' default) and check the server answers.
+
+    An embedded (file-backed) LaunchPad is locked for this process first, so a submission
+    cannot be lost under a running worker.
+    """
+    from interfacial.fireworks_embedded import embedded_store_file, open_launchpad
 
     try:
-        lpad = LaunchPad.from_file(str(path)) if path else LaunchPad.auto_load()
+        lpad = open_launchpad(path)
+    except InterfacialError:
+        raise
     except FileNotFoundError:
         raise InterfacialError(f"launchpad file {path} does not exist") from None
     except Exception as exc:  # FireWorks raises several types for a bad file
         raise InterfacialError(f"cannot load launchpad file {path}: {exc}") from None
-    try:
-        lpad.connection.admin.command("ping")
-    except Exception as exc:  # pymongo's ServerSelectionTimeoutError and friends
-        name = type(exc).__name__
-        raise InterfacialError(
-            f"the LaunchPad's database does not answer ({name}); check host, port and "
-            f"credentials in {path or 'your FireWorks configuration'}"
-        ) from None
+    if embedded_store_file() is None:
+        try:
+            lpad.connection.admin.command("ping")
+        except Exception as exc:  # pymongo's ServerSelectionTimeoutError and friends
+            raise InterfacialError(
+                f"the LaunchPad's database does not answer ({type(exc).__name__}); check "
+                f"host, port and credentials in {path or 'your FireWorks configuration'}"
+            ) from None
     return lpad
 
 

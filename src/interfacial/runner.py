@@ -112,6 +112,8 @@ def run_flow(
         with _jobflow_log(handler), redirect_stdout(sys.stderr), warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=FutureWarning, module="jobflow")
             warnings.filterwarnings("ignore", message=".*requires_grad.*", category=UserWarning)
+            # ASE's cell filters take matrix logarithms; scipy warns at 1e-13 relative error.
+            warnings.filterwarnings("ignore", message="logm result may be inaccurate")
             run_dir.mkdir(parents=True, exist_ok=True)
             responses = run_locally(
                 flow,

@@ -165,3 +165,62 @@ def test_interface_and_strained_bulk_relax_only_along_the_normal(monkeypatch, tm
     # The surface flow inside uses the slab set (one k-point along the normal).
     slab_set = maker.surface_maker.slab_relax_maker.input_set_generator
     assert type(slab_set).__name__ == "StudySlabRelaxSetGenerator"
+
+
+def test_aimd_inputs_follow_the_study(monkeypatch, tmp_path):
+    from interfacial.vasp.flows import aimd_maker
+
+    bulk = load_structure("Li2S") * (2, 2, 2)  # the study's 96-atom cell
+    seen = run_until_vasp(aimd_maker(300, 1000, 1000), bulk, monkeypatch, tmp_path / "ramp")
+    incar = seen["INCAR"]
+    assert incar["ENCUT"] == 400
+    assert incar["ICHARG"] == 2
+    assert incar["IBRION"] == 0
+    assert incar["MDALGO"] == 2  # Nose-Hoover
+    assert incar["ISIF"] == 2  # NVT: fixed cell
+    assert incar["POTIM"] == pytest.approx(2.0)
+    assert (incar["TEBEG"], incar["TEEND"], incar["NSW"]) == (300, 1000, 1000)
+    assert list(seen["KPOINTS"].kpts[0]) == [1, 1, 1]
+    assert seen["KPOINTS"].style.name == "Gamma"
+    assert "NELECT" not in incar  # neutral cell: VASP's own count
+    compare_with_reference("Li2S_aimd_ramp", seen)
+
+
+def test_aimd_with_a_charged_vacancy_sets_nelect(monkeypatch, tmp_path):
+    from interfacial.vasp.flows import aimd_maker
+
+    bulk = load_structure("Li2S") * (2, 2, 2)
+    defect = bulk.copy()
+    defect.remove_sites([next(i for i, s in enumerate(defect) if s.specie.symbol == "Li")])
+    defect.set_charge(-1)  # a Li+ vacancy: the Li's electron stays in the cell
+    seen = run_until_vasp(aimd_maker(1000, 1000, 10), defect, monkeypatch, tmp_path / "vacancy")
+    # Study POTCARs: Li s1p0 (1 valence electron), S s2p4 (6); one extra electron.
+    n_li = sum(s.specie.symbol == "Li" for s in defect)
+    n_s = sum(s.specie.symbol == "S" for s in defect)
+    assert seen["INCAR"]["NELECT"] == pytest.approx(1 * n_li + 6 * n_s + 1)
+
+
+def test_interface_model_and_strained_bulk_inputs(monkeypatch, tmp_path):
+    """A real Li(110)||LiCl(100) model (built deterministically) against committed inputs."""
+    from interfacial.calculators import interface_energetics_maker
+    from interfacial.structures.interfaces import build_interface_models, strained_bulk
+    from interfacial.structures.matching import find_matches
+
+    li, licl = load_structure("Li"), load_structure("LiCl")
+    thin = {"metal_thickness": 5.0, "compound_thickness": 5.0}
+    candidate = find_matches(li, licl, [1, 1, 0], [1, 0, 0], **thin)[0]
+    model = build_interface_models(li, licl, candidate, registries=[[0, 0]], **thin)[0]
+    strained, _ = strained_bulk(li, [1, 1, 0], candidate.metal_matrix, candidate.compound_vectors)
+    maker = interface_energetics_maker("VASP", get_settings(vasp_cmd="srun vasp_std"))
+    for relax_maker, structure, name in (
+        (maker.interface_relax_maker, model.structure, "LiLiCl_interface"),
+        (maker.strained_bulk_relax_maker, strained, "Li_strained_bulk"),
+    ):
+        seen = run_until_vasp(relax_maker, structure, monkeypatch, tmp_path / name)
+        check_study_incar(seen["INCAR"], isif=3)
+        assert list(seen["INCAR"]["LATTICE_CONSTRAINTS"]) == [False, False, True]
+        # 25 per A^-3 of reciprocal cell: divisions floor(2 pi 25^(1/3) (abc / V)^(1/3) / L_i).
+        lengths = structure.lattice.abc
+        reach = REACH * (np.prod(lengths) / structure.volume) ** (1 / 3)
+        assert list(seen["KPOINTS"].kpts[0]) == [max(1, math.floor(reach / x)) for x in lengths]
+        compare_with_reference(name, seen)

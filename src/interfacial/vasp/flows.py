@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from atomate2.vasp.jobs.core import RelaxMaker
+from atomate2.vasp.jobs.md import MDMaker
 from jobflow import Maker
 
 from interfacial.flows.interface import InterfaceEnergeticsMaker
 from interfacial.flows.surface import SurfaceEnergyMaker
 from interfacial.vasp.sets import (
+    StudyAIMDSetGenerator,
     StudyBulkRelaxSetGenerator,
     StudyNormalRelaxSetGenerator,
     StudySlabRelaxSetGenerator,
@@ -65,4 +67,28 @@ class VaspInterfaceEnergeticsMaker(InterfaceEnergeticsMaker):
     )
     strained_bulk_relax_maker: Maker | None = field(
         default_factory=lambda: normal_relax_maker("VASP strained bulk relax")
+    )
+
+
+def aimd_maker(
+    start_temperature: float,
+    end_temperature: float,
+    n_steps: int,
+    time_step: float = 2.0,
+    vasp_cmd: str | None = None,
+) -> MDMaker:
+    """atomate2 MDMaker for the study's reference MD: NVT Nose-Hoover, ENCUT 400 eV, Gamma only.
+
+    A ramp is ``start_temperature != end_temperature`` (K); production keeps both equal.
+    ``n_steps`` steps of ``time_step`` fs.
+    """
+    return MDMaker(
+        name=f"VASP AIMD {start_temperature:g}-{end_temperature:g} K",
+        input_set_generator=StudyAIMDSetGenerator(
+            start_temp=start_temperature,
+            end_temp=end_temperature,
+            nsteps=n_steps,
+            time_step=time_step,
+        ),
+        run_vasp_kwargs={"vasp_cmd": vasp_cmd} if vasp_cmd else {},
     )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from atomate2.vasp.sets.base import VaspInputGenerator
+from atomate2.vasp.sets.core import MDSetGenerator
 from pymatgen.io.vasp.inputs import Kpoints
 from pymatgen.io.vasp.sets import MITRelaxSet
 
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 #: POTCAR symbol per element (valence configurations of the study).
 STUDY_POTCARS = {"Li": "Li", "Na": "Na", "N": "N", "O": "O", "P": "P", "S": "S", "Cl": "Cl"}
+#: Valence electrons of those POTCARs (ZVAL), so that NELECT of a charged cell can be written
+#: without the POTCAR files at hand (pymatgen would read them).
+STUDY_ZVAL = {"Li": 1, "Na": 1, "N": 5, "O": 6, "P": 5, "S": 6, "Cl": 7}
 #: k-point density of the study, per A^-3 of reciprocal cell (pymatgen's reciprocal_density).
 STUDY_RECIPROCAL_DENSITY = 25
 
@@ -155,3 +159,47 @@ class StudyNormalRelaxSetGenerator(StudyBulkRelaxSetGenerator):
             "LATTICE_CONSTRAINTS": [False, False, True],
             "LREAL": "Auto",
         }
+
+
+@dataclass
+class StudyAIMDSetGenerator(MDSetGenerator):
+    """Reference ("AIMD") molecular dynamics as the study ran it.
+
+    NVT with a Nose-Hoover thermostat (MDALGO 2), 2 fs steps, ENCUT 400 eV, the Gamma point
+    only. A cell with ion vacancies carries a charge (``structure.charge``, e.g. -1 per Li+
+    removed): NELECT = sum of ZVAL - charge, and VASP compensates with a uniform background.
+    """
+
+    config_dict: dict = field(default_factory=_study_config)
+    ensemble: str = "nvt"
+    time_step: float = 2.0
+    auto_ismear: bool = False
+    auto_ispin: bool = False
+    auto_metal_kpoints: bool = False
+
+    @property
+    def incar_updates(self) -> dict:
+        """atomate2's NVT defaults with the study's cutoff and smearing; NELECT if charged."""
+        updates = {
+            **super().incar_updates,
+            "ENCUT": 400,
+            "ICHARG": 2,
+            "ISMEAR": 0,
+            "SIGMA": 0.05,
+            "ISPIN": 1,
+            "LWAVE": False,
+        }
+        structure = self.structure
+        if structure is not None and structure.charge:
+            symbols = [site.specie.symbol for site in structure]
+            missing = set(symbols) - set(STUDY_ZVAL)
+            if missing:
+                raise ValueError(f"no study POTCAR valence for {sorted(missing)}: set NELECT")
+            electrons: int = sum(STUDY_ZVAL[symbol] for symbol in symbols)
+            updates["NELECT"] = electrons - structure.charge
+        return updates
+
+    @property
+    def kpoints_updates(self) -> Kpoints:  # type: ignore[override]
+        """The Gamma point only."""
+        return Kpoints.gamma_automatic((1, 1, 1))

@@ -82,6 +82,7 @@ def test_submission_routes_jobs_and_carries_no_credentials(monkeypatch):
     monkeypatch.setenv("INTERFACIAL_VASP_CMD", "srun vasp_std")
     campaign = load_campaign(WORKFLOWS / "demo.yaml")
     campaign.routing.dft = "gpu-dft"
+    campaign.routing.fworker = "node-7"
     lpad = RecordingLaunchPad()
     added = submit(campaign, lpad)
     assert len(lpad.workflows) == len(added) == 3
@@ -92,6 +93,7 @@ def test_submission_routes_jobs_and_carries_no_credentials(monkeypatch):
         assert "db.example.org" not in text
         for fw in workflow.fws:
             assert fw.spec["_category"] == "gpu-dft"
+            assert fw.spec["_fworker"] == "node-7"
             # jobflow's store=None: the worker's own jobflow.yaml decides where results go.
             assert fw.tasks[0]["store"] is None
 
@@ -105,3 +107,28 @@ def test_submitted_vasp_jobs_use_the_workers_vasp_command(monkeypatch):
     text = json.dumps([wf.to_dict() for wf in lpad.workflows], default=str)
     assert "submitter_vasp" not in text
     assert "${INTERFACIAL_VASP_CMD}" in text  # expanded by atomate2 on the worker
+
+
+@pytest.mark.slow
+def test_run_executes_a_campaign_here(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        "name: tiny\nsurfaces:\n  - {material: Li, millers: [[1, 1, 0]], min_thickness: 6}\n"
+    )
+    env = {**os.environ, "INTERFACIAL_DATA_DIR": str(tmp_path / "db"), "MPLBACKEND": "Agg"}
+    cli = [str(Path(sys.executable).parent / "interfacial")]
+    result = subprocess.run(
+        [*cli, "run", str(path)], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Surface energies (tiny)" in result.stdout
+    query = subprocess.run(
+        [*cli, "query", "surfaces", "--json"], capture_output=True, text=True, env=env, check=False
+    )
+    (doc,) = json.loads(query.stdout)
+    assert doc["miller_index"] == [1, 1, 0]
+    assert 0.2 < doc["surface_energy"] < 0.5

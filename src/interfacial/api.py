@@ -6,6 +6,7 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,19 @@ def build(
     return counts
 
 
+def _keep_newest(
+    docs: list[dict[str, Any]],
+    group: Callable[[dict[str, Any]], Any],
+    run: Callable[[dict[str, Any]], Any],
+) -> list[dict[str, Any]]:
+    """Keep, in each ``group``, the documents of the ``run`` whose document is newest."""
+    newest: dict[Any, dict[str, Any]] = {}
+    for d in docs:
+        if group(d) not in newest or d["last_updated"] > newest[group(d)]["last_updated"]:
+            newest[group(d)] = d
+    return [d for d in docs if run(newest[group(d)]) == run(d)]
+
+
 def _read(name: str, key: str, criteria: dict[str, Any], settings: InterfacialSettings) -> list:
     check_writable(settings)
     store = derived_store(name, key, settings)
@@ -172,20 +186,16 @@ def query_surfaces(
         criteria["bulk_uuid"] = bulk_uuid
     docs = _read(SURFACES, "surface_id", criteria, settings)
     if latest_only and not bulk_uuid:
-
-        def key(d: dict[str, Any]) -> tuple[str, str, str, str]:
-            return (
+        docs = _keep_newest(
+            docs,
+            lambda d: (
                 d["material"],
                 d["calculator"],
                 str(d["miller_index"]),
-                str(d.get("termination")),
-            )
-
-        newest: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-        for d in docs:
-            if key(d) not in newest or d["last_updated"] > newest[key(d)]["last_updated"]:
-                newest[key(d)] = d
-        docs = list(newest.values())
+                d.get("termination"),
+            ),
+            lambda d: d["bulk_uuid"],
+        )
     return sorted(
         docs,
         key=lambda d: (
@@ -205,23 +215,26 @@ def query_surface_materials(settings: InterfacialSettings | None = None) -> list
 def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[Path]:
     """Write the figures: Wulff shapes, adhesion bars and the lowest-energy interface models.
 
-    One Wulff shape per material and calculator (newest calculation; documents whose facets
-    enclose no shape, like the single facet an interface flow computes, are skipped); one bar
+    One Wulff shape per material and calculator (the one with the most facets, newest first;
+    documents whose facets enclose no shape are skipped); one bar
     chart of E_f, sigma and W per interface (Li and Na panels); one side view per interface.
     """
     from interfacial.plots import adhesion_bars, wulff_figure
 
     settings = settings or get_settings()
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    # Per material and calculator, the shape with the most facets (a single-facet run of an
+    # interface flow must not hide a full Wulff shape), the newest of those.
+    best: dict[tuple[str, str], dict[str, Any]] = {}
     for doc in query_surface_materials(settings):
         if doc.get("weighted_surface_energy") is None:
             continue
         key = (doc["material"], doc["calculator"])
-        if key not in latest or doc["last_updated"] > latest[key]["last_updated"]:
-            latest[key] = doc
+        rank = (len(doc["facets"]), doc["last_updated"])
+        if key not in best or rank > (len(best[key]["facets"]), best[key]["last_updated"]):
+            best[key] = doc
     paths = [
         wulff_figure(doc, out_dir / f"wulff_{material}_{calculator}.png")
-        for (material, calculator), doc in sorted(latest.items())
+        for (material, calculator), doc in sorted(best.items())
     ]
     interfaces = query_interfaces(settings=settings)
     for calculator in sorted({d["calculator"] for d in interfaces}):
@@ -414,16 +427,17 @@ def query_interfaces(
         criteria["is_lowest"] = True
     docs = _read(INTERFACES, "model_id", criteria, settings)
     if latest_only and not metal_bulk_uuid:
-
-        def pair(d: dict[str, Any]) -> str:
-            return f"{d['metal']}{d['metal_miller']}|{d['compound']}{d['compound_miller']}"
-
-        newest: dict[tuple[str, str], tuple[Any, str]] = {}
-        for d in docs:
-            key = (pair(d), d["calculator"])
-            if key not in newest or d["last_updated"] > newest[key][0]:
-                newest[key] = (d["last_updated"], d["metal_bulk_uuid"])
-        docs = [d for d in docs if newest[(pair(d), d["calculator"])][1] == d["metal_bulk_uuid"]]
+        docs = _keep_newest(
+            docs,
+            lambda d: (
+                d["metal"],
+                str(d["metal_miller"]),
+                d["compound"],
+                str(d["compound_miller"]),
+                d["calculator"],
+            ),
+            lambda d: d["metal_bulk_uuid"],
+        )
     return sorted(
         docs,
         key=lambda d: (

@@ -18,12 +18,17 @@ from interfacial.vasp.sets import (
 )
 
 
+def _run_kwargs(vasp_cmd: str | None) -> dict:
+    """run_vasp keyword arguments: the command when given, atomate2's default otherwise."""
+    return {"vasp_cmd": vasp_cmd} if vasp_cmd else {}
+
+
 def bulk_relax_maker(vasp_cmd: str | None = None) -> RelaxMaker:
     """atomate2 RelaxMaker (custodian with its VASP error handlers) for the study's bulk relax."""
     return RelaxMaker(
         name="VASP bulk relax",
         input_set_generator=StudyBulkRelaxSetGenerator(),
-        run_vasp_kwargs={"vasp_cmd": vasp_cmd} if vasp_cmd else {},
+        run_vasp_kwargs=_run_kwargs(vasp_cmd),
     )
 
 
@@ -32,7 +37,7 @@ def slab_relax_maker(vasp_cmd: str | None = None, dipole_correction: bool = Fals
     return RelaxMaker(
         name="VASP slab relax",
         input_set_generator=StudySlabRelaxSetGenerator(dipole_correction=dipole_correction),
-        run_vasp_kwargs={"vasp_cmd": vasp_cmd} if vasp_cmd else {},
+        run_vasp_kwargs=_run_kwargs(vasp_cmd),
     )
 
 
@@ -51,7 +56,7 @@ def normal_relax_maker(name: str, vasp_cmd: str | None = None) -> RelaxMaker:
     return RelaxMaker(
         name=name,
         input_set_generator=StudyNormalRelaxSetGenerator(),
-        run_vasp_kwargs={"vasp_cmd": vasp_cmd} if vasp_cmd else {},
+        run_vasp_kwargs=_run_kwargs(vasp_cmd),
     )
 
 
@@ -90,5 +95,5 @@ def aimd_maker(
             nsteps=n_steps,
             time_step=time_step,
         ),
-        run_vasp_kwargs={"vasp_cmd": vasp_cmd} if vasp_cmd else {},
+        run_vasp_kwargs=_run_kwargs(vasp_cmd),
     )

@@ -1,0 +1,505 @@
+"""Engines that fit a moment tensor potential: motep (embedded) and MLIP's ``mlp`` binary.
+
+Both take the same inputs and leave the same files in the work directory, so a fit on a laptop
+and a fit on a cluster are interchangeable:
+
+- ``train.cfg``: the training set (MLIP ``.cfg``, types in the potential's species order);
+- ``init.mtp``: the untrained level-N potential (:mod:`interfacial.mtp.basis`); its radial basis
+  runs from ``min_dist`` (the shortest interatomic distance of the training set, rounded down to
+  0.1 A) to the cutoff;
+- ``fitted.mtp``: the fitted potential in MLIP's layout, which ``mlp``, motep and LAMMPS'
+  ``pair_style mlip`` all read.
+
+Engines are looked up by name in :data:`ENGINES` (:func:`get_engine`); code that fits a potential
+depends only on the :class:`MTPEngine` protocol.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import math
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator
+from ase.data import atomic_numbers
+from ase.neighborlist import neighbor_list
+
+from interfacial.errors import InterfacialError
+from interfacial.mtp.basis import SUPPORTED_LEVELS, untrained_mtp_text
+from interfacial.mtp.cfg import check_species_order, check_training_set, read_cfg, write_cfg
+from interfacial.mtp.potential import MTPPotential
+
+DEFAULT_LEVEL = 10
+"""The study's level (lev_max)."""
+DEFAULT_CUTOFF = 5.0
+"""The study's cutoff (A)."""
+DEFAULT_WEIGHTS = (100.0, 10.0, 1.0)
+"""The study's energy : force : stress weights, 100 : 10 : 1 (``mlp train``'s own defaults are
+1 : 0.01 : 0.001). Passed to the engine unchanged and recorded with the potential as given."""
+TRAINING_FILE = "train.cfg"
+INITIAL_FILE = "init.mtp"
+FITTED_FILE = "fitted.mtp"
+RADIAL_BASIS_SIZE = 8
+"""Chebyshev polynomials per radial function (as in MLIP's templates)."""
+READBACK_TOLERANCE = 1e-8
+"""Largest allowed difference (eV, eV/A) between the fitted potential in memory and the same
+potential read back from its file."""
+
+
+@runtime_checkable
+class MTPEngine(Protocol):
+    """Fits moment tensor potentials and evaluates them."""
+
+    @property
+    def name(self) -> str:
+        """Short name, recorded with every potential (``"motep"``, ``"mlp"``)."""
+        ...
+
+    def version(self) -> str:
+        """Version (or identity) of the fitting code, recorded with every potential."""
+        ...
+
+    def fit(
+        self,
+        training: Sequence[Atoms],
+        species_order: Sequence[str],
+        level: int = DEFAULT_LEVEL,
+        cutoff: float = DEFAULT_CUTOFF,
+        weights: tuple[float, float, float] = DEFAULT_WEIGHTS,
+        seed: int = 0,
+        workdir: str | Path = ".",
+    ) -> MTPPotential:
+        """Fit a potential to labelled configurations (energy eV, forces eV/A, stress)."""
+        ...
+
+    def calculator(self, potential: MTPPotential) -> Calculator:
+        """An ASE calculator of ``potential``."""
+        ...
+
+
+@dataclass(frozen=True)
+class _FitInputs:
+    """The files written for a fit, shared by every engine."""
+
+    workdir: Path
+    training: Path
+    initial: Path
+    order: list[str]
+    min_dist: float
+
+
+def shortest_distance(configurations: Sequence[Atoms], cutoff: float) -> float:
+    """Shortest interatomic distance (A) within ``cutoff`` over all configurations.
+
+    Raises
+    ------
+    InterfacialError
+        If no two atoms of any configuration are within ``cutoff``.
+
+    """
+    shortest = math.inf
+    for atoms in configurations:
+        distances = neighbor_list("d", atoms, cutoff)
+        if distances.size:
+            shortest = min(shortest, float(distances.min()))
+    if not math.isfinite(shortest):
+        raise InterfacialError(
+            f"no two atoms of the training set are within the cutoff {cutoff} A: nothing to fit"
+        )
+    return shortest
+
+
+def _prepare(
+    training: Sequence[Atoms],
+    species_order: Sequence[str],
+    level: int,
+    cutoff: float,
+    weights: tuple[float, float, float],
+    workdir: str | Path,
+) -> _FitInputs:
+    """Check the inputs of a fit and write ``train.cfg`` and ``init.mtp`` in ``workdir``."""
+    order = check_species_order(species_order)
+    check_training_set(training, order)
+    if level not in SUPPORTED_LEVELS:
+        raise InterfacialError(
+            f"MTP level {level} is not available: choose one of {list(SUPPORTED_LEVELS)} "
+            f"(the study uses {DEFAULT_LEVEL})"
+        )
+    if not (math.isfinite(cutoff) and cutoff > 0):
+        raise InterfacialError(f"the cutoff must be a positive length in A, got {cutoff}")
+    if len(weights) != 3 or not all(math.isfinite(w) and w >= 0 for w in weights):
+        raise InterfacialError(
+            f"weights are (energy, force, stress), finite and >= 0, got {tuple(weights)}"
+        )
+    if weights[0] == 0 and weights[1] == 0:
+        raise InterfacialError("energy and force weights are both 0: nothing would be fitted")
+    # The radial basis starts at the shortest distance seen, rounded down to 0.1 A, so that no
+    # training pair falls below it.
+    min_dist = math.floor(shortest_distance(training, cutoff) * 10.0) / 10.0
+    if min_dist <= 0.0:
+        raise InterfacialError("two atoms of the training set are closer than 0.1 A")
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    training_path = write_cfg(training, workdir / TRAINING_FILE, order)
+    initial = workdir / INITIAL_FILE
+    initial.write_text(
+        untrained_mtp_text(level, len(order), min_dist, cutoff, RADIAL_BASIS_SIZE),
+        encoding="utf-8",
+    )
+    return _FitInputs(workdir, training_path, initial, order, min_dist)
+
+
+def motep_calculator(potential: MTPPotential, backend: str = "cext") -> Calculator:
+    """A motep calculator of ``potential`` (any engine's: the file layout is the same).
+
+    Parameters
+    ----------
+    potential
+        The fitted potential; its species order maps elements to MLIP types.
+    backend
+        motep's evaluation backend (``"cext"``, compiled and fastest; ``"numpy"``).
+
+    Returns
+    -------
+    ase.calculators.calculator.Calculator
+        Energy (eV), forces (eV/A), stress (eV/A^3). Structures with an element outside the
+        species order cannot be evaluated.
+
+    """
+    from motep.calculator import make_calculator
+    from motep.io.mlip.mtp import read_mtp
+
+    # motep reads potentials from paths only.
+    with tempfile.TemporaryDirectory(prefix="interfacial-mtp-") as tmp:
+        data = read_mtp(potential.write(Path(tmp) / "potential.mtp"))
+    data.species = [atomic_numbers[s] for s in potential.species_order]
+    return make_calculator(data, engine=backend)
+
+
+def _energies_and_forces(
+    calculator: Calculator, configurations: Sequence[Atoms]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    energies, forces = [], []
+    for atoms in configurations:
+        probe = atoms.copy()
+        probe.calc = calculator
+        energies.append(probe.get_potential_energy())
+        forces.append(probe.get_forces())
+    return np.array(energies), forces
+
+
+@dataclass
+class MotepEngine:
+    """Fits with motep's Python API (the embedded default; no binary needed).
+
+    The optimisation, with the seed drawing the starting coefficients:
+
+    1. the best pair potential (motep's linear ``Level2MTP`` solve on energies and forces; the
+       stress rows are left out because motep 0.2.0 orders their columns wrongly when there is
+       more than one species);
+    2. L-BFGS-B on all coefficients for at most ``max_iter`` iterations;
+    3. a final linear solve of the species and moment coefficients (energies, forces, stress).
+
+    Attributes
+    ----------
+    max_iter
+        Iteration limit of the L-BFGS-B stage.
+    backend
+        motep's evaluation backend for fitting and for the calculators.
+
+    """
+
+    name: ClassVar[str] = "motep"
+    max_iter: int = 1000
+    backend: str = "cext"
+
+    def version(self) -> str:
+        """The installed motep version."""
+        return importlib.metadata.version("motep")
+
+    def _steps(self) -> list[dict[str, Any]]:
+        return [
+            {"method": "Level2MTP", "minimized": ["energy", "forces"]},
+            {
+                "method": "minimize",
+                "kwargs": {
+                    "method": "L-BFGS-B",
+                    # The loss is small in absolute terms, so scipy's default ftol would stop
+                    # early; the iteration limit decides instead.
+                    "options": {"maxiter": self.max_iter, "ftol": 1e-14, "gtol": 1e-10},
+                },
+            },
+            {"method": "LLS"},
+        ]
+
+    def fit(
+        self,
+        training: Sequence[Atoms],
+        species_order: Sequence[str],
+        level: int = DEFAULT_LEVEL,
+        cutoff: float = DEFAULT_CUTOFF,
+        weights: tuple[float, float, float] = DEFAULT_WEIGHTS,
+        seed: int = 0,
+        workdir: str | Path = ".",
+    ) -> MTPPotential:
+        """Fit a level-``level`` potential with motep.
+
+        Parameters
+        ----------
+        training
+            At least 2 configurations labelled with energy (eV) and forces (eV/A), optionally
+            stress (eV/A^3).
+        species_order
+            Element of each MLIP type.
+        level
+            Level of the basis (even, 2 ... 20).
+        cutoff
+            Cutoff radius (A).
+        weights
+            Energy, force and stress weights of motep's loss (energy per atom, forces, stress x
+            volume per atom; the same normalisation as ``mlp train``).
+        seed
+            Seed of the random starting coefficients (the fit is deterministic for a seed).
+        workdir
+            Directory for ``train.cfg``, ``init.mtp`` and ``fitted.mtp``.
+
+        Returns
+        -------
+        MTPPotential
+            The fitted potential, written with motep's ``legacy=True`` layout and checked to
+            read back with the same energies and forces.
+
+        Raises
+        ------
+        InterfacialError
+            For bad input, a fit that produced non-finite coefficients, or a written file that
+            does not reproduce the fitted potential.
+
+        """
+        from motep.io.mlip.mtp import read_mtp, write_mtp
+        from motep.loss import LossFunction, LossSetting
+        from motep.optimizers import make_optimizer
+
+        inputs = _prepare(training, species_order, level, cutoff, weights, workdir)
+        # Train on exactly what the file holds, as mlp would.
+        images = read_cfg(inputs.training, inputs.order)
+        data = read_mtp(inputs.initial)
+        data.species = [atomic_numbers[s] for s in inputs.order]
+        setting = LossSetting(
+            energy_weight=weights[0], forces_weight=weights[1], stress_weight=weights[2]
+        )
+        loss = LossFunction(images, data, setting, engine=self.backend)
+        # An explicit generator: motep's Trainer treats seed=0 as "no seed".
+        rng = np.random.default_rng(seed)
+        with np.errstate(all="ignore"):  # a diverging fit is reported below, not warned about
+            for step in self._steps():
+                data.initialize(rng)
+                optimizer = make_optimizer(step["method"])(loss, **step)
+                optimizer.optimize(**step.get("kwargs", {}))
+                loss.broadcast_results()
+            final_loss = float(loss(data.parameters))
+        if not (np.all(np.isfinite(data.parameters)) and math.isfinite(final_loss)):
+            raise InterfacialError(
+                "the motep fit diverged (non-finite coefficients or loss): check the training "
+                "set for unphysical energies or forces, or lower the weights"
+            )
+        from motep.calculator import make_calculator
+
+        in_memory = _energies_and_forces(make_calculator(data, engine=self.backend), images)
+        # motep's default layout cannot be read back by mlp or motep: always legacy.
+        fitted = inputs.workdir / FITTED_FILE
+        write_mtp(fitted, data, legacy=True)
+        potential = MTPPotential(
+            text=fitted.read_text(encoding="utf-8"),
+            species_order=tuple(inputs.order),
+            level=level,
+            cutoff=cutoff,
+            engine=self.name,
+            engine_version=self.version(),
+            weights=weights,
+            seed=seed,
+        )
+        _check_readback(in_memory, _energies_and_forces(self.calculator(potential), images))
+        return potential
+
+    def calculator(self, potential: MTPPotential) -> Calculator:
+        """A motep calculator of ``potential``."""
+        return motep_calculator(potential, self.backend)
+
+
+def _check_readback(
+    expected: tuple[np.ndarray, list[np.ndarray]], found: tuple[np.ndarray, list[np.ndarray]]
+) -> None:
+    energy = float(np.max(np.abs(expected[0] - found[0])))
+    force = max(float(np.max(np.abs(a - b))) for a, b in zip(expected[1], found[1], strict=True))
+    if energy > READBACK_TOLERANCE or force > READBACK_TOLERANCE:
+        raise InterfacialError(
+            f"the written potential does not reproduce the fitted one (energy differs by "
+            f"{energy:.2e} eV, forces by {force:.2e} eV/A): its file is not usable"
+        )
+
+
+def _resolve(command: Sequence[str], what: str) -> str:
+    """Absolute path of a command's executable, or a clear error."""
+    found = shutil.which(command[0]) if command else None
+    if found is None:
+        raise InterfacialError(
+            f"{what} {shlex.join(command) or '(empty)'!s} was not found on PATH: install it or "
+            "set its command (e.g. INTERFACIAL_MLP_CMD=/path/to/mlp)"
+        )
+    return found
+
+
+@dataclass
+class MLPBinaryEngine:
+    """Fits with MLIP's ``mlp train`` (clusters), optionally under an MPI launcher.
+
+    Runs, in the work directory::
+
+        <mpi_prefix> <command> train init.mtp train.cfg --trained-pot-name=fitted.mtp
+            --energy-weight=<w_E> --force-weight=<w_F> --stress-weight=<w_S> [--max-iter=N]
+
+    ``mlp train`` takes no seed: the seed given to :meth:`fit` is not passed, and the potential
+    records ``seed=None``. The fitted file is evaluated with motep (same layout).
+
+    Attributes
+    ----------
+    command
+        The ``mlp`` command (e.g. ``settings.mlp_cmd``; may hold a path or a wrapper).
+    mpi_prefix
+        Launcher put before the command, e.g. ``"mpirun -np 16"``; empty for a serial run.
+    max_iter
+        Passed as ``--max-iter`` when set.
+    timeout
+        Seconds before the run is stopped; None waits.
+
+    """
+
+    name: ClassVar[str] = "mlp"
+    command: str = "mlp"
+    mpi_prefix: str = ""
+    max_iter: int | None = None
+    timeout: float | None = None
+
+    def _argv(self) -> list[str]:
+        return shlex.split(self.mpi_prefix) + shlex.split(self.command)
+
+    def version(self) -> str:
+        """Identity of the ``mlp`` executable: ``sha256:`` and the first 16 hex digits."""
+        path = _resolve(shlex.split(self.command), "the mlp command")
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return f"sha256:{digest[:16]}"
+
+    def fit(
+        self,
+        training: Sequence[Atoms],
+        species_order: Sequence[str],
+        level: int = DEFAULT_LEVEL,
+        cutoff: float = DEFAULT_CUTOFF,
+        weights: tuple[float, float, float] = DEFAULT_WEIGHTS,
+        seed: int = 0,
+        workdir: str | Path = ".",
+    ) -> MTPPotential:
+        """Fit with ``mlp train`` (same parameters as :meth:`MotepEngine.fit`; seed unused).
+
+        Raises
+        ------
+        InterfacialError
+            For bad input, a missing executable, a non-zero exit (its stderr is shown), a run
+            that leaves no potential, or a potential with non-finite coefficients.
+
+        """
+        if self.mpi_prefix:
+            _resolve(shlex.split(self.mpi_prefix), "the MPI launcher")
+        version = self.version()  # also checks that the executable exists, before any work
+        inputs = _prepare(training, species_order, level, cutoff, weights, workdir)
+        fitted = inputs.workdir / FITTED_FILE
+        fitted.unlink(missing_ok=True)  # a stale file must not pass for this run's output
+        argv = [
+            *self._argv(),
+            "train",
+            INITIAL_FILE,
+            TRAINING_FILE,
+            f"--trained-pot-name={FITTED_FILE}",
+            f"--energy-weight={weights[0]:g}",
+            f"--force-weight={weights[1]:g}",
+            f"--stress-weight={weights[2]:g}",
+        ]
+        if self.max_iter is not None:
+            argv.append(f"--max-iter={self.max_iter}")
+        try:
+            run = subprocess.run(
+                argv,
+                cwd=inputs.workdir,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise InterfacialError(
+                f"mlp train did not finish within {self.timeout} s in {inputs.workdir}"
+            ) from None
+        (inputs.workdir / "mlp_train.log").write_text(run.stdout + run.stderr, encoding="utf-8")
+        if run.returncode != 0:
+            tail = "\n".join((run.stderr or run.stdout).strip().splitlines()[-20:])
+            raise InterfacialError(
+                f"mlp train failed (exit code {run.returncode}) in {inputs.workdir}: "
+                f"{shlex.join(argv)}\n{tail}"
+            )
+        if not fitted.is_file():
+            raise InterfacialError(
+                f"mlp train exited normally but wrote no {FITTED_FILE} in {inputs.workdir}"
+            )
+        return MTPPotential(
+            text=fitted.read_text(encoding="utf-8"),
+            species_order=tuple(inputs.order),
+            level=level,
+            cutoff=cutoff,
+            engine=self.name,
+            engine_version=version,
+            weights=weights,
+            seed=None,
+        )
+
+    def calculator(self, potential: MTPPotential) -> Calculator:
+        """A motep calculator of ``potential`` (``mlp`` has no ASE interface)."""
+        return motep_calculator(potential)
+
+
+ENGINES: dict[str, type[MotepEngine] | type[MLPBinaryEngine]] = {
+    MotepEngine.name: MotepEngine,
+    MLPBinaryEngine.name: MLPBinaryEngine,
+}
+"""Engines by name."""
+
+
+def get_engine(name: str, **options: Any) -> MTPEngine:
+    """The engine called ``name``, built with ``options`` (its dataclass fields).
+
+    Raises
+    ------
+    InterfacialError
+        For an unknown name or option.
+
+    """
+    try:
+        cls = ENGINES[name.strip().lower()]
+    except KeyError:
+        raise InterfacialError(
+            f"unknown MTP engine {name!r}; choose one of: {', '.join(ENGINES)}"
+        ) from None
+    try:
+        return cls(**options)
+    except TypeError as err:
+        raise InterfacialError(f"bad option for the {cls.name} engine: {err}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -23,7 +23,7 @@ app.add_typer(query_app, name="query")
 DEMO_MATERIALS = ("Li", "Li2S", "Li3P", "LiCl")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
 
@@ -464,6 +464,114 @@ def _launchpad(path: Path | None) -> Any:
                 f"host, port and credentials in {path or 'your FireWorks configuration'}"
             ) from None
     return lpad
+
+
+def _training_text(path: Path, species: list[str] | None) -> tuple[str, list[str]]:
+    """A labelled set as .cfg text and its species order (.cfg needs --species; others: ASE)."""
+    from interfacial.mtp.cfg import check_species_order, read_cfg, write_cfg
+
+    if not path.is_file():
+        raise InterfacialError(f"training/validation file {path} does not exist")
+    if path.suffix == ".cfg":
+        if not species:
+            raise InterfacialError(
+                f"{path} is an MLIP .cfg file, whose atom types are numbers: give --species "
+                "in the order of the types, e.g. --species Li,S"
+            )
+        read_cfg(path, species)  # validates the file before anything is stored
+        return path.read_text(), check_species_order(species)
+    import tempfile
+
+    from ase.io import read
+    from pymatgen.core import Element
+
+    try:
+        frames = read(path, index=":")
+    except Exception as exc:  # ASE raises many types for unreadable files
+        raise InterfacialError(f"cannot read configurations from {path}: {exc}") from None
+    frames = frames if isinstance(frames, list) else [frames]
+    present = {s for atoms in frames for s in atoms.get_chemical_symbols()}
+    order = species or sorted(present, key=lambda e: Element(e).X)
+    with tempfile.TemporaryDirectory() as folder:
+        out = write_cfg(frames, Path(folder) / "set.cfg", order)
+        return out.read_text(), check_species_order(order)
+
+
+@app.command("fit-mtp")
+def fit_mtp_command(
+    training: Path = typer.Argument(..., help="Labelled training set: .cfg, .extxyz, .traj ..."),
+    validation: list[Path] | None = typer.Option(
+        None, "--validation", help="Labelled validation set (repeatable)."
+    ),
+    level: int = typer.Option(10, "--level", help="MTP level (lev_max)."),
+    engine: str = typer.Option("motep", "--engine", help="motep (embedded) or mlp."),
+    species: str | None = typer.Option(
+        None, "--species", help="Species order, e.g. Li,S (required for .cfg input)."
+    ),
+    max_training: int | None = typer.Option(
+        None, "--max-training", help="Subsample the training set to this many configurations."
+    ),
+    max_iter: int | None = typer.Option(None, "--max-iter", help="motep optimiser iterations."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a summary."),
+) -> None:
+    """Fit a moment tensor potential; store it with its training and validation errors."""
+    from jobflow import Flow
+
+    from interfacial.flows.mtp import MTPFitMaker
+    from interfacial.jobs.mtp import configurations_from_cfg
+    from interfacial.mtp.cfg import check_training_set
+    from interfacial.runner import run_flow
+    from interfacial.settings import get_settings
+    from interfacial.stores import check_writable, get_job_store
+
+    settings = get_settings()
+    try:
+        order = [s.strip() for s in species.split(",")] if species else None
+        train_text, order = _training_text(training, order)
+        validation_text = {p.stem: _training_text(p, order)[0] for p in validation or []}
+        options: dict[str, Any] = {}
+        if engine.strip().lower() == "mlp":
+            options["command"] = settings.mlp_cmd
+        if max_iter is not None:
+            options["max_iter"] = max_iter
+        maker = MTPFitMaker(
+            engine=engine.strip().lower(),
+            engine_options=options,
+            level=level,
+            max_training=max_training,
+        )
+        # Validate the sets here, so that bad data stops before anything is stored.
+        check_training_set(configurations_from_cfg(train_text, order), order)
+        fit = maker.make(train_text, order, training.stem, validation_text)
+        check_writable(settings)
+        from interfacial.api import run_directory
+
+        store = get_job_store(settings)
+        run_flow(Flow([fit]), store, run_directory(settings), show_progress=not as_json)
+        store.connect()
+        try:
+            doc = store.query_one({"uuid": fit.uuid}, sort={"index": -1})
+        finally:
+            store.close()
+        if doc is None:
+            raise InterfacialError("the fit finished but its document is not in the store")
+    except InterfacialError as exc:
+        _fail(str(exc))
+    output = {k: v for k, v in doc["output"].items() if k not in ("potential", "parity")}
+    if as_json:
+        _print_json(output)
+        return
+    typer.echo(
+        f"{output['engine']} {output['engine_version']} level {output['level']} on "
+        f"{output['n_training']} configurations ({', '.join(output['species_order'])}); "
+        f"potential sha256 {output['potential_sha256'][:12]}"
+    )
+    sets = {"train": output["training_errors"], **output["validation_errors"]}
+    for label, e in sets.items():
+        typer.echo(
+            f"  {label:12s} energy {e['energy_rmse']:.2f} meV/atom  forces {e['force_rmse']:.1f} "
+            f"meV/A  {'meets' if e['meets_targets'] else 'MISSES'} the study's targets"
+        )
 
 
 @app.command()

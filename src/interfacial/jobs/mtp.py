@@ -1,0 +1,110 @@
+"""The MTP fit job: subsample, fit with an engine, measure errors on training and validation sets.
+
+Training and validation sets travel as MLIP ``.cfg`` text (engine-neutral, explicit species
+order); the fitted potential and the parity data go to the JobStore's data store.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from jobflow import job
+
+from interfacial.errors import InterfacialError
+from interfacial.schemas.mtp import FitErrors, MTPFitDocument, ParitySet
+
+if TYPE_CHECKING:
+    from ase import Atoms
+
+
+def configurations_from_cfg(text: str, species_order: Sequence[str]) -> list[Atoms]:
+    """Parse ``.cfg`` text (the reader works on files: a temporary one is used)."""
+    from interfacial.mtp.cfg import read_cfg
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "set.cfg"
+        path.write_text(text, encoding="utf-8")
+        return read_cfg(path, species_order)
+
+
+def subsample(configurations: list[Atoms], size: int | None, seed: int) -> list[Atoms]:
+    """At most ``size`` configurations drawn without replacement (order kept); all if None."""
+    if size is None or size >= len(configurations):
+        return list(configurations)
+    picked = np.sort(np.random.default_rng(seed).choice(len(configurations), size, replace=False))
+    return [configurations[int(i)] for i in picked]
+
+
+def _errors(reference: list[Atoms], predicted: list[Atoms]) -> tuple[FitErrors, ParitySet]:
+    from interfacial.mtp.metrics import errors_between, meets_targets
+
+    errors = errors_between(reference, predicted)
+    if not all(math.isfinite(errors[k]) for k in ("energy_rmse", "force_rmse")):
+        raise InterfacialError("the fitted potential predicts NaN or infinite values: fit diverged")
+    parity = ParitySet(
+        energy_reference=[a.get_potential_energy() / len(a) for a in reference],
+        energy_predicted=[a.get_potential_energy() / len(a) for a in predicted],
+        force_reference=np.concatenate([a.get_forces().ravel() for a in reference]).tolist(),
+        force_predicted=np.concatenate([a.get_forces().ravel() for a in predicted]).tolist(),
+    )
+    return FitErrors(**errors, meets_targets=meets_targets(errors)), parity
+
+
+@job(output_schema=MTPFitDocument, data=["potential", "parity"])
+def fit_mtp(
+    training_cfg: str,
+    validation_cfg: dict[str, str],
+    species_order: list[str],
+    system: str,
+    engine_name: str,
+    engine_options: dict[str, Any],
+    level: int,
+    cutoff: float,
+    weights: list[float],
+    seed: int,
+    max_training: int | None,
+) -> MTPFitDocument:
+    """Fit a potential and measure it; fails (nothing stored) on bad data or a diverged fit."""
+    from interfacial.mtp.cfg import check_training_set
+    from interfacial.mtp.engine import get_engine
+    from interfacial.mtp.metrics import predict
+
+    available = configurations_from_cfg(training_cfg, species_order)
+    check_training_set(available, species_order)
+    training = subsample(available, max_training, seed)
+    check_training_set(training, species_order)
+    engine = get_engine(engine_name, **engine_options)
+    w = (float(weights[0]), float(weights[1]), float(weights[2]))
+    potential = engine.fit(training, species_order, level, cutoff, w, seed, Path.cwd())
+    calculator = engine.calculator(potential)
+    train_errors, train_parity = _errors(training, predict(calculator, training))
+    validation, parity = {}, {"train": train_parity}
+    for label, text in validation_cfg.items():
+        configurations = configurations_from_cfg(text, species_order)
+        validation[label], parity[label] = _errors(
+            configurations, predict(calculator, configurations)
+        )
+    return MTPFitDocument(
+        system=system,
+        species_order=list(potential.species_order),
+        level=potential.level,
+        cutoff=potential.cutoff,
+        weights=list(w),
+        seed=potential.seed,
+        engine=potential.engine,
+        engine_version=potential.engine_version,
+        potential_sha256=potential.sha256,
+        n_training=len(training),
+        n_training_available=len(available),
+        training_errors=train_errors,
+        validation_errors=validation,
+        meets_targets=train_errors.meets_targets
+        and all(e.meets_targets for e in validation.values()),
+        potential=potential.as_dict(),
+        parity=parity,
+    )

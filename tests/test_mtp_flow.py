@@ -149,3 +149,11 @@ def test_bad_training_sets_are_refused_and_write_nothing(tmp_path):
 
     result = run_cli("fit-mtp", str(train), "--engine", "mlp", data_dir=tmp_path / "db8")
     assert result.returncode == 2 and "mlp" in result.stderr
+
+
+def test_report_draws_the_parity_plot(fitted, tmp_path):
+    result = run_cli("report", "--out", str(tmp_path / "figs"), data_dir=fitted["db"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    png = tmp_path / "figs" / "parity_train.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 10_000

@@ -213,7 +213,7 @@ def query_surface_materials(settings: InterfacialSettings | None = None) -> list
 
 
 def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[Path]:
-    """Write the figures: Wulff shapes, adhesion bars and the lowest-energy interface models.
+    """Write the figures: Wulff shapes, adhesion bars, interface models, MTP parity plots.
 
     One Wulff shape per material and calculator (the one with the most facets, newest first;
     documents whose facets enclose no shape are skipped); one bar
@@ -241,7 +241,33 @@ def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[P
         docs = [d for d in interfaces if d["calculator"] == calculator]
         paths.append(adhesion_bars(docs, out_dir / f"adhesion_{calculator}.png"))
     paths.extend(_model_pictures(interfaces, out_dir, settings))
+    paths.extend(_parity_plots(out_dir, settings))
     return paths
+
+
+def _parity_plots(out_dir: Path, settings: InterfacialSettings) -> list[Path]:
+    """One parity plot per fitted system (its newest fit), from the stored parity data."""
+    from interfacial.plots import parity_plot
+
+    store = get_job_store(settings)
+    store.connect()
+    try:
+        fits = list(
+            store.query({"metadata.interfacial.role": "mtp_fit"}, load=True, sort={"index": 1})
+        )
+    finally:
+        store.close()
+    newest: dict[str, dict[str, Any]] = {}
+    for fit in fits:
+        output = fit.get("output") or {}
+        if output.get("parity") and str(fit["completed_at"]) >= str(
+            newest.get(output["system"], {}).get("completed_at", "")
+        ):
+            newest[output["system"]] = fit
+    return [
+        parity_plot(system, fit["output"]["parity"], out_dir / f"parity_{system}.png")
+        for system, fit in sorted(newest.items())
+    ]
 
 
 def _model_pictures(

@@ -101,3 +101,34 @@ def interface_picture(structure: Any, title: str, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def parity_plot(system: str, parity: dict[str, dict[str, list[float]]], path: Path) -> Path:
+    """Parity of a fitted potential: energy per atom (meV/atom) and force components (meV/A).
+
+    ``parity`` maps a set name ('train', '300 K', ...) to reference and predicted values, as
+    stored with each fit (eV/atom, eV/A); each set has its colour and its RMSE in the legend.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    fig, (ax_e, ax_f) = plt.subplots(1, 2, figsize=(9, 4.2))
+    for name, values in parity.items():
+        e_ref, e_pred = np.array(values["energy_reference"]), np.array(values["energy_predicted"])
+        f_ref, f_pred = np.array(values["force_reference"]), np.array(values["force_predicted"])
+        e_rmse = 1000 * float(np.sqrt(np.mean((e_pred - e_ref) ** 2)))
+        f_rmse = 1000 * float(np.sqrt(np.mean((f_pred - f_ref) ** 2)))
+        ax_e.scatter(e_ref, e_pred, s=8, label=f"{name}: {e_rmse:.1f} meV/atom")
+        ax_f.scatter(f_ref, f_pred, s=2, alpha=0.5, label=f"{name}: {f_rmse:.0f} meV/A")
+    for ax, unit in ((ax_e, "energy (eV/atom)"), (ax_f, "force component (eV/A)")):
+        low, high = ax.get_xlim()
+        ax.plot([low, high], [low, high], color="k", linewidth=0.8)
+        ax.set_xlabel(f"reference {unit}")
+        ax.set_ylabel(f"MTP {unit}")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"MTP fit: {system}")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -103,13 +103,25 @@ print(json.dumps({{"sha": potential.sha256, "predictions": out}}))
     reloaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert reloaded["sha"] == fitted["doc"]["potential_sha256"]
     energies = np.array([p[0] for p in reloaded["predictions"]])
-    reference = np.array([a.get_potential_energy() for a in fitted["held_out"]])
+    forces = np.concatenate([np.ravel(p[1]) for p in reloaded["predictions"]])
     n_atoms = np.array([len(a) for a in fitted["held_out"]])
-    rmse = 1000 * np.sqrt(np.mean(((energies - reference) / n_atoms) ** 2))
-    # The reloaded potential reproduces the stored validation error (same potential, same data).
-    assert rmse == pytest.approx(
-        fitted["doc"]["validation_errors"]["held_out"]["energy_rmse"], rel=1e-6
-    )
+    # The predictions made at the end of the fit are stored with it (parity data, data store).
+    at_fit = stored_parity(fitted["db"])["held_out"]
+    np.testing.assert_allclose(energies, np.array(at_fit["energy_predicted"]) * n_atoms, atol=1e-8)
+    np.testing.assert_allclose(forces, at_fit["force_predicted"], atol=1e-8)
+
+
+def stored_parity(db: Path) -> dict:
+    from interfacial.settings import InterfacialSettings
+    from interfacial.stores import get_job_store
+
+    store = get_job_store(InterfacialSettings(data_dir=db))
+    store.connect()
+    try:
+        doc = store.query_one({"metadata.interfacial.role": "mtp_fit"}, load=True)
+    finally:
+        store.close()
+    return doc["output"]["parity"]
 
 
 def test_bad_training_sets_are_refused_and_write_nothing(tmp_path):

@@ -1,0 +1,101 @@
+"""Active learning for moment tensor potentials: extrapolation grades and selection.
+
+The extrapolation grade of a configuration is MLIP's MaxVol grade (Podryabinkin and Shapeev): the
+largest |c| of the coefficients expressing the configuration's row of the energy Jacobian (with
+respect to the potential's parameters) in the active set, the rows of the training set that
+span the largest volume. Grade <= 1: interpolation; > 1: extrapolation, the more the further
+from the training domain. motep computes it (``motep.grade.Grader``); the selection of the
+configurations to label (MLIP's ``select-add``, which motep lacks) is written here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_numbers
+
+from interfacial.errors import InterfacialError
+from interfacial.mtp.potential import MTPPotential
+
+#: MLIP's usual thresholds: above 2 a configuration is worth labelling, above 10 MD is unreliable.
+SELECT_THRESHOLD = 2.0
+BREAK_THRESHOLD = 10.0
+
+
+def extrapolation_grades(
+    potential: MTPPotential,
+    training: Sequence[Atoms],
+    candidates: Sequence[Atoms],
+    seed: int = 0,
+) -> np.ndarray:
+    """MaxVol extrapolation grade of each candidate against the training set (dimensionless).
+
+    Parameters
+    ----------
+    potential
+        The fitted potential (its species order maps elements to types).
+    training
+        The configurations the potential was fitted on: they define the active set.
+    candidates
+        Configurations to grade (only their positions, cell and species are used).
+    seed
+        Seed of MaxVol's random initialisation (passed as a generator: motep 0.2.0 replaces a
+        seed of 0 by a random one).
+
+    """
+    from motep.grade.grader import Grader
+    from motep.io.mlip.mtp import read_mtp
+
+    missing = {s for a in candidates for s in a.get_chemical_symbols()} - set(
+        potential.species_order
+    )
+    if missing:
+        raise InterfacialError(
+            f"candidates contain {sorted(missing)}, absent from the potential's species "
+            f"{list(potential.species_order)}"
+        )
+    if not candidates:
+        return np.zeros(0)
+    with TemporaryDirectory(prefix="interfacial-grade-") as folder:
+        data = read_mtp(potential.write(Path(folder) / "potential.mtp"))
+    data.species = [atomic_numbers[s] for s in potential.species_order]
+    # As MLIP does, the active set spans the linear (moment) coefficients only: one column per
+    # basis function, so a training set needs only as many configurations as basis functions.
+    data.optimized = ["moment_coeffs"]
+    n_basis = int(np.asarray(data.moment_coeffs).size)
+    if len(training) < n_basis:
+        raise InterfacialError(
+            f"grading needs at least {n_basis} training configurations (one per basis function "
+            f"of level {potential.level}); got {len(training)}"
+        )
+    grader = Grader(data, rng=np.random.default_rng(seed))
+    grader.update([a.copy() for a in training])
+    graded = grader.grade([a.copy() for a in candidates])
+    return np.array([float(a.calc.results["MV_grade"]) for a in graded])
+
+
+def select_for_labelling(
+    grades: Sequence[float],
+    threshold: float = SELECT_THRESHOLD,
+    max_selected: int = 10,
+    min_separation: int = 1,
+) -> list[int]:
+    """Indices of the configurations to label: highest grades above ``threshold`` first.
+
+    ``min_separation`` (in trajectory frames) keeps the selection from being several nearly
+    identical consecutive snapshots of one excursion. Returned in trajectory order.
+    """
+    if threshold < 1.0:
+        raise InterfacialError(f"grade threshold {threshold} < 1 would select interpolation")
+    order = np.argsort(-np.asarray(grades, dtype=float), kind="stable")
+    chosen: list[int] = []
+    for index in order:
+        if grades[index] <= threshold or len(chosen) >= max_selected:
+            break
+        if all(abs(int(index) - c) >= min_separation for c in chosen):
+            chosen.append(int(index))
+    return sorted(chosen)

@@ -1,0 +1,44 @@
+"""Extrapolation grades rise away from the training data; selection picks the worst first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from interfacial.errors import InterfacialError
+from interfacial.mtp.active import extrapolation_grades, select_for_labelling
+from mtp_data import SPECIES_ORDER, configurations
+
+
+@pytest.mark.slow
+def test_grades_rise_for_compressed_configurations(tmp_path):
+    from interfacial.mtp.engine import MotepEngine
+
+    training = configurations(30, seed=11)
+    potential = MotepEngine(max_iter=30).fit(
+        training, SPECIES_ORDER, level=6, cutoff=5.0, seed=0, workdir=tmp_path
+    )
+    similar = configurations(6, seed=12)
+    compressed = []
+    for atoms in configurations(6, seed=13):
+        atoms = atoms.copy()
+        atoms.set_cell(atoms.cell * 0.8, scale_atoms=True)  # far outside the training strains
+        compressed.append(atoms)
+    grades = extrapolation_grades(potential, training, similar + compressed)
+    near, far = grades[:6], grades[6:]
+    assert np.median(far) > 2 * np.median(near)
+    assert far.min() > 1.0  # every compressed cell extrapolates
+    assert np.median(near) < 2.0
+
+
+def test_selection_takes_highest_grades_above_threshold_spread_out():
+    grades = [0.5, 3.0, 3.1, 1.5, 8.0, 2.5, 9.0]
+    assert select_for_labelling(grades, threshold=2.0, max_selected=3) == [2, 4, 6]
+    assert select_for_labelling(grades, threshold=2.0, max_selected=10, min_separation=2) == [
+        2,
+        4,
+        6,
+    ]
+    assert select_for_labelling(grades, threshold=10.0) == []
+    with pytest.raises(InterfacialError, match="interpolation"):
+        select_for_labelling(grades, threshold=0.5)

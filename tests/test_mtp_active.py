@@ -20,8 +20,8 @@ def test_grades_rise_for_compressed_configurations(tmp_path):
     )
     similar = configurations(6, seed=12)
     compressed = []
-    for atoms in configurations(6, seed=13):
-        atoms = atoms.copy()
+    for original in configurations(6, seed=13):
+        atoms = original.copy()
         atoms.set_cell(atoms.cell * 0.8, scale_atoms=True)  # far outside the training strains
         compressed.append(atoms)
     grades = extrapolation_grades(potential, training, similar + compressed)

@@ -72,15 +72,15 @@ class MTPFitMaker(Maker):
     def make(
         self,
         training_cfg: Any,
-        species_order: list[str],
+        species_order: Any,
         system: str,
         validation_cfg: dict[str, Any] | None = None,
     ) -> Job:
-        """A fit job; ``training_cfg`` and ``validation_cfg`` values are .cfg text (or outputs)."""
+        """A fit job; .cfg texts and the species order may be outputs of earlier jobs."""
         job_ = fit_mtp(
             training_cfg,
             validation_cfg or {},
-            list(species_order),
+            list(species_order) if isinstance(species_order, list | tuple) else species_order,
             system,
             self.engine,
             dict(self.engine_options),

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from atomate2.forcefields.jobs import ForceFieldRelaxMaker
+from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
 
 if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
@@ -46,6 +46,17 @@ class CHGNetRelaxMaker(ForceFieldRelaxMaker):
     relax_cell: bool = True
     steps: int = 500
     relax_kwargs: dict = field(default_factory=lambda: {"fmax": 0.02})
+
+    def _get_calculator(self) -> Calculator:
+        return cached_calculator(self.calculator_meta, self.calculator_kwargs)
+
+
+@dataclass
+class CHGNetStaticMaker(ForceFieldStaticMaker):
+    """CHGNet single point (energy eV, forces eV/A, stress): labels for active learning."""
+
+    name: str = "CHGNet static"
+    force_field_name: str = "CHGNet"
 
     def _get_calculator(self) -> Calculator:
         return cached_calculator(self.calculator_meta, self.calculator_kwargs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -24,6 +25,48 @@ from interfacial.mtp.potential import MTPPotential
 #: MLIP's usual thresholds: above 2 a configuration is worth labelling, above 10 MD is unreliable.
 SELECT_THRESHOLD = 2.0
 BREAK_THRESHOLD = 10.0
+
+
+def grader_for(potential: MTPPotential, training: Sequence[Atoms], seed: int = 0) -> Any:
+    """Motep's MaxVol grader with the active set of ``training`` (linear coefficients, as MLIP).
+
+    ``seed`` seeds MaxVol's random initialisation (passed as a generator: motep 0.2.0 replaces a
+    seed of 0 by a random one).
+    """
+    from motep.grade.grader import Grader
+    from motep.io.mlip.mtp import read_mtp
+
+    with TemporaryDirectory(prefix="interfacial-grade-") as folder:
+        data = read_mtp(potential.write(Path(folder) / "potential.mtp"))
+    data.species = [atomic_numbers[s] for s in potential.species_order]
+    # As MLIP does, the active set spans the linear (moment) coefficients only: one column per
+    # basis function, so a training set needs only as many configurations as basis functions.
+    data.optimized = ["moment_coeffs"]
+    n_basis = int(np.asarray(data.moment_coeffs).size)
+    if len(training) < n_basis:
+        raise InterfacialError(
+            f"grading needs at least {n_basis} training configurations (one per basis function "
+            f"of level {potential.level}); got {len(training)}"
+        )
+    grader = Grader(data, rng=np.random.default_rng(seed))
+    grader.update([a.copy() for a in training])
+    return grader
+
+
+def grades_with(grader: Any, potential: MTPPotential, candidates: Sequence[Atoms]) -> np.ndarray:
+    """MaxVol extrapolation grade of each candidate (dimensionless; <= 1 interpolates)."""
+    missing = {s for a in candidates for s in a.get_chemical_symbols()} - set(
+        potential.species_order
+    )
+    if missing:
+        raise InterfacialError(
+            f"candidates contain {sorted(missing)}, absent from the potential's species "
+            f"{list(potential.species_order)}"
+        )
+    if not candidates:
+        return np.zeros(0)
+    graded = grader.grade([a.copy() for a in candidates])
+    return np.array([float(a.calc.results["MV_grade"]) for a in graded])
 
 
 def extrapolation_grades(
@@ -43,39 +86,72 @@ def extrapolation_grades(
     candidates
         Configurations to grade (only their positions, cell and species are used).
     seed
-        Seed of MaxVol's random initialisation (passed as a generator: motep 0.2.0 replaces a
-        seed of 0 by a random one).
+        Seed of MaxVol's random initialisation.
 
     """
-    from motep.grade.grader import Grader
-    from motep.io.mlip.mtp import read_mtp
+    return grades_with(grader_for(potential, training, seed), potential, candidates)
 
-    missing = {s for a in candidates for s in a.get_chemical_symbols()} - set(
-        potential.species_order
+
+def explore(
+    potential: MTPPotential,
+    calculator: Any,
+    training: Sequence[Atoms],
+    start: Atoms,
+    *,
+    temperature: float,
+    time_step: float,
+    steps: int,
+    interval: int,
+    seed: int = 0,
+    break_threshold: float = BREAK_THRESHOLD,
+) -> tuple[list[Atoms], list[int], np.ndarray, str]:
+    """NVT MD with the fitted potential, graded every ``interval`` steps as it runs.
+
+    The run stops early when a snapshot's grade exceeds ``break_threshold`` or the dynamics
+    stops being finite: beyond that point the potential is extrapolating so far that the
+    trajectory means nothing (MLIP's "break" threshold). Returns the snapshots, their steps,
+    their grades and why the run ended ('completed', 'grade above break threshold',
+    'non-finite dynamics').
+    """
+    from ase import units
+    from ase.md.nose_hoover_chain import NoseHooverChainNVT
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    grader = grader_for(potential, training, seed)
+    atoms = start.copy()
+    atoms.calc = calculator
+    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=np.random.default_rng(seed))
+    Stationary(atoms)
+    dynamics = NoseHooverChainNVT(
+        atoms,
+        timestep=time_step * units.fs,
+        temperature_K=temperature,
+        tdamp=100 * time_step * units.fs,
     )
-    if missing:
-        raise InterfacialError(
-            f"candidates contain {sorted(missing)}, absent from the potential's species "
-            f"{list(potential.species_order)}"
-        )
-    if not candidates:
-        return np.zeros(0)
-    with TemporaryDirectory(prefix="interfacial-grade-") as folder:
-        data = read_mtp(potential.write(Path(folder) / "potential.mtp"))
-    data.species = [atomic_numbers[s] for s in potential.species_order]
-    # As MLIP does, the active set spans the linear (moment) coefficients only: one column per
-    # basis function, so a training set needs only as many configurations as basis functions.
-    data.optimized = ["moment_coeffs"]
-    n_basis = int(np.asarray(data.moment_coeffs).size)
-    if len(training) < n_basis:
-        raise InterfacialError(
-            f"grading needs at least {n_basis} training configurations (one per basis function "
-            f"of level {potential.level}); got {len(training)}"
-        )
-    grader = Grader(data, rng=np.random.default_rng(seed))
-    grader.update([a.copy() for a in training])
-    graded = grader.grade([a.copy() for a in candidates])
-    return np.array([float(a.calc.results["MV_grade"]) for a in graded])
+    frames: list[Atoms] = []
+    steps_done: list[int] = []
+    grades: list[float] = []
+    reason = "completed"
+    for k in range(1, steps // interval + 1):
+        try:
+            with np.errstate(all="ignore"):
+                dynamics.run(interval)
+            finite = bool(np.all(np.isfinite(atoms.positions)))
+        except (ValueError, FloatingPointError):
+            finite = False
+        if not finite:
+            reason = "non-finite dynamics"
+            break
+        frame = atoms.copy()
+        frame.calc = None
+        grade = float(grades_with(grader, potential, [frame])[0])
+        frames.append(frame)
+        steps_done.append(k * interval)
+        grades.append(grade)
+        if grade > break_threshold:
+            reason = "grade above break threshold"
+            break
+    return frames, steps_done, np.array(grades), reason
 
 
 def select_for_labelling(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from interfacial.schemas.surface import utcnow
 
@@ -56,3 +56,9 @@ class MTPFitDocument(BaseModel):
     potential: dict[str, Any] = Field(description="MTPPotential.as_dict() (data store)")
     parity: dict[str, ParitySet] = Field(default_factory=dict, description="(data store)")
     last_updated: datetime = Field(default_factory=utcnow)
+
+    @field_validator("potential", mode="before")
+    @classmethod
+    def _potential_as_dict(cls, value: Any) -> Any:
+        # jobflow decodes the stored MSON dict into an MTPPotential before validation.
+        return value.as_dict() if hasattr(value, "as_dict") else value

@@ -11,7 +11,7 @@ resolves the reference again.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
@@ -259,6 +259,13 @@ class ReferenceMDDocument(BaseModel):
     snapshots: MDSnapshots | None = None
     source_uuids: list[str] = Field(default_factory=list)
     structure: dict | None = None
+
+    @field_validator("structure", mode="before")
+    @classmethod
+    def _structure_as_dict(cls, value: Any) -> Any:
+        # jobflow decodes stored MSON dicts into objects before validation: store the dict.
+        return value.as_dict() if hasattr(value, "as_dict") else value
+
     elapsed_time: float | None = None
     last_updated: datetime = Field(default_factory=lambda: datetime.now(UTC))
 

@@ -474,3 +474,59 @@ def query_interfaces(
             d["E_f"],
         ),
     )
+
+
+def learn_potential(
+    structure: str | Path,
+    *,
+    settings: InterfacialSettings | None = None,
+    show_progress: bool = True,
+    reference: dict[str, Any] | None = None,
+    fit: dict[str, Any] | None = None,
+    **learn_kwargs: Any,
+) -> dict[str, Any]:
+    """Reference MD, MTP fit, validation and active learning on the embedded default.
+
+    ``reference`` and ``fit`` are keyword arguments of ForceFieldReferenceMDMaker and
+    MotepFitMaker; the rest go to ForceFieldLearnPotentialMaker. Returns the active-learning
+    output: ``rounds`` (one summary per round) and ``final_fit`` (the last fit's document).
+    """
+    from interfacial.calculators import check_can_run_locally
+    from interfacial.flows.mtp import MotepFitMaker
+    from interfacial.flows.potential import ForceFieldLearnPotentialMaker
+    from interfacial.forcefields.md import ForceFieldReferenceMDMaker
+    from interfacial.runner import run_flow
+    from interfacial.structures.library import load_structure, structure_label
+
+    settings = settings or get_settings()
+    bulk = load_structure(structure)
+    maker = ForceFieldLearnPotentialMaker(
+        reference_md_maker=ForceFieldReferenceMDMaker(**(reference or {})),
+        fit_maker=MotepFitMaker(**(fit or {})),
+        **learn_kwargs,
+    )
+    label = structure_label(structure, bulk)
+    if maker.reference_md_maker is not None and getattr(
+        maker.reference_md_maker, "vacancy_element", None
+    ):
+        label += "-vac"
+    flow = maker.make(bulk, label)
+    check_can_run_locally("CHGNet", settings)
+    check_writable(settings)
+    store = get_job_store(settings)
+    run_flow(flow, store, run_directory(settings), show_progress=show_progress)
+    store.connect()
+    try:
+        learning = [
+            d
+            for d in store.query({"metadata.interfacial.role": "active_learning"})
+            if d["hosts"]
+            and flow.uuid in d["hosts"]
+            and isinstance(d.get("output"), dict)
+            and "rounds" in d["output"]
+        ]
+    finally:
+        store.close()
+    if not learning:
+        raise InterfacialError("the potential flow finished without an active-learning result")
+    return learning[-1]["output"]

@@ -114,6 +114,8 @@ def run_flow(
             warnings.filterwarnings("ignore", message=".*requires_grad.*", category=UserWarning)
             # ASE's cell filters take matrix logarithms; scipy warns at 1e-13 relative error.
             warnings.filterwarnings("ignore", message="logm result may be inaccurate")
+            # Cells with charge-compensated vacancies carry a charge on purpose.
+            warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
             run_dir.mkdir(parents=True, exist_ok=True)
             responses = run_locally(
                 flow,

@@ -87,3 +87,49 @@ def test_learn_potential_end_to_end(tmp_path, monkeypatch):
     else:
         assert rounds[0]["converged"] is True
     assert learning["output"]["final_fit"]["potential_sha256"] == rounds[-1]["potential_sha256"]
+
+
+def test_fit_mtp_from_the_store_uses_the_stored_reference_md(tmp_path):
+    """`interfacial fit-mtp store:SYSTEM` fits on the newest stored reference MD and its
+    validation runs (another process than the one that ran the MD).
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from interfacial.api import learn_potential
+    from interfacial.settings import InterfacialSettings
+
+    settings = InterfacialSettings(data_dir=tmp_path / "db")
+    learn_potential(
+        "Li2S",
+        settings=settings,
+        show_progress=False,
+        reference={
+            "ramp_steps": 10,
+            "production_steps": 80,
+            "snapshot_interval": 2,
+            "validation_temperatures": [400.0],
+            "validation_steps": 20,
+            "validation_ramp_steps": 5,
+        },
+        fit={"level": 4, "engine_options": {"max_iter": 10}},
+        max_rounds=0,
+        al_steps=20,
+        al_interval=10,
+    )
+    env = {**os.environ, "INTERFACIAL_DATA_DIR": str(tmp_path / "db"), "MPLBACKEND": "Agg"}
+    cli = str(Path(sys.executable).parent / "interfacial")
+    args = ["fit-mtp", "store:Li2S", "--level", "6", "--max-iter", "20", "--json"]
+    result = subprocess.run([cli, *args], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    doc = json.loads(result.stdout)
+    assert doc["system"] == "Li2S"
+    assert doc["n_training"] == 40  # 80 production steps / interval 2
+    assert set(doc["validation_errors"]) == {"400 K"}
+    missing = subprocess.run(
+        [cli, "fit-mtp", "store:Li9Q"], capture_output=True, text=True, env=env, check=False
+    )
+    assert missing.returncode == 2 and "systems stored: Li2S" in missing.stderr

@@ -224,3 +224,22 @@ def test_interface_model_and_strained_bulk_inputs(monkeypatch, tmp_path):
         reach = REACH * (np.prod(lengths) / structure.volume) ** (1 / 3)
         assert list(seen["KPOINTS"].kpts[0]) == [max(1, math.floor(reach / x)) for x in lengths]
         compare_with_reference(name, seen)
+
+
+def test_active_learning_labels_use_the_reference_md_settings(monkeypatch, tmp_path):
+    from interfacial.vasp.flows import VaspLearnPotentialMaker
+
+    maker = VaspLearnPotentialMaker()
+    assert maker.fit_maker.engine == "mlp"
+    assert maker.fit_maker.engine_options["command"] == "${INTERFACIAL_MLP_CMD}"
+    cell = load_structure("Li2S")
+    cell.remove_sites([0 if cell[0].specie.symbol == "Li" else 4])
+    cell.set_charge(-1)
+    seen = run_until_vasp(maker.label_maker, cell, monkeypatch, tmp_path / "label")
+    incar = seen["INCAR"]
+    assert (incar["ENCUT"], incar["NSW"]) == (400, 0)
+    assert incar.get("IBRION", -1) == -1  # pymatgen drops IBRION for NSW = 0: VASP's default -1
+    assert "EDIFFG" not in incar
+    assert list(seen["KPOINTS"].kpts[0]) == [1, 1, 1]
+    n_li = sum(s.specie.symbol == "Li" for s in cell)
+    assert incar["NELECT"] == pytest.approx(n_li * 1 + 4 * 6 + 1)

@@ -466,6 +466,47 @@ def _launchpad(path: Path | None) -> Any:
     return lpad
 
 
+def _stored_sets(system: str) -> tuple[str, dict[str, str], list[str]]:
+    """Training and validation .cfg texts of the newest stored reference MD of ``system``."""
+    from interfacial.jobs.potential import make_training_sets
+    from interfacial.settings import get_settings
+    from interfacial.stores import check_writable, get_job_store
+
+    settings = get_settings()
+    check_writable(settings)
+    store = get_job_store(settings)
+    store.connect()
+    try:
+        runs = list(
+            store.query(
+                {
+                    "metadata.interfacial.role": "reference_md",
+                    "metadata.interfacial.system": system,
+                },
+                load=True,
+            )
+        )
+    finally:
+        store.close()
+    training = [r for r in runs if r["metadata"]["interfacial"].get("purpose") == "training"]
+    if not training:
+        raise InterfacialError(
+            f"no stored reference MD training run of system '{system}'; systems stored: "
+            + (", ".join(sorted({r["metadata"]["interfacial"]["system"] for r in runs})) or "none")
+        )
+    newest = max(training, key=lambda r: str(r["completed_at"]))
+    same_flow = [
+        r
+        for r in runs
+        if r["metadata"]["interfacial"].get("purpose") == "validation"
+        and set(r.get("hosts") or []) & set(newest.get("hosts") or [])
+    ]
+    sets = make_training_sets(
+        {"training": newest["output"], "validation": [r["output"] for r in same_flow]}
+    )
+    return sets["training_cfg"], sets["validation_cfg"], sets["species_order"]
+
+
 def _training_text(path: Path, species: list[str] | None) -> tuple[str, list[str]]:
     """A labelled set as .cfg text and its species order (.cfg needs --species; others: ASE)."""
     from interfacial.mtp.cfg import check_species_order, read_cfg, write_cfg
@@ -499,7 +540,11 @@ def _training_text(path: Path, species: list[str] | None) -> tuple[str, list[str
 
 @app.command("fit-mtp")
 def fit_mtp_command(
-    training: Path = typer.Argument(..., help="Labelled training set: .cfg, .extxyz, .traj ..."),
+    training: str = typer.Argument(
+        ...,
+        help="Labelled training set (.cfg, .extxyz, .traj ...) or store:SYSTEM for the newest "
+        "stored reference MD of SYSTEM (its validation runs are used too).",
+    ),
     validation: list[Path] | None = typer.Option(
         None, "--validation", help="Labelled validation set (repeatable)."
     ),
@@ -520,6 +565,7 @@ def fit_mtp_command(
     from interfacial.flows.mtp import MTPFitMaker
     from interfacial.jobs.mtp import configurations_from_cfg
     from interfacial.mtp.cfg import check_training_set
+    from interfacial.mtp.engine import options_from_settings
     from interfacial.runner import run_flow
     from interfacial.settings import get_settings
     from interfacial.stores import check_writable, get_job_store
@@ -527,11 +573,15 @@ def fit_mtp_command(
     settings = get_settings()
     try:
         order = [s.strip() for s in species.split(",")] if species else None
-        train_text, order = _training_text(training, order)
-        validation_text = {p.stem: _training_text(p, order)[0] for p in validation or []}
-        options: dict[str, Any] = {}
-        if engine.strip().lower() == "mlp":
-            options["command"] = settings.mlp_cmd
+        if training.startswith("store:"):
+            system = training.removeprefix("store:")
+            train_text, validation_text, order = _stored_sets(system)
+        else:
+            system = Path(training).stem
+            train_text, order = _training_text(Path(training), order)
+            validation_text = {}
+        validation_text |= {p.stem: _training_text(p, order)[0] for p in validation or []}
+        options: dict[str, Any] = options_from_settings(engine, settings)
         if max_iter is not None:
             options["max_iter"] = max_iter
         maker = MTPFitMaker(
@@ -542,7 +592,7 @@ def fit_mtp_command(
         )
         # Validate the sets here, so that bad data stops before anything is stored.
         check_training_set(configurations_from_cfg(train_text, order), order)
-        fit = maker.make(train_text, order, training.stem, validation_text)
+        fit = maker.make(train_text, order, system, validation_text)
         check_writable(settings)
         from interfacial.api import run_directory
 

@@ -48,8 +48,16 @@ def _temperature_label(document: Any) -> str:
     return f"{data['temperatures']['production']:g} K"
 
 
-@job
+# The .cfg texts are training data: they go to the JobStore's data store, never the docs store.
+@job(data=["training_cfg", "validation_cfg"])
 def training_sets(
+    reference: dict[str, Any], max_training: int | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """Job of :func:`make_training_sets`."""
+    return make_training_sets(reference, max_training, seed)
+
+
+def make_training_sets(
     reference: dict[str, Any], max_training: int | None = None, seed: int = 0
 ) -> dict[str, Any]:
     """Return the .cfg text of the training run and of each validation run.
@@ -157,8 +165,10 @@ def active_learning_round(
         return {"rounds": history, "final_fit": {k: v for k, v in fit.items() if k != "parity"}}
 
     labels = []
+    charge = float(_structure(sets["start_structure"]).charge or 0.0)
     for i in selected:
         structure = AseAtomsAdaptor.get_structure(frames[i])
+        structure.set_charge(charge)  # the labels see the cell the reference MD saw
         label = label_maker.make(structure)
         label.name = f"label {round_index} step {steps[i]}"
         labels.append(tag(label, role="al_label", round=round_index))
@@ -182,7 +192,7 @@ def active_learning_round(
     return Response(replace=Flow(jobs, output=following.output))
 
 
-@job
+@job(data=True)
 def merge_labels(training_cfg: str, labels: list[Any], species_order: list[str]) -> str:
     """The training set with the labelled configurations appended (.cfg text)."""
     from pymatgen.io.ase import AseAtomsAdaptor

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import math
+import os
 import shlex
 import shutil
 import subprocess
@@ -220,6 +221,7 @@ class MotepEngine:
     """
 
     name: ClassVar[str] = "motep"
+    settings_options: ClassVar[dict[str, str]] = {}
     max_iter: int = 1000
     backend: str = "cext"
 
@@ -386,13 +388,20 @@ class MLPBinaryEngine:
     """
 
     name: ClassVar[str] = "mlp"
+    #: Options taken from the project's settings when none are given (see
+    #: :func:`options_from_settings`).
+    settings_options: ClassVar[dict[str, str]] = {"command": "mlp_cmd"}
     command: str = "mlp"
     mpi_prefix: str = ""
     max_iter: int | None = None
     timeout: float | None = None
 
     def _argv(self) -> list[str]:
-        return shlex.split(self.mpi_prefix) + shlex.split(self.command)
+        # Environment variables expand here, on the machine that runs the fit, so that submitted
+        # jobs can carry "${INTERFACIAL_MLP_CMD}" and use each worker's own command.
+        return shlex.split(os.path.expandvars(self.mpi_prefix)) + shlex.split(
+            os.path.expandvars(self.command)
+        )
 
     def version(self) -> str:
         """Identity of the ``mlp`` executable: ``sha256:`` and the first 16 hex digits."""
@@ -482,6 +491,14 @@ ENGINES: dict[str, type[MotepEngine] | type[MLPBinaryEngine]] = {
     MLPBinaryEngine.name: MLPBinaryEngine,
 }
 """Engines by name."""
+
+
+def options_from_settings(name: str, settings: Any) -> dict[str, Any]:
+    """Engine options that come from the project's settings (e.g. mlp's command)."""
+    cls = ENGINES.get(name.strip().lower())
+    if cls is None:
+        return {}
+    return {option: getattr(settings, field) for option, field in cls.settings_options.items()}
 
 
 def get_engine(name: str, **options: Any) -> MTPEngine:

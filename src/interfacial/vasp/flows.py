@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from atomate2.vasp.jobs.core import RelaxMaker
+from atomate2.vasp.jobs.core import RelaxMaker, StaticMaker
 from atomate2.vasp.jobs.md import MDMaker
 from jobflow import Maker
 
 from interfacial.flows.interface import InterfaceEnergeticsMaker
+from interfacial.flows.potential import LearnPotentialMaker
 from interfacial.flows.surface import SurfaceEnergyMaker
 from interfacial.vasp.sets import (
     StudyAIMDSetGenerator,
     StudyBulkRelaxSetGenerator,
+    StudyLabelStaticSetGenerator,
     StudyNormalRelaxSetGenerator,
     StudySlabRelaxSetGenerator,
 )
@@ -97,3 +99,34 @@ def aimd_maker(
         ),
         run_vasp_kwargs=_run_kwargs(vasp_cmd),
     )
+
+
+def label_static_maker(vasp_cmd: str | None = None) -> StaticMaker:
+    """atomate2 StaticMaker labelling configurations (the reference MD's settings)."""
+    return StaticMaker(
+        name="VASP label",
+        input_set_generator=StudyLabelStaticSetGenerator(),
+        run_vasp_kwargs=_run_kwargs(vasp_cmd),
+    )
+
+
+def _vasp_reference_md() -> Maker:
+    from interfacial.flows.reference_md import VaspReferenceMDMaker
+
+    return VaspReferenceMDMaker()
+
+
+def _mlp_fit() -> Maker:
+    from interfacial.flows.mtp import MLPFitMaker
+
+    # Expanded on the worker that runs the fit (see MLPBinaryEngine).
+    return MLPFitMaker(engine_options={"command": "${INTERFACIAL_MLP_CMD}"})
+
+
+@dataclass
+class VaspLearnPotentialMaker(LearnPotentialMaker):
+    """The study's path: VASP AIMD, ``mlp train`` fits, VASP single points for active learning."""
+
+    reference_md_maker: Maker | None = field(default_factory=_vasp_reference_md)
+    fit_maker: Maker | None = field(default_factory=_mlp_fit)
+    label_maker: Maker | None = field(default_factory=label_static_maker)

@@ -161,6 +161,21 @@ class StudyNormalRelaxSetGenerator(StudyBulkRelaxSetGenerator):
         }
 
 
+def nelect_update(structure: Structure | None) -> dict[str, Any]:
+    """NELECT = sum of the study POTCARs' ZVAL - charge, for a charged cell ({} if neutral).
+
+    VASP compensates the net charge with a uniform background.
+    """
+    if structure is None or not structure.charge:
+        return {}
+    symbols = [site.specie.symbol for site in structure]
+    missing = set(symbols) - set(STUDY_ZVAL)
+    if missing:
+        raise ValueError(f"no study POTCAR valence for {sorted(missing)}: set NELECT")
+    electrons: int = sum(STUDY_ZVAL[symbol] for symbol in symbols)
+    return {"NELECT": electrons - structure.charge}
+
+
 @dataclass
 class StudyAIMDSetGenerator(MDSetGenerator):
     """Reference ("AIMD") molecular dynamics as the study ran it.
@@ -189,17 +204,37 @@ class StudyAIMDSetGenerator(MDSetGenerator):
             "ISPIN": 1,
             "LWAVE": False,
         }
-        structure = self.structure
-        if structure is not None and structure.charge:
-            symbols = [site.specie.symbol for site in structure]
-            missing = set(symbols) - set(STUDY_ZVAL)
-            if missing:
-                raise ValueError(f"no study POTCAR valence for {sorted(missing)}: set NELECT")
-            electrons: int = sum(STUDY_ZVAL[symbol] for symbol in symbols)
-            updates["NELECT"] = electrons - structure.charge
-        return updates
+        return updates | nelect_update(self.structure)
 
     @property
     def kpoints_updates(self) -> Kpoints:  # type: ignore[override]
         """The Gamma point only."""
+        return Kpoints.gamma_automatic((1, 1, 1))
+
+
+@dataclass
+class StudyLabelStaticSetGenerator(StudyBulkRelaxSetGenerator):
+    """Single point labelling a configuration for a potential.
+
+    The electronic settings of the reference MD (ENCUT 400 eV, Gamma only, NELECT of a charged
+    cell), so that labels added by active learning are consistent with the training data.
+    """
+
+    @property
+    def incar_updates(self) -> dict:
+        """A static run with the AIMD's cutoff and smearing."""
+        updates: dict[str, Any] = {
+            **STUDY_RELAX_INCAR,
+            "ENCUT": 400,
+            "IBRION": -1,
+            "NSW": 0,
+            "ISIF": 2,
+            "ISYM": 0,
+            "EDIFFG": None,
+        }
+        return updates | nelect_update(self.structure)
+
+    @property
+    def kpoints_updates(self) -> Kpoints:  # type: ignore[override]
+        """The Gamma point only, as the reference MD."""
         return Kpoints.gamma_automatic((1, 1, 1))

@@ -6,6 +6,7 @@ nothing.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -510,7 +511,10 @@ def learn_potential(
         maker.reference_md_maker, "vacancy_element", None
     ):
         label += "-vac"
-    flow = maker.make(bulk, label)
+    with warnings.catch_warnings():
+        # Cells with charge-compensated vacancies carry a charge on purpose.
+        warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
+        flow = maker.make(bulk, label)
     check_can_run_locally("CHGNet", settings)
     check_writable(settings)
     store = get_job_store(settings)

@@ -476,23 +476,17 @@ def _stored_sets(system: str) -> tuple[str, dict[str, str], list[str]]:
     check_writable(settings)
     store = get_job_store(settings)
     store.connect()
+    role = {"metadata.interfacial.role": "reference_md"}
     try:
-        runs = list(
-            store.query(
-                {
-                    "metadata.interfacial.role": "reference_md",
-                    "metadata.interfacial.system": system,
-                },
-                load=True,
-            )
-        )
+        runs = list(store.query({**role, "metadata.interfacial.system": system}, load=True))
+        stored = {d["metadata"]["interfacial"]["system"] for d in store.query(role, ["metadata"])}
     finally:
         store.close()
     training = [r for r in runs if r["metadata"]["interfacial"].get("purpose") == "training"]
     if not training:
         raise InterfacialError(
             f"no stored reference MD training run of system '{system}'; systems stored: "
-            + (", ".join(sorted({r["metadata"]["interfacial"]["system"] for r in runs})) or "none")
+            + (", ".join(sorted(stored)) or "none")
         )
     newest = max(training, key=lambda r: str(r["completed_at"]))
     same_flow = [

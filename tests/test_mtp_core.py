@@ -495,7 +495,9 @@ def test_mlp_engine_failure_shows_stderr(tmp_path, monkeypatch):
         sys.exit(3)
         """,
     )
-    engine = MLPBinaryEngine(command=str(tmp_path / "mlp"))
+    # The command as a submitted job carries it: expanded on the machine that runs the fit.
+    monkeypatch.setenv("WORKER_MLP", str(tmp_path / "mlp"))
+    engine = MLPBinaryEngine(command="${WORKER_MLP}")
     with pytest.raises(InterfacialError) as info:
         engine.fit(configurations(3, seed=11), SPECIES_ORDER, level=6, workdir=tmp_path / "w")
     message = str(info.value)

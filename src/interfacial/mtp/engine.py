@@ -405,7 +405,7 @@ class MLPBinaryEngine:
 
     def version(self) -> str:
         """Identity of the ``mlp`` executable: ``sha256:`` and the first 16 hex digits."""
-        path = _resolve(shlex.split(self.command), "the mlp command")
+        path = _resolve(shlex.split(os.path.expandvars(self.command)), "the mlp command")
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         return f"sha256:{digest[:16]}"
 
@@ -429,7 +429,7 @@ class MLPBinaryEngine:
 
         """
         if self.mpi_prefix:
-            _resolve(shlex.split(self.mpi_prefix), "the MPI launcher")
+            _resolve(shlex.split(os.path.expandvars(self.mpi_prefix)), "the MPI launcher")
         version = self.version()  # also checks that the executable exists, before any work
         inputs = _prepare(training, species_order, level, cutoff, weights, workdir)
         fitted = inputs.workdir / FITTED_FILE

@@ -371,3 +371,49 @@ def test_vasp_trajectory_becomes_snapshots():
     assert snapshots.snapshots[0].stress[0] < 0
     with pytest.raises(InterfacialError, match="fewer than one interval"):
         snapshots_from_trajectory(trajectory, time_step=2.0, interval=7)
+
+
+def test_run_nvt_stops_on_request_and_on_non_finite_dynamics():
+    """The hooks active learning uses: stop at a snapshot, stop (not crash) on NaN positions."""
+    from typing import ClassVar
+
+    import numpy as np
+    from ase.build import bulk
+    from ase.calculators.calculator import Calculator, all_changes
+    from ase.calculators.lj import LennardJones
+
+    from interfacial.forcefields.md import run_nvt
+
+    argon = bulk("Ar", "fcc", a=5.26, cubic=True) * (2, 2, 2)
+    common = {
+        "temperature": 60.0,
+        "ramp_start_temperature": 60.0,
+        "time_step": 5.0,
+        "ramp_steps": 0,
+        "production_steps": 50,
+        "snapshot_interval": 5,
+    }
+    seen = []
+    run = run_nvt(
+        argon,
+        LennardJones(sigma=3.4, epsilon=0.0104, rc=8.0),
+        on_snapshot=lambda frame: seen.append(frame) or len(seen) == 3,
+        **common,
+    )
+    assert (len(run.frames), run.steps, run.ended) == (3, [5, 10, 15], "stopped by on_snapshot")
+
+    class Exploding(Calculator):
+        implemented_properties: ClassVar[list[str]] = ["energy", "forces", "stress"]
+
+        def calculate(self, atoms=None, properties=None, system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            blown = atoms.get_positions()[0, 0] > 1e6 or len(self.results) > 0
+            self.results = {
+                "energy": 0.0,
+                "forces": np.full((len(atoms), 3), np.inf if blown else 1e9),
+                "stress": np.zeros(6),
+            }
+
+    run = run_nvt(argon, Exploding(), stop_on_nonfinite=True, **common)
+    assert run.ended == "non-finite dynamics"
+    assert len(run.frames) < 10

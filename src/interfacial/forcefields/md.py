@@ -33,6 +33,8 @@ from interfacial.schemas.reference_md import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ase import Atoms
     from ase.calculators.calculator import Calculator
     from pymatgen.core import Structure
@@ -54,12 +56,15 @@ class NVTResult:
         Production step of each snapshot (1-based).
     elapsed_time : float
         Wall time of the whole run, ramp included (s).
+    ended : str
+        'completed', 'stopped by on_snapshot' or 'non-finite dynamics'.
 
     """
 
     frames: list[Atoms]
     steps: list[int]
     elapsed_time: float
+    ended: str = "completed"
 
 
 def _label(atoms: Atoms) -> Atoms:
@@ -107,6 +112,8 @@ def run_nvt(
     snapshot_interval: int,
     seed: int = 0,
     tdamp: float | None = None,
+    on_snapshot: Callable[[Atoms], bool] | None = None,
+    stop_on_nonfinite: bool = False,
 ) -> NVTResult:
     """Ramp linearly to ``temperature``, then run NVT (Nose-Hoover chain) with snapshots.
 
@@ -135,6 +142,12 @@ def run_nvt(
         Seed of the Maxwell-Boltzmann velocities.
     tdamp : float, optional
         Thermostat time constant (fs); default 100 time steps.
+    on_snapshot : callable, optional
+        Called with each snapshot; returning True ends the run there (e.g. an extrapolation
+        grade above a break threshold).
+    stop_on_nonfinite : bool
+        End the run, keeping the snapshots so far, when positions stop being finite (MD with a
+        potential far outside its domain) instead of raising.
 
     Returns
     -------
@@ -174,10 +187,21 @@ def run_nvt(
     steps: list[int] = []
     done = 0
     for k in range(1, production_steps // snapshot_interval + 1):
-        production.run(snapshot_interval)
+        try:
+            with np.errstate(all="ignore" if stop_on_nonfinite else "warn"):
+                production.run(snapshot_interval)
+            finite = bool(np.all(np.isfinite(atoms.positions)))
+        except (ValueError, FloatingPointError):
+            if not stop_on_nonfinite:
+                raise
+            finite = False
+        if not finite and stop_on_nonfinite:
+            return NVTResult(frames, steps, time.perf_counter() - t0, "non-finite dynamics")
         done = k * snapshot_interval
         frames.append(_label(atoms))
         steps.append(done)
+        if on_snapshot is not None and on_snapshot(frames[-1]):
+            return NVTResult(frames, steps, time.perf_counter() - t0, "stopped by on_snapshot")
     if production_steps > done:
         production.run(production_steps - done)
     return NVTResult(frames=frames, steps=steps, elapsed_time=time.perf_counter() - t0)

@@ -167,7 +167,8 @@ def active_learning_round(
     labels = []
     charge = float(_structure(sets["start_structure"]).charge or 0.0)
     for i in selected:
-        structure = AseAtomsAdaptor.get_structure(frames[i])
+        # A copy carries no calculator: the label job starts from positions only.
+        structure = AseAtomsAdaptor.get_structure(frames[i].copy())
         structure.set_charge(charge)  # the labels see the cell the reference MD saw
         label = label_maker.make(structure)
         label.name = f"label {round_index} step {steps[i]}"

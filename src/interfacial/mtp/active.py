@@ -113,45 +113,30 @@ def explore(
     their grades and why the run ended ('completed', 'grade above break threshold',
     'non-finite dynamics').
     """
-    from ase import units
-    from ase.md.nose_hoover_chain import NoseHooverChainNVT
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from interfacial.forcefields.md import run_nvt
 
     grader = grader_for(potential, training, seed)
-    atoms = start.copy()
-    atoms.calc = calculator
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=np.random.default_rng(seed))
-    Stationary(atoms)
-    dynamics = NoseHooverChainNVT(
-        atoms,
-        timestep=time_step * units.fs,
-        temperature_K=temperature,
-        tdamp=100 * time_step * units.fs,
-    )
-    frames: list[Atoms] = []
-    steps_done: list[int] = []
     grades: list[float] = []
-    reason = "completed"
-    for k in range(1, steps // interval + 1):
-        try:
-            with np.errstate(all="ignore"):
-                dynamics.run(interval)
-            finite = bool(np.all(np.isfinite(atoms.positions)))
-        except (ValueError, FloatingPointError):
-            finite = False
-        if not finite:
-            reason = "non-finite dynamics"
-            break
-        frame = atoms.copy()
-        frame.calc = None
-        grade = float(grades_with(grader, potential, [frame])[0])
-        frames.append(frame)
-        steps_done.append(k * interval)
-        grades.append(grade)
-        if grade > break_threshold:
-            reason = "grade above break threshold"
-            break
-    return frames, steps_done, np.array(grades), reason
+
+    def too_far(frame: Atoms) -> bool:
+        grades.append(float(grades_with(grader, potential, [frame])[0]))
+        return grades[-1] > break_threshold
+
+    run = run_nvt(
+        start,
+        calculator,
+        temperature=temperature,
+        ramp_start_temperature=temperature,
+        time_step=time_step,
+        ramp_steps=0,
+        production_steps=steps,
+        snapshot_interval=interval,
+        seed=seed,
+        on_snapshot=too_far,
+        stop_on_nonfinite=True,
+    )
+    reason = {"stopped by on_snapshot": "grade above break threshold"}.get(run.ended, run.ended)
+    return run.frames, run.steps, np.array(grades), reason
 
 
 def select_for_labelling(

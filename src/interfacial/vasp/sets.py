@@ -31,6 +31,8 @@ STUDY_POTCARS = {"Li": "Li", "Na": "Na", "N": "N", "O": "O", "P": "P", "S": "S",
 #: Valence electrons of those POTCARs (ZVAL), so that NELECT of a charged cell can be written
 #: without the POTCAR files at hand (pymatgen would read them).
 STUDY_ZVAL = {"Li": 1, "Na": 1, "N": 5, "O": 6, "P": 5, "S": 6, "Cl": 7}
+#: Plane-wave cutoff of the reference MD (eV); labels added by active learning must use the same.
+STUDY_AIMD_ENCUT = 400
 #: k-point density of the study, per A^-3 of reciprocal cell (pymatgen's reciprocal_density).
 STUDY_RECIPROCAL_DENSITY = 25
 
@@ -197,7 +199,7 @@ class StudyAIMDSetGenerator(MDSetGenerator):
         """atomate2's NVT defaults with the study's cutoff and smearing; NELECT if charged."""
         updates = {
             **super().incar_updates,
-            "ENCUT": 400,
+            "ENCUT": STUDY_AIMD_ENCUT,
             "ICHARG": 2,
             "ISMEAR": 0,
             "SIGMA": 0.05,
@@ -225,7 +227,7 @@ class StudyLabelStaticSetGenerator(StudyBulkRelaxSetGenerator):
         """A static run with the AIMD's cutoff and smearing."""
         updates: dict[str, Any] = {
             **STUDY_RELAX_INCAR,
-            "ENCUT": 400,
+            "ENCUT": STUDY_AIMD_ENCUT,
             "IBRION": -1,
             "NSW": 0,
             "ISIF": 2,

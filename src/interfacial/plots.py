@@ -132,3 +132,140 @@ def parity_plot(system: str, parity: dict[str, dict[str, list[float]]], path: Pa
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def safe_filename(text: str) -> str:
+    """``text`` with anything but letters, digits, - _ . replaced by _ (for file names)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+def msd_figure(doc: dict[str, Any], path: Path) -> Path:
+    """MSD vs lag time per group (in-plane and out-of-plane panels) with the fitted lines.
+
+    ``doc`` is a DiffusionDocument as a dict; the shaded band is the fit window of each group.
+    """
+    plt = _pyplot()
+    components = ("in-plane", "out-of-plane", "total")
+    fig, axes = plt.subplots(1, len(components), figsize=(12, 3.8), sharex=True)
+    lags = doc["msd"]["lag_times"]
+    fits = {(r["group"], r["component"]): r for r in doc["diffusivities"]}
+    for ax, comp in zip(axes, components, strict=True):
+        for i, group in enumerate(doc["msd"]["groups"]):
+            if comp not in group["msd"]:
+                continue
+            colour = f"C{i}"
+            ax.plot(lags, group["msd"][comp], color=colour, lw=1.2, label=group["group"])
+            fit = fits.get((group["group"], comp))
+            if fit is None:
+                continue
+            t0, t1 = fit["fit_window"]
+            slope = 2 * fit["dimension"] * fit["D"] * 1e4  # A^2/ps
+            ax.plot(
+                [t0, t1],
+                [fit["intercept"] + slope * t0, fit["intercept"] + slope * t1],
+                color=colour,
+                ls="--",
+                lw=1.0,
+            )
+            ax.axvspan(t0, t1, color="0.92", zorder=-1)
+        ax.set_title(comp, fontsize=10)
+        ax.set_xlabel("lag time (ps)")
+    axes[0].set_ylabel(r"MSD ($\AA^2$)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(
+        f"{doc['system']} at {doc['temperature']:g} K: MSD (drift removed), GLS fit (dashed) "
+        "over the shaded window",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def arrhenius_figure(system: str, fits: list[dict[str, Any]], path: Path) -> Path:
+    """log10 D* vs 1000/T with GLS error bars and the weighted fit, Ea annotated, per group.
+
+    ``fits`` are ArrheniusDocuments (dicts) of one system and potential; one panel per
+    component (in-plane, out-of-plane, total).
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    components = [
+        c for c in ("in-plane", "out-of-plane", "total") if any(f["component"] == c for f in fits)
+    ]
+    fig, axes = plt.subplots(
+        1, max(len(components), 1), figsize=(4.2 * max(len(components), 1), 3.8), squeeze=False
+    )
+    for ax, comp in zip(axes[0], components, strict=False):
+        for i, fit in enumerate(
+            sorted((f for f in fits if f["component"] == comp), key=lambda f: f["group"])
+        ):
+            if not fit["temperatures"]:
+                continue
+            colour = f"C{i}"
+            inv_t = 1000.0 / np.asarray(fit["temperatures"])
+            d = np.asarray(fit["D"])
+            sd = np.asarray(fit["sigma_D"])
+            # Error bars of log10 D, first order, clipped so they stay drawable on a log axis.
+            lower = np.minimum(sd, 0.999 * d)
+            ax.errorbar(inv_t, d, yerr=[lower, sd], fmt="o", color=colour, ms=4, capsize=2)
+            label = fit["group"]
+            if fit.get("Ea") is not None:
+                grid = np.linspace(inv_t.min(), inv_t.max(), 50)
+                kb = 8.617333262e-2  # meV/K
+                ax.plot(
+                    grid, fit["D0"] * np.exp(-fit["Ea"] * grid / (1000.0 * kb)), color=colour, lw=1
+                )
+                label += f": Ea = {fit['Ea']:.0f} ± {fit['sigma_Ea']:.0f} meV"
+            ax.plot([], [], color=colour, label=label)
+        ax.set_yscale("log")
+        ax.set_xlabel("1000 / T (1/K)")
+        ax.set_title(comp, fontsize=10)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel(r"D* (cm$^2$/s)")
+    fig.suptitle(f"{system}: Arrhenius plot (error bars: GLS standard errors)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def anisotropy_bars(docs: list[dict[str, Any]], path: Path) -> Path:
+    """In-plane vs out-of-plane D* per group and temperature (bars with GLS errors).
+
+    Only out-of-plane transport crosses an interface: the ratio shows whether ions move along
+    the interface or through it.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    rows: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    for doc in sorted(docs, key=lambda d: (d["system"], d["temperature"])):
+        fits = {(r["group"], r["component"]): r for r in doc["diffusivities"]}
+        for group in [g["group"] for g in doc["msd"]["groups"]]:
+            if (group, "in-plane") in fits and (group, "out-of-plane") in fits:
+                rows.append(
+                    (
+                        f"{doc['system']}\n{group}, {doc['temperature']:g} K",
+                        fits[group, "in-plane"],
+                        fits[group, "out-of-plane"],
+                    )
+                )
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(rows) + 2), 4))
+    x = np.arange(len(rows))
+    for offset, component in ((-0.2, "in-plane"), (0.2, "out-of-plane")):
+        picked = [r[1] if component == "in-plane" else r[2] for r in rows]
+        values = [p["D"] for p in picked]
+        errors = [p["sigma_D"] for p in picked]
+        ax.bar(x + offset, values, 0.4, yerr=errors, capsize=2, label=component)
+    ax.set_xticks(x, [r[0] for r in rows], fontsize=7, rotation=30, ha="right")
+    ax.set_ylabel(r"D* (cm$^2$/s)")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.legend(fontsize=8)
+    ax.set_title("In-plane vs out-of-plane tracer diffusivity", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path

@@ -52,6 +52,14 @@ class InterfacialSettings(BaseSettings):
     lammps_cmd: str = Field("lmp", description="LAMMPS executable.")
     mlp_cmd: str = Field("mlp", description="MLIP (moment tensor potential) executable.")
     mpi_cmd: str = Field("mpirun", description="MPI launcher.")
+    md_dir: Path | None = Field(
+        None,
+        description=(
+            "Directory of transport MD runs (LAMMPS inputs, dumps, restart files); a run killed "
+            "by the walltime resumes from here, so on clusters point it to a shared scratch "
+            "directory. Default: <data_dir>/md."
+        ),
+    )
     relax_fmax: float = Field(
         0.02, gt=0, description="Force-field relaxations stop when max |F| < relax_fmax (eV/A)."
     )

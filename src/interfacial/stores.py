@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 SURFACES = "surfaces"
 SURFACE_MATERIALS = "surface_materials"
 INTERFACES = "interfaces"
+DIFFUSION = "diffusion"
+ARRHENIUS = "arrhenius"
 
 
 def _embedded_path(settings: InterfacialSettings) -> Path:

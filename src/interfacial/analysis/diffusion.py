@@ -219,8 +219,8 @@ class StreamingMSD:
 
     A new time origin is stored every ``origin_interval`` frames and retired once it is
     ``max_lag`` frames old, so at most ``max_lag // origin_interval + 1`` origins (each an
-    (n_atoms, 3) array) are ever held, plus accumulators of size (max_lag + 1) per group. Each
-    frame updates every live origin:
+    (n_group_atoms, 3) array, with a work array of the same size) are ever held, plus
+    accumulators of size (max_lag + 1) per group. Each frame updates every live origin:
 
     .. math::
 
@@ -233,7 +233,8 @@ class StreamingMSD:
     cell; for N identical random walkers it also lowers the MSD by the exact factor (1 - 1/N),
     negligible for real cells but visible with a handful of atoms.
 
-    Cost per frame is O(n_stored_origins * n_atoms).
+    Cost per frame is O(n_stored_origins * n_group_atoms), with n_group_atoms the atoms in at
+    least one group (the centre of mass alone touches every atom).
 
     Parameters
     ----------
@@ -288,7 +289,6 @@ class StreamingMSD:
         self._t_last = 0.0
         # Ring buffer of origins, allocated on the first frame when n_atoms is known.
         self._origin_pos: FloatArray | None = None
-        self._origin_com = np.zeros((self._n_slots, 3))
         self._origin_frame = np.full(self._n_slots, -1, dtype=np.int64)
         self._origin_time = np.zeros(self._n_slots)
         n_lags = self.max_lag + 1
@@ -296,6 +296,11 @@ class StreamingMSD:
         self._count = np.zeros(n_lags, dtype=np.int64)
         self._lag_time_sum = np.zeros(n_lags)
         self._weights: FloatArray | None = None
+        self._used: NDArray[np.intp] | None = None
+        self._local: dict[str, NDArray[np.intp] | None] = {}
+        self._work: FloatArray | None = None
+        self._ones: dict[str, FloatArray] = {}
+        self._n_filled = 0
 
     @property
     def n_stored_origins(self) -> int:
@@ -327,7 +332,25 @@ class StreamingMSD:
         weights = np.zeros(n_atoms)
         weights[drift] = masses[drift] / masses[drift].sum()
         self._weights = weights
-        self._origin_pos = np.zeros((self._n_slots, n_atoms, 3))
+        # Only atoms of some group need displacements: origins hold those atoms alone, and
+        # each group indexes into them (None = the group is all of them, in order).
+        used = np.unique(np.concatenate(list(self._groups.values())))
+        self._used = None if used.size == n_atoms else used
+        self._local = {
+            name: None if np.array_equal(idx, used) else np.searchsorted(used, idx)
+            for name, idx in self._groups.items()
+        }
+        # Origins are stored relative to their centre of mass (r_i - R), so one subtraction
+        # gives the drift-corrected displacement (r_i - R)(t) - (r_i - R)(origin).
+        self._origin_pos = np.zeros((self._n_slots, used.size, 3))
+        # Work array reused every frame: no allocation (and page faults) per frame.
+        self._work = np.empty_like(self._origin_pos)
+        # Sums over a group's atoms as a matrix product with ones (BLAS, fast on (m, 3) rows).
+        self._ones = {
+            name: np.ones(used.size if local is None else local.size)
+            for name, local in self._local.items()
+        }
+        self._n_filled = 0
         self._n_atoms = n_atoms
 
     def add_frame(self, positions: ArrayLike, time: float) -> None:
@@ -346,6 +369,7 @@ class StreamingMSD:
         elif not t > self._t_last:
             raise ValueError(f"times must increase strictly: {t} ps after {self._t_last} ps")
         assert self._origin_pos is not None and self._weights is not None
+        assert self._work is not None
         com = self._weights @ pos
         frame = self._n_frames
 
@@ -354,21 +378,26 @@ class StreamingMSD:
         self._origin_frame[
             (self._origin_frame >= 0) & (frame - self._origin_frame > self.max_lag)
         ] = -1
+        rel = (pos if self._used is None else pos[self._used]) - com
         if frame % self.origin_interval == 0:
             slot = (frame // self.origin_interval) % self._n_slots
-            self._origin_pos[slot] = pos
-            self._origin_com[slot] = com
+            self._origin_pos[slot] = rel
             self._origin_frame[slot] = frame
             self._origin_time[slot] = t
+            self._n_filled = max(self._n_filled, slot + 1)
 
-        live = np.flatnonzero(self._origin_frame >= 0)
+        # Slots fill in order, so the filled ones are a prefix of the buffer; at most one of
+        # them (just retired) is dead: work on the prefix in place and keep the live rows.
+        n = self._n_filled
+        live = np.flatnonzero(self._origin_frame[:n] >= 0)
         lags = frame - self._origin_frame[live]
-        disp = pos[None, :, :] - self._origin_pos[live]
-        disp -= (com[None, :] - self._origin_com[live])[:, None, :]
-        sq = disp * disp
+        work = self._work[:n]
+        np.subtract(rel[None, :, :], self._origin_pos[:n], out=work)
+        np.multiply(work, work, out=work)
         # Each origin has a distinct lag, so fancy-index accumulation does not collide.
-        for name, idx in self._groups.items():
-            self._sq_sum[name][lags] += sq[:, idx, :].sum(axis=1)
+        for name, local in self._local.items():
+            part = work if local is None else work[:, local, :]
+            self._sq_sum[name][lags] += np.matmul(self._ones[name], part)[live]
         self._count[lags] += 1
         self._lag_time_sum[lags] += t - self._origin_time[live]
 
@@ -805,3 +834,97 @@ def arrhenius(
         chi2=float(resid @ (w * resid)),
         dof=int(temps.size - 2),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Fit window
+# --------------------------------------------------------------------------------------------
+
+#: Fewest positive MSD lags a fit window must hold for :func:`fit_window_problem`.
+MIN_FIT_POINTS = 5
+
+
+def fit_window_default(lag_times: ArrayLike, run_time: float) -> tuple[float, float]:
+    """Default MSD fit window (ps): the middle of the reliable part of the MSD.
+
+    The window ends at ``t_end = min(run_time / 2, longest lag)``: beyond half the run fewer
+    than half the origins reach a lag and the MSD turns noisy. It starts at ``t_end / 5``
+    (10 % of the run when the MSD reaches half the run), well after the ballistic and caging
+    regime of an ion in a solid (a few ps) for any production run of >= 1 ns, and leaves the
+    window four fifths of the reachable lags.
+
+    Parameters
+    ----------
+    lag_times : array_like
+        Lag times of the MSD (ps), :attr:`MSDResult.lag_times`.
+    run_time : float
+        Duration of the trajectory (ps): time of the last frame minus that of the first.
+
+    Returns
+    -------
+    tuple[float, float]
+        (t_start, t_end) in ps, for :func:`tracer_diffusivity`.
+
+    Raises
+    ------
+    ValueError
+        No positive lag, or a non-positive run time.
+
+    """
+    t = np.asarray(lag_times, dtype=float).ravel()
+    if run_time <= 0 or not np.isfinite(run_time):
+        raise ValueError(f"run_time must be positive (ps), got {run_time}")
+    if t.size == 0 or not np.any(t > 0):
+        raise ValueError("the MSD has no positive lag time: need at least 2 frames")
+    t_end = min(0.5 * float(run_time), float(t.max()))
+    return (0.2 * t_end, t_end)
+
+
+def fit_window_problem(  # noqa: PLR0911 - one return per problem reads best
+    fit_window: tuple[float, float], lag_times: ArrayLike, min_points: int = MIN_FIT_POINTS
+) -> str | None:
+    """What is wrong with an MSD fit window, or None when it is usable.
+
+    Pure check for the boundary (command line, makers): a window is usable when
+    ``0 <= t_start < t_end <= longest lag`` and it holds at least ``min_points`` positive lags.
+
+    Parameters
+    ----------
+    fit_window : tuple[float, float]
+        (t_start, t_end) in ps.
+    lag_times : array_like
+        Lag times of the MSD (ps).
+    min_points : int
+        Fewest positive lags the window must hold.
+
+    Returns
+    -------
+    str or None
+        A one-line description of the problem and what to do, or None.
+
+    """
+    t = np.asarray(lag_times, dtype=float).ravel()
+    try:
+        t_start, t_end = (float(v) for v in fit_window)
+    except (TypeError, ValueError):
+        return f"fit window {fit_window!r} is not a pair of times (t_start, t_end) in ps"
+    if not (np.isfinite(t_start) and np.isfinite(t_end)):
+        return f"fit window ({t_start}, {t_end}) ps is not finite"
+    if t_start < 0:
+        return f"fit window starts at a negative time {t_start} ps"
+    if not t_end > t_start:
+        return f"fit window ({t_start}, {t_end}) ps is empty or reversed: need t_start < t_end"
+    t_max = float(t.max()) if t.size else 0.0
+    tol = 1e-6 * max(t_max, 1.0)
+    if t_end > t_max + tol:
+        return (
+            f"fit window ends at {t_end} ps but the MSD only reaches {t_max:.6g} ps: end it "
+            "earlier, or run longer / raise max_lag"
+        )
+    n_in = int(np.count_nonzero((t >= t_start - tol) & (t <= t_end + tol) & (t > 0)))
+    if n_in < min_points:
+        return (
+            f"fit window ({t_start}, {t_end}) ps holds {n_in} MSD points; need at least "
+            f"{min_points}: widen it or store frames more often"
+        )
+    return None

@@ -1,0 +1,215 @@
+"""Tracer diffusivities and Arrhenius fits derived from stored transport MD documents.
+
+DiffusionBuilder: transport MD task documents (role ``diffusion_md``, whose output carries the
+compact MSD curves) -> the ``diffusion`` collection, one document per (system, potential,
+temperature), D* refitted from the curves with :func:`~interfacial.analysis.transport.
+fit_diffusivities` (fit window from the job's metadata, else the default rule).
+
+ArrheniusBuilder: the ``diffusion`` collection -> the ``arrhenius`` collection, one document per
+(system, potential, group, component). Documents analysed from files by ``interfacial diffusion
+--save`` sit in the same collection and enter the fits like MD ones.
+
+Both are incremental and idempotent: targets carry a fingerprint of their sources and a group is
+rebuilt only when its fingerprint changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from maggma.core import Builder, Store
+
+from interfacial.analysis.transport import arrhenius_documents, fit_diffusivities
+from interfacial.builders.surface import ROLE, latest
+from interfacial.schemas.diffusion import DEFAULT_COMPONENTS, DiffusionDocument, digest
+
+#: Role of the transport MD jobs in their metadata.
+DIFFUSION_ROLE = "diffusion_md"
+_STAMP = ["uuid", "index", "completed_at", "metadata", "output.diffusion_id"]
+
+
+def _task_fingerprint(task: dict[str, Any]) -> str:
+    keys = task.get("metadata", {}).get("interfacial", {})
+    return digest(
+        json.dumps(
+            [
+                task["uuid"],
+                task.get("index", 1),
+                str(task.get("completed_at")),
+                keys.get("fit_window"),
+            ]
+        )
+    )
+
+
+class DiffusionBuilder(Builder):
+    """Build one DiffusionDocument per (system, potential, temperature) from MD tasks.
+
+    Parameters
+    ----------
+    tasks : Store
+        The JobStore's docs store.
+    diffusion : Store
+        Target (key ``diffusion_id``).
+    query : dict, optional
+        Extra filter on the task documents.
+
+    """
+
+    def __init__(
+        self, tasks: Store, diffusion: Store, query: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        self.tasks = tasks
+        self.diffusion = diffusion
+        self.query = query or {}
+        super().__init__(sources=[tasks], targets=[diffusion], **kwargs)
+
+    def ensure_indexes(self) -> None:
+        """Index the key (montydb, the embedded store, has no indexes)."""
+        with contextlib.suppress(NotImplementedError):
+            self.diffusion.ensure_index("diffusion_id")
+
+    def get_items(self) -> Iterator[dict[str, Any]]:
+        """Yield the newest task per diffusion_id whose fingerprint changed."""
+        self.ensure_indexes()
+        tasks = latest(
+            [
+                d
+                for d in self.tasks.query({ROLE: DIFFUSION_ROLE, **self.query}, properties=_STAMP)
+                if isinstance(d.get("output"), dict) and d["output"].get("diffusion_id")
+            ]
+        )
+        newest: dict[str, dict[str, Any]] = {}
+        for task in tasks:
+            key = task["output"]["diffusion_id"]
+            if key not in newest or str(task.get("completed_at")) > str(
+                newest[key].get("completed_at")
+            ):
+                newest[key] = task
+        for key in sorted(newest):
+            task = newest[key]
+            fp = _task_fingerprint(task)
+            built = self.diffusion.query_one(
+                {"diffusion_id": key}, properties=["source_fingerprint"]
+            )
+            if built is not None and built.get("source_fingerprint") == fp:
+                continue
+            yield {"uuid": task["uuid"], "index": task.get("index", 1), "fingerprint": fp}
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Refit D* of every group and component from the task's stored MSD curves."""
+        task = self.tasks.query_one({"uuid": item["uuid"], "index": item["index"]})
+        output = {k: v for k, v in task["output"].items() if not k.startswith("@")}
+        doc = DiffusionDocument.model_validate(output)
+        window = task.get("metadata", {}).get("interfacial", {}).get("fit_window")
+        # Refit the components the job fitted (a user may have asked for x/y/z too).
+        components = sorted({r.component for r in doc.diffusivities}) or DEFAULT_COMPONENTS
+        rule, records = fit_diffusivities(doc.msd, window, components)
+        rebuilt = doc.model_copy(
+            update={
+                "fit_window_rule": rule,
+                "diffusivities": records,
+                "task_uuid": task["uuid"],
+                "source_fingerprint": item["fingerprint"],
+            }
+        )
+        return rebuilt.model_dump()
+
+    def update_targets(self, items: list[dict[str, Any]]) -> None:
+        """Write the rebuilt documents."""
+        if items:
+            self.diffusion.update(items, key="diffusion_id")
+
+
+class ArrheniusBuilder(Builder):
+    """Build one ArrheniusDocument per (system, potential, group, component).
+
+    Parameters
+    ----------
+    diffusion : Store
+        The ``diffusion`` collection (key ``diffusion_id``).
+    arrhenius : Store
+        Target (key ``arrhenius_id``).
+
+    """
+
+    def __init__(self, diffusion: Store, arrhenius: Store, **kwargs: Any) -> None:
+        self.diffusion = diffusion
+        self.arrhenius = arrhenius
+        super().__init__(sources=[diffusion], targets=[arrhenius], **kwargs)
+
+    def ensure_indexes(self) -> None:
+        """Index the keys (montydb, the embedded store, has no indexes)."""
+        for key in ("arrhenius_id", "system"):
+            with contextlib.suppress(NotImplementedError):
+                self.arrhenius.ensure_index(key)
+
+    @staticmethod
+    def _fingerprint(stamps: list[dict[str, Any]]) -> str:
+        return digest(
+            json.dumps(
+                sorted(
+                    (d["diffusion_id"], str(d.get("last_updated")), d.get("source_fingerprint"))
+                    for d in stamps
+                )
+            )
+        )
+
+    def get_items(self) -> Iterator[dict[str, Any]]:
+        """Yield each (system, potential) whose set of diffusion documents changed."""
+        self.ensure_indexes()
+        groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+        for d in self.diffusion.query(
+            {},
+            properties=[
+                "diffusion_id",
+                "system",
+                "potential_sha256",
+                "last_updated",
+                "source_fingerprint",
+            ],
+        ):
+            groups.setdefault((d["system"], d.get("potential_sha256")), []).append(d)
+        for (system, pot), stamps in sorted(
+            groups.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))
+        ):
+            fp = self._fingerprint(stamps)
+            built = list(
+                self.arrhenius.query(
+                    {"system": system, "potential_sha256": pot}, properties=["source_fingerprint"]
+                )
+            )
+            if built and all(b.get("source_fingerprint") == fp for b in built):
+                continue
+            yield {"system": system, "potential_sha256": pot, "fingerprint": fp}
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Fit Arrhenius laws for every group and component of one (system, potential)."""
+        docs = [
+            DiffusionDocument.model_validate({k: v for k, v in d.items() if k != "_id"})
+            for d in self.diffusion.query(
+                {"system": item["system"], "potential_sha256": item["potential_sha256"]}
+            )
+        ]
+        fits = [
+            a.model_copy(update={"source_fingerprint": item["fingerprint"]}).model_dump()
+            for a in arrhenius_documents(docs)
+        ]
+        return {**item, "docs": fits}
+
+    def update_targets(self, items: list[dict[str, Any]]) -> None:
+        """Write rebuilt fits; drop fits whose group or component disappeared."""
+        for item in items:
+            ids = [d["arrhenius_id"] for d in item["docs"]]
+            if item["docs"]:
+                self.arrhenius.update(item["docs"], key="arrhenius_id")
+            self.arrhenius.remove_docs(
+                {
+                    "system": item["system"],
+                    "potential_sha256": item["potential_sha256"],
+                    "arrhenius_id": {"$nin": ids},
+                }
+            )

@@ -1,0 +1,263 @@
+"""Jobs of the transport MD: one temperature of the ladder, and the Arrhenius summary.
+
+:func:`transport_md` runs LAMMPS in a stable directory (so a run killed by the walltime resumes
+from its last complete segment when the job is rerun), then streams the production dumps
+through the MSD accumulator on the worker: memory is bounded by the MSD's live time origins,
+not by the run length. The document keeps the compact MSD curves; frames go to the data store
+only when asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobflow import job
+
+from interfacial.errors import InterfacialError
+from interfacial.schemas.diffusion import (
+    DEFAULT_COMPONENTS,
+    ArrheniusDocument,
+    DiffusionDocument,
+    MDRunInfo,
+    MSDCurves,
+)
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
+#: Force providers of LAMMPS by name -> "module:class" (imported only where the job runs).
+MD_ENGINES: dict[str, str] = {
+    "motep-external": "interfacial.lammps.run:MotepExternal",
+    "mlip": "interfacial.lammps.run:MLIPPairStyle",
+}
+
+#: Live MSD time origins aimed at when the origin interval is not given: enough for a smooth
+#: curve, few enough that the per-frame cost stays ~200 x n_atoms.
+TARGET_ORIGINS = 200
+
+
+def force_provider(md_engine: str, potential: Any, options: dict[str, Any]) -> Any:
+    """Instantiate the force provider registered as ``md_engine``."""
+    if md_engine not in MD_ENGINES:
+        raise InterfacialError(f"unknown md_engine {md_engine!r}; known: {sorted(MD_ENGINES)}")
+    module, name = MD_ENGINES[md_engine].split(":")
+    return getattr(importlib.import_module(module), name)(potential, **options)
+
+
+def work_root(work_dir: str | None) -> Path:
+    """Root of the run directories: ``work_dir``, else the ``md_dir`` setting, else data_dir/md.
+
+    Resolved where the job runs, so a cluster worker uses its own scratch.
+    """
+    from interfacial.settings import get_settings
+
+    if work_dir:
+        return Path(work_dir).expanduser().resolve()
+    settings = get_settings()
+    if settings.md_dir is not None:
+        return settings.md_dir.expanduser().resolve()
+    return (settings.data_dir / "md").expanduser().resolve()
+
+
+def run_directory_name(system: str, potential_sha256: str, temperature: float) -> str:
+    """Directory of one run: system, potential and temperature (the plan is checked inside)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in system)
+    return f"{safe}-{potential_sha256[:10]}-{temperature:g}K"
+
+
+def _origin_interval(n_frames: int, requested: int | None) -> tuple[int, int]:
+    max_lag = max(n_frames // 2, 1)
+    interval = requested or max(1, max_lag // TARGET_ORIGINS)
+    return max_lag, interval
+
+
+@job(output_schema=DiffusionDocument, data=["trajectory"])
+def transport_md(
+    structure: Structure,
+    potential: dict[str, Any],
+    temperature: float,
+    *,
+    system: str,
+    md_engine: str,
+    engine_options: dict[str, Any],
+    plan: dict[str, Any],
+    velocity_seed: int,
+    vacancies: list[dict[str, Any]],
+    mobile: str = "Li",
+    groups: dict[str, list[int]] | None = None,
+    components: list[str] | None = None,
+    fit_window: tuple[float, float] | None = None,
+    origin_interval: int | None = None,
+    store_trajectory: bool = False,
+    work_dir: str | None = None,
+    show_progress: bool = True,
+) -> DiffusionDocument:
+    """NVT MD at one temperature with LAMMPS, then D* per group and component.
+
+    Parameters
+    ----------
+    structure : Structure
+        Simulated cell; site i is LAMMPS atom i + 1, its ``region`` (metal/compound) labels
+        ions by origin.
+    potential : dict
+        ``MTPPotential.as_dict()``.
+    temperature : float
+        K.
+    plan : dict
+        time_step (fs), ramp_start_temperature (K), ramp_steps, equilibration_steps,
+        production_steps, dump_interval, segment_steps, thermostat_damping (fs).
+    system : str
+        Name of the documents.
+    md_engine, engine_options
+        Force provider (a key of :data:`MD_ENGINES`) and its options.
+    velocity_seed : int
+        Seed of the initial velocities.
+    vacancies : list of dict
+        How the cell was made (stored with the document).
+    mobile : str
+        Element whose ions are grouped by origin.
+    groups : dict, optional
+        Extra MSD groups (0-based site indices).
+    components : list of str, optional
+        MSD components fitted (default in-plane, out-of-plane, total).
+    fit_window : (float, float), optional
+        Lag window (ps); default 10-50 % of the production.
+    origin_interval : int, optional
+        Frames between MSD time origins; default about :data:`TARGET_ORIGINS` live origins.
+    store_trajectory : bool
+        Put the production frames into the data store too.
+    work_dir : str, optional
+        Root of the run directory (see :func:`work_root`).
+    show_progress : bool
+        Print segment progress (steps, ns/day, temperature).
+
+    Returns
+    -------
+    DiffusionDocument
+        Compact MSD curves (A^2 vs ps) and D* (cm^2/s) with GLS errors.
+
+    """
+    from interfacial.analysis.transport import fit_diffusivities
+    from interfacial.lammps.inputs import temperature_stages
+    from interfacial.lammps.run import progress_printer, run_segments
+    from interfacial.mtp.potential import MTPPotential
+    from interfacial.trajectory import default_groups, iter_frames, trajectory_msd
+
+    mtp = MTPPotential.from_dict(potential)
+    elements = {el.symbol for el in structure.composition.elements}
+    missing = sorted(elements - set(mtp.species_order))
+    if missing:
+        raise InterfacialError(
+            f"the potential knows {list(mtp.species_order)} but the cell has {missing}: fit a "
+            "potential on this chemistry"
+        )
+    stages = temperature_stages(
+        temperature,
+        ramp_steps=plan["ramp_steps"],
+        equilibration_steps=plan["equilibration_steps"],
+        production_steps=plan["production_steps"],
+        dump_interval=plan["dump_interval"],
+        start_temperature=plan["ramp_start_temperature"],
+    )
+    workdir = work_root(work_dir) / run_directory_name(system, mtp.sha256, temperature)
+    provider = force_provider(md_engine, mtp, engine_options)
+    record = run_segments(
+        workdir,
+        structure,
+        provider,
+        stages,
+        time_step_fs=plan["time_step"],
+        thermostat_damping_fs=plan["thermostat_damping"],
+        velocity_seed=velocity_seed,
+        max_segment_steps=plan["segment_steps"],
+        on_segment=progress_printer(f"{system} {temperature:g} K") if show_progress else None,
+    )
+
+    def frames() -> Any:
+        return iter_frames(
+            record.production_dumps,
+            fmt="lammps",
+            time_step_fs=plan["time_step"],
+            species_order=list(mtp.species_order),
+        )
+
+    n_frames = plan["production_steps"] // plan["dump_interval"] + 1
+    max_lag, interval = _origin_interval(n_frames, origin_interval)
+    first = next(iter(frames()))
+    regions = structure.site_properties.get("region")
+    msd_groups = default_groups(first.symbols, regions, mobile=mobile)
+    for name, indices in (groups or {}).items():
+        if not indices:
+            raise InterfacialError(f"group {name!r} has no atoms")
+        msd_groups[name] = list(indices)
+    result = trajectory_msd(
+        frames(),
+        msd_groups,
+        max_lag=max_lag,
+        origin_interval=interval,
+        masses=[site.specie.atomic_mass for site in structure],
+    )
+    curves = MSDCurves.from_result(result)
+    rule, records = fit_diffusivities(curves, fit_window, components or list(DEFAULT_COMPONENTS))
+    trajectory = None
+    if store_trajectory:
+        trajectory = {
+            "time": [],
+            "positions": [],
+            "cell": first.cell.tolist(),
+            "symbols": list(first.symbols),
+        }
+        for frame in frames():
+            trajectory["time"].append(frame.time)
+            trajectory["positions"].append(frame.positions.tolist())
+    if not record.complete or record.mean_production_temperature is None:
+        raise InterfacialError(f"the MD in {workdir} did not complete all its segments")
+    return DiffusionDocument(
+        diffusion_id=DiffusionDocument.make_id(system, mtp.sha256, temperature),
+        system=system,
+        temperature=temperature,
+        potential_sha256=mtp.sha256,
+        potential_engine=f"{mtp.engine} {mtp.engine_version}",
+        species_order=list(mtp.species_order),
+        n_atoms=len(structure),
+        formula=structure.composition.formula.replace(" ", ""),
+        vacancies=vacancies,
+        source="md",
+        trajectory_files=[str(p) for p in record.production_dumps],
+        md=MDRunInfo(
+            engine=provider.description,
+            lammps_version=record.lammps_version,
+            time_step=plan["time_step"],
+            ramp_steps=plan["ramp_steps"],
+            equilibration_steps=plan["equilibration_steps"],
+            production_steps=plan["production_steps"],
+            dump_interval=plan["dump_interval"],
+            thermostat_damping=plan["thermostat_damping"],
+            velocity_seed=velocity_seed,
+            segments=len(record.segments),
+            wall_time=sum(s.wall_seconds for s in record.segments),
+            ns_per_day=record.ns_per_day,
+            mean_temperature=record.mean_production_temperature,
+            temperature_note=record.temperature_warning,
+            work_dir=str(workdir),
+        ),
+        msd=curves,
+        fit_window_rule=rule,
+        diffusivities=records,
+        trajectory=trajectory,
+    )
+
+
+@job
+def arrhenius_summary(documents: list[DiffusionDocument | dict[str, Any]]) -> list[dict[str, Any]]:
+    """Arrhenius fits over the ladder, for immediate feedback (the builder is authoritative)."""
+    from interfacial.analysis.transport import arrhenius_documents
+
+    docs = [
+        d if isinstance(d, DiffusionDocument) else DiffusionDocument.model_validate(d)
+        for d in documents
+    ]
+    fits: list[ArrheniusDocument] = arrhenius_documents(docs)
+    return [f.model_dump() for f in fits]

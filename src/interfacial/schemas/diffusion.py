@@ -1,0 +1,250 @@
+"""Documents of the transport study: MSD curves and D* per temperature, Arrhenius fits.
+
+A :class:`DiffusionDocument` is made per (system, potential, temperature): the compact MSD curves
+of every group and component (a few hundred lags, never the trajectory) and D* fitted on them.
+The transport MD job returns one; the DiffusionBuilder re-derives the fits from the stored curves
+into the ``diffusion`` collection, and the ArrheniusBuilder groups those by system, potential,
+group and component into :class:`ArrheniusDocument` s (``arrhenius`` collection).
+
+Units: lag times ps, MSD A^2, D* cm^2/s, temperatures K, Ea meV, time step fs.
+Groups and components are lists of records rather than dict keys, because group names are the
+user's and MongoDB refuses keys with dots.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from interfacial.analysis.diffusion import ArrheniusFit, DiffusivityFit, MSDResult
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, for ``last_updated``."""
+    return datetime.now(UTC)
+
+
+#: Components fitted by default: in the interface plane, along the normal, and in 3D.
+DEFAULT_COMPONENTS = ("in-plane", "out-of-plane", "total")
+
+
+class GroupMSD(BaseModel):
+    """MSD of one group of atoms at the stored lags."""
+
+    group: str
+    n_atoms: int
+    n_samples: list[int] = Field(description="(origin, atom) pairs averaged at each lag")
+    msd: dict[str, list[float]] = Field(description="component -> MSD (A^2) at each lag")
+
+
+class MSDCurves(BaseModel):
+    """Compact multiple-origin MSD curves, enough to refit D* with its GLS error."""
+
+    lag_times: list[float] = Field(description="ps")
+    n_origins: list[int]
+    origin_spacing: float = Field(description="Time between origins (ps)")
+    n_frames: int
+    groups: list[GroupMSD]
+
+    @classmethod
+    def from_result(cls, result: MSDResult, max_points: int = 400) -> MSDCurves:
+        """Keep at most ``max_points`` evenly spaced lags (always the first and the last).
+
+        Thinning loses nothing the fit needs: the GLS uses each kept lag's own time and sample
+        count, and neighbouring lags are almost perfectly correlated anyway.
+        """
+        n = result.lag_times.size
+        keep = np.unique(np.round(np.linspace(0, n - 1, min(n, max_points))).astype(int))
+        return cls(
+            lag_times=[float(t) for t in result.lag_times[keep]],
+            n_origins=[int(c) for c in result.n_origins[keep]],
+            origin_spacing=float(result.origin_spacing),
+            n_frames=int(result.n_frames),
+            groups=[
+                GroupMSD(
+                    group=name,
+                    n_atoms=int(result.n_atoms[name]),
+                    n_samples=[int(c) for c in result.n_samples[name][keep]],
+                    msd={comp: [float(v) for v in curve[keep]] for comp, curve in comps.items()},
+                )
+                for name, comps in result.msd.items()
+            ],
+        )
+
+    def group(self, name: str) -> GroupMSD:
+        """The curves of one group (KeyError names the groups there are)."""
+        for g in self.groups:
+            if g.group == name:
+                return g
+        raise KeyError(f"no group {name!r}; have {[g.group for g in self.groups]}")
+
+    @property
+    def run_time(self) -> float:
+        """Length of the analysed trajectory (ps): the longest origin-to-frame span."""
+        return float((self.n_origins[-1] - 1) * self.origin_spacing + self.lag_times[-1])
+
+
+class DiffusivityRecord(BaseModel):
+    """D* of one group along one component, with its fit diagnostics."""
+
+    group: str
+    component: str
+    dimension: int = Field(description="d in MSD = 2 d D* t")
+    n_atoms: int
+    D: float = Field(description="Tracer diffusivity (cm^2/s)")
+    sigma_D: float = Field(description="GLS standard error (cm^2/s)")  # noqa: N815
+    sigma_D_ols: float = Field(  # noqa: N815
+        description="Naive OLS error (cm^2/s), for comparison only: it ignores correlations"
+    )
+    intercept: float = Field(description="A^2")
+    fit_window: list[float] = Field(description="First and last lag used (ps)")
+    n_points: int
+    chi2: float
+    dof: int
+    p_value: float
+    n_independent: float
+    converged: bool
+
+    @classmethod
+    def from_fit(cls, group: str, component: str, n_atoms: int, fit: DiffusivityFit) -> Any:
+        """Record of :func:`~interfacial.analysis.diffusion.tracer_diffusivity`'s result."""
+        return cls(
+            group=group,
+            component=component,
+            dimension=fit.dimension,
+            n_atoms=n_atoms,
+            D=fit.D,
+            sigma_D=fit.sigma_D,
+            sigma_D_ols=fit.sigma_D_ols,
+            intercept=fit.intercept,
+            fit_window=list(fit.fit_window),
+            n_points=fit.n_points,
+            chi2=fit.chi2,
+            dof=fit.dof,
+            p_value=fit.p_value,
+            n_independent=fit.n_independent,
+            converged=fit.converged,
+        )
+
+
+class MDRunInfo(BaseModel):
+    """How the trajectory was made (absent for trajectories analysed from a file)."""
+
+    engine: str = Field(
+        description="e.g. 'lammps+motep (fix external)' or 'lammps pair_style mlip'"
+    )
+    lammps_version: str | None = None
+    time_step: float = Field(description="fs")
+    ramp_steps: int
+    equilibration_steps: int
+    production_steps: int
+    dump_interval: int
+    thermostat_damping: float = Field(description="fs")
+    velocity_seed: int
+    segments: int
+    wall_time: float = Field(description="s, all segments")
+    ns_per_day: float | None = None
+    mean_temperature: float = Field(description="Mean production temperature (K)")
+    temperature_note: str | None = Field(
+        None, description="Set when the mean production temperature strays from the target"
+    )
+    work_dir: str | None = Field(None, description="Where the dumps and restart files are")
+
+
+class DiffusionDocument(BaseModel):
+    """MSD curves and D* of one system at one temperature with one potential."""
+
+    diffusion_id: str
+    system: str
+    temperature: float = Field(description="Target temperature (K)")
+    potential_sha256: str | None = Field(None, description="The MTP used; null for file input")
+    potential_engine: str | None = None
+    species_order: list[str]
+    n_atoms: int
+    formula: str
+    vacancies: list[dict[str, Any]] = Field(default_factory=list)
+    source: Literal["md", "trajectory"] = "md"
+    trajectory_files: list[str] = Field(default_factory=list)
+    md: MDRunInfo | None = None
+    msd: MSDCurves
+    fit_window_rule: str = Field(description="How the fit window was chosen")
+    diffusivities: list[DiffusivityRecord]
+    trajectory: dict[str, Any] | None = Field(
+        None, description="Production frames when asked for (data store): time, positions, ..."
+    )
+    task_uuid: str | None = None
+    source_fingerprint: str | None = None
+    last_updated: datetime = Field(default_factory=utcnow)
+
+    @staticmethod
+    def make_id(system: str, potential_sha256: str | None, temperature: float) -> str:
+        """Stable key of (system, potential, temperature)."""
+        pot = (potential_sha256 or "file")[:12]
+        return f"{system}|{pot}|{temperature:g}K"
+
+    def diffusivity(self, group: str, component: str) -> DiffusivityRecord:
+        """The record of one group and component."""
+        for rec in self.diffusivities:
+            if rec.group == group and rec.component == component:
+                return rec
+        have = sorted({(r.group, r.component) for r in self.diffusivities})
+        raise KeyError(f"no D* for group {group!r}, component {component!r}; have {have}")
+
+
+class ArrheniusDocument(BaseModel):
+    """D*(T) = D0 exp(-Ea / kB T) of one group and component across temperatures."""
+
+    arrhenius_id: str
+    system: str
+    potential_sha256: str | None
+    group: str
+    component: str
+    temperatures: list[float] = Field(description="K, those entering the fit")
+    D: list[float] = Field(description="cm^2/s")
+    sigma_D: list[float] = Field(description="cm^2/s")  # noqa: N815
+    excluded: list[dict[str, Any]] = Field(
+        default_factory=list, description="Temperatures left out and why"
+    )
+    Ea: float | None = Field(None, description="meV")
+    sigma_Ea: float | None = Field(None, description="meV")  # noqa: N815
+    D0: float | None = Field(None, description="cm^2/s")
+    sigma_D0: float | None = Field(None, description="cm^2/s, first order")  # noqa: N815
+    ln_D0: float | None = None  # noqa: N815
+    sigma_ln_D0: float | None = None  # noqa: N815
+    chi2: float | None = None
+    dof: int | None = None
+    note: str | None = Field(None, description="Why there is no fit, when there is none")
+    diffusion_ids: list[str]
+    source_fingerprint: str | None = None
+    last_updated: datetime = Field(default_factory=utcnow)
+
+    @staticmethod
+    def make_id(system: str, potential_sha256: str | None, group: str, component: str) -> str:
+        """Stable key of (system, potential, group, component)."""
+        pot = (potential_sha256 or "file")[:12]
+        return f"{system}|{pot}|{group}|{component}"
+
+    def with_fit(self, fit: ArrheniusFit) -> ArrheniusDocument:
+        """A copy carrying the fitted parameters."""
+        return self.model_copy(
+            update={
+                "Ea": fit.Ea,
+                "sigma_Ea": fit.sigma_Ea,
+                "D0": fit.D0,
+                "sigma_D0": fit.sigma_D0,
+                "ln_D0": fit.ln_D0,
+                "sigma_ln_D0": fit.sigma_ln_D0,
+                "chi2": fit.chi2,
+                "dof": fit.dof,
+            }
+        )
+
+
+def digest(text: str) -> str:
+    """Short sha256 of ``text`` (fingerprints)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:20]

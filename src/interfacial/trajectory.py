@@ -26,6 +26,7 @@ Time of a frame, by format:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -51,6 +52,7 @@ from interfacial.errors import InterfacialError
 
 __all__ = [
     "FORMATS",
+    "RUN_STATE_FILE",
     "Frame",
     "FrameReader",
     "check_fit_window",
@@ -261,7 +263,8 @@ def _lammps_symbols(
     if not species_order:
         raise InterfacialError(
             f"{where}: the dump has atom types but no 'element' column; pass species_order "
-            "(the element of type 1, 2, ...) or add 'element' with dump_modify element"
+            "(--species on the command line: the element of type 1, 2, ..., e.g. S,Li) or add "
+            "'element' with dump_modify element"
         )
     try:
         types = table.numbers("type", np.int64)
@@ -271,7 +274,8 @@ def _lammps_symbols(
     if bad.size:
         raise InterfacialError(
             f"{where}: atom type {int(bad[0])} is outside species_order {list(species_order)} "
-            f"(types 1..{len(species_order)}); give one element per LAMMPS atom type"
+            f"(types 1..{len(species_order)}); give one element per LAMMPS atom type "
+            "(species_order, --species on the command line)"
         )
     lookup = np.array(list(species_order), dtype=object)
     return tuple(lookup[types - 1])
@@ -447,8 +451,8 @@ def _xdatcar_header(
             counts = [int(t) for t in tokens]
             if not species_order or len(species_order) != len(counts):
                 raise InterfacialError(
-                    f"{where}: the XDATCAR has no element line; pass species_order with one "
-                    f"element per count {counts}"
+                    f"{where}: the XDATCAR has no element line; pass species_order (--species "
+                    f"on the command line) with one element per count {counts}"
                 )
             names = list(species_order)
         else:
@@ -636,14 +640,17 @@ def iter_frames(
     """
     paths = _as_paths(path)
     if time_step_fs is not None and not (time_step_fs > 0 and math.isfinite(time_step_fs)):
-        raise InterfacialError(f"time_step_fs must be a positive number of fs, got {time_step_fs}")
+        raise InterfacialError(
+            f"the time step (time_step_fs, --time-step on the command line) must be a positive "
+            f"number of fs, got {time_step_fs:g}"
+        )
     kinds = [_resolve_format(p, fmt) for p in paths]
     for p, kind in zip(paths, kinds, strict=True):
         if kind in ("lammps", "xdatcar") and time_step_fs is None:
             what = "MD time step" if kind == "lammps" else "time between stored frames"
             raise InterfacialError(
                 f"{p}: a {kind} trajectory does not store its time step; pass time_step_fs "
-                f"(the {what}, fs)"
+                f"(--time-step on the command line: the {what}, fs)"
             )
     return FrameReader(paths, kinds, fmt, time_step_fs, species_order)
 
@@ -666,7 +673,7 @@ def _generate_frames(
         else:
             raws = _read_ase(p, kind, use_info_time=time_step_fs is None)
         first_of_file = True
-        for number, raw in raws:
+        for number, raw in _text_checked(raws, p, kind):
             if kind == "lammps":
                 assert time_step_fs is not None
                 time = number * time_step_fs / 1000.0
@@ -696,6 +703,19 @@ def _generate_frames(
             f"{names}: {check.n_frames} frame(s); an MSD needs at least 2 (store frames more "
             "often or run longer)"
         )
+
+
+def _text_checked(
+    raws: Iterator[tuple[int, _Raw]], path: Path, kind: str
+) -> Iterator[tuple[int, _Raw]]:
+    """``raws``, with a binary file reported as an InterfacialError rather than a decode error."""
+    try:
+        yield from raws
+    except UnicodeDecodeError:
+        raise InterfacialError(
+            f"{path}: not a text file, so not a {kind} trajectory; check the file, or give its "
+            f"format (fmt=, --format on the command line: one of {FORMATS})"
+        ) from None
 
 
 class FrameReader(Iterator[Frame]):
@@ -750,23 +770,31 @@ def count_frames(
     last_step: int | None = None
     for file_no, p in enumerate(paths):
         kind = _resolve_format(p, fmt)
-        if kind == "lammps":
-            steps = _lammps_steps(p)
-            if file_no > 0 and steps and last_step is not None and steps[0] == last_step:
-                steps = steps[1:]
-            if steps:
-                last_step = steps[-1]
-            total += len(steps)
-        elif kind == "xdatcar":
-            with p.open() as fh:
-                total += sum(1 for line in fh if _CONFIG.match(line))
-        elif kind == "traj":
-            from ase.io.trajectory import Trajectory
+        try:
+            if kind == "lammps":
+                steps = _lammps_steps(p)
+                if file_no > 0 and steps and last_step is not None and steps[0] == last_step:
+                    steps = steps[1:]
+                if steps:
+                    last_step = steps[-1]
+                total += len(steps)
+            elif kind == "xdatcar":
+                with p.open() as fh:
+                    total += sum(1 for line in fh if _CONFIG.match(line))
+            elif kind == "traj":
+                from ase.io.trajectory import Trajectory
 
-            with Trajectory(str(p)) as traj:
-                total += len(traj)
-        else:
-            total += _count_xyz(p)
+                try:
+                    with Trajectory(str(p)) as traj:
+                        total += len(traj)
+                except Exception as exc:  # ASE raises many types for a malformed file
+                    raise InterfacialError(f"{p}: ASE cannot read it as traj: {exc}") from exc
+            else:
+                total += _count_xyz(p)
+        except UnicodeDecodeError:
+            raise InterfacialError(
+                f"{p}: not a text file, so not a {kind} trajectory; check the file or its format"
+            ) from None
     return total
 
 
@@ -819,27 +847,50 @@ _BOLTZMANN_EV_PER_K = 8.617333262e-5
 def measured_temperature(
     path: PathLike | Sequence[PathLike], *, fmt: str | None = None
 ) -> float | None:
-    """Mean kinetic temperature (K) recorded in a trajectory, or None when it records none.
+    """Mean kinetic temperature (K) recorded with a trajectory, or None when none is recorded.
 
-    ASE files (.traj, extended XYZ) that store momenta: the mean over frames of
-    ``2 E_kin / ((3 N - 3) k_B)`` (E_kin in eV from ASE; 3 degrees of freedom of the centre of
-    mass removed, as LAMMPS ``compute temp`` does). LAMMPS dumps and XDATCARs give None: they
-    hold no velocities in units this reader can assume. Reads the files once more (a full pass).
+    - ASE files (.traj, extended XYZ) that store momenta: the mean over frames of
+      ``2 E_kin / ((3 N - 3) k_B)`` (E_kin in eV from ASE; 3 degrees of freedom of the centre
+      of mass removed, as LAMMPS ``compute temp`` does). Reads the files once more.
+    - LAMMPS dumps written by our segmented MD runner (:class:`interfacial.lammps.run.
+      SegmentedMD`): the run directory holding a dump also holds :data:`RUN_STATE_FILE`, whose
+      completed segments carry their stage, step count and mean thermo temperature. The result
+      is the step-weighted mean ``sum(steps * T) / sum(steps)`` over the production segments
+      (those that wrote a dump) whose dumps are among ``path``; the same number the runner
+      reports as ``mean_production_temperature`` when all its dumps are given. Dumps no run
+      record lists contribute nothing; None when none is listed.
+    - Other LAMMPS dumps, XDATCARs and a mix of formats give None: they hold no velocities in
+      units this reader can assume.
+
+    Parameters
+    ----------
+    path : path or sequence of paths
+        The trajectory file(s), as for :func:`iter_frames`.
+    fmt : str, optional
+        Format, guessed from each file name when omitted.
+
+    Returns
+    -------
+    float or None
+        Temperature (K).
 
     Raises
     ------
     InterfacialError
-        Missing file, unknown format or an unreadable ASE file.
+        Missing file, unknown format, an unreadable ASE file or an unreadable run record.
 
     """
+    paths = _as_paths(path)
+    kinds = {_resolve_format(p, fmt) for p in paths}
+    if kinds == {"lammps"}:
+        return _recorded_run_temperature(paths)
+    if not kinds <= {"traj", "extxyz"}:
+        return None
     import ase.io
 
-    paths = _as_paths(path)
     temperatures: list[float] = []
     for p in paths:
         kind = _resolve_format(p, fmt)
-        if kind not in ("traj", "extxyz"):
-            return None
         try:
             for atoms in ase.io.iread(str(p), index=":", format=kind):
                 if "momenta" not in atoms.arrays or len(atoms) < 2:
@@ -850,6 +901,56 @@ def measured_temperature(
         except Exception as exc:  # ASE raises many types for a malformed file
             raise InterfacialError(f"{p}: ASE cannot read it as {kind}: {exc}") from exc
     return float(np.mean(temperatures)) if temperatures else None
+
+
+#: Run record our segmented MD runner keeps next to its dumps (``interfacial.lammps.run``).
+RUN_STATE_FILE = "md_state.json"
+
+
+def _production_segments(state_file: Path) -> list[dict[str, Any]]:
+    """Completed segments of a run record that wrote a dump (its production), as stored."""
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InterfacialError(
+            f"{state_file}: unreadable MD run record ({exc}); restore it or analyse copies of "
+            "the dumps outside the run directory"
+        ) from None
+    segments = state.get("segments") if isinstance(state, dict) else None
+    if not isinstance(segments, list) or not all(isinstance(s, dict) for s in segments):
+        raise InterfacialError(f"{state_file}: not an MD run record (no list of segments)")
+    return [s for s in segments if s.get("dump_file")]
+
+
+def _recorded_run_temperature(paths: Sequence[Path]) -> float | None:
+    """Step-weighted mean temperature (K) of the run-record segments that wrote ``paths``."""
+    records: dict[Path, list[dict[str, Any]]] = {}
+    weighted = 0.0
+    steps = 0.0
+    for p in paths:
+        real = p.resolve()
+        state_file = real.parent / RUN_STATE_FILE
+        if not state_file.is_file():
+            continue
+        if state_file not in records:
+            records[state_file] = _production_segments(state_file)
+        for seg in records[state_file]:
+            if Path(str(seg["dump_file"])).name != real.name:
+                continue
+            try:
+                n = float(seg["steps"])
+                temperature = float(seg["mean_temperature"])
+            except (KeyError, TypeError, ValueError):
+                raise InterfacialError(
+                    f"{state_file}: the segment of {real.name} lacks 'steps' or 'mean_temperature'"
+                ) from None
+            if not (n > 0 and math.isfinite(temperature)):
+                raise InterfacialError(
+                    f"{state_file}: the segment of {real.name} has {n:g} steps at {temperature} K"
+                )
+            weighted += n * temperature
+            steps += n
+    return weighted / steps if steps > 0 else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,123 @@
+"""The transport stage of campaign files: validation, routing to md workers, a local run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from interfacial.campaign import load_campaign, submit
+from interfacial.errors import InterfacialError
+from interfacial.mtp.engine import MotepEngine
+from mtp_data import SPECIES_ORDER, configurations
+
+
+class RecordingLaunchPad:
+    def __init__(self) -> None:
+        self.workflows: list = []
+
+    def add_wf(self, workflow) -> None:
+        self.workflows.append(workflow)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    """A tiny motep potential as a .mtp file and a 64-atom S/Li cell as a structure file."""
+    tmp = tmp_path_factory.mktemp("campaign_transport")
+    potential = MotepEngine(max_iter=30).fit(
+        configurations(16, seed=1), SPECIES_ORDER, level=4, cutoff=4.5, seed=0, workdir=tmp
+    )
+    mtp = potential.write(tmp / "toy.mtp")
+    atoms = configurations(1, seed=5, rattle=0.05)[0].repeat((2, 2, 2))
+    cell = tmp / "toy.json"
+    cell.write_text(json.dumps(AseAtomsAdaptor.get_structure(atoms).as_dict()))
+    return {"mtp": mtp, "cell": cell, "tmp": tmp}
+
+
+def campaign_file(files, engine: str = "motep-external", potential: str | None = None) -> Path:
+    path = files["tmp"] / f"transport_{engine}.yaml"
+    path.write_text(
+        "name: toy-transport\n"
+        "transport:\n"
+        f"  - structure: {files['cell']}\n"
+        f"    potential: {potential or files['mtp']}\n"
+        "    species: [S, Li]\n"
+        f"    md_engine: {engine}\n"
+        "    label: toy\n"
+        "    ramp_ps: 0.05\n"
+        "    equilibration_ps: 0.05\n"
+        "    production_ps: 0.3\n"
+        "    dump_fs: 5\n"
+        "md_temperatures: [400, 800]\n"
+        "routing: {md: md-queue}\n"
+    )
+    return path
+
+
+def test_transport_flows_go_to_md_workers_with_the_workers_lammps(files, monkeypatch):
+    monkeypatch.setenv("INTERFACIAL_LAMMPS_CMD", "submitter_lmp")
+    campaign = load_campaign(campaign_file(files, "mlip"))
+    lpad = RecordingLaunchPad()
+    (added,) = submit(campaign, lpad)
+    assert added["stage"] == "transport" and added["category"] == "md-queue"
+    (workflow,) = lpad.workflows
+    assert len(workflow.fws) == 3  # two temperatures and the Arrhenius summary
+    assert {fw.spec["_category"] for fw in workflow.fws} == {"md-queue"}
+    text = json.dumps(workflow.to_dict(), default=str)
+    assert "${INTERFACIAL_LAMMPS_CMD}" in text  # expanded on the worker
+    assert "submitter_lmp" not in text
+    assert '"work_dir": null' in text  # each worker's own INTERFACIAL_MD_DIR
+
+
+def test_missing_potential_refuses_the_whole_campaign(files):
+    campaign = load_campaign(campaign_file(files, potential="store:nothing-fitted"))
+    lpad = RecordingLaunchPad()
+    with pytest.raises(InterfacialError, match=r"transport\[0\].*no fitted potential"):
+        submit(campaign, lpad)
+    assert lpad.workflows == []
+
+
+def test_bad_transport_fields_name_the_line(files, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "name: bad\ntransport:\n  - structure: Li2S\n    potential: x.mtp\n    md_engine: gromacs\n"
+    )
+    with pytest.raises(InterfacialError, match=r"bad.yaml:5: transport.0.md_engine"):
+        load_campaign(path)
+
+
+def test_local_mlip_without_lammps_is_refused_before_any_job(files, monkeypatch, tmp_path):
+    monkeypatch.setenv("INTERFACIAL_LAMMPS_CMD", "/nonexistent/lmp_mlip")
+    campaign = load_campaign(campaign_file(files, "mlip"))
+    with pytest.raises(InterfacialError, match="motep-external"):
+        campaign.flows()
+
+
+def test_run_executes_the_transport_stage_here(files, tmp_path):
+    env = {**os.environ, "INTERFACIAL_DATA_DIR": str(tmp_path / "db"), "MPLBACKEND": "Agg"}
+    cli = [str(Path(sys.executable).parent / "interfacial")]
+    result = subprocess.run(
+        [*cli, "run", str(campaign_file(files))],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Tracer diffusivities (toy-transport)" in result.stdout
+    query = subprocess.run(
+        [*cli, "query", "diffusion", "--system", "toy", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    data = json.loads(query.stdout)
+    assert sorted(d["temperature"] for d in data["diffusion"]) == [400.0, 800.0]
+    assert {f["group"] for f in data["arrhenius"]} >= {"Li", "S"}
+    assert (tmp_path / "db" / "md").is_dir()  # run directories in the database directory

@@ -121,3 +121,13 @@ def test_run_executes_the_transport_stage_here(files, tmp_path):
     assert sorted(d["temperature"] for d in data["diffusion"]) == [400.0, 800.0]
     assert {f["group"] for f in data["arrhenius"]} >= {"Li", "S"}
     assert (tmp_path / "db" / "md").is_dir()  # run directories in the database directory
+
+
+def test_shipped_transport_campaign_validates_and_waits_for_its_inputs():
+    path = Path(__file__).parents[1] / "workflows" / "li_transport.yaml"
+    campaign = load_campaign(path)
+    assert len(campaign.transport) == 3
+    assert all(t.md_engine == "mlip" and t.vacancy_fraction == 0.011 for t in campaign.transport)
+    assert campaign.md_temperatures == [300 + 100 * i for i in range(8)]
+    with pytest.raises(InterfacialError, match=r"transport\[0\].*Li\(110\)\|Li2S\(110\)"):
+        campaign.flows()

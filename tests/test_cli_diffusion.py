@@ -541,3 +541,28 @@ def test_a_damaged_run_record_is_reported(md_run: Any, tmp_path: Path) -> None:
         "diffusion", tmp_path / dump.name, "-T", "500", "--time-step", "1", "--species", "S,Li"
     )
     assert_one_line_error(result, "md_state.json", "unreadable MD run record")
+
+
+def test_our_runs_need_no_time_step_or_species_and_refuse_wrong_ones(md_run: Any) -> None:
+    dumps = [Path(p) for p in md_run.production_dumps]
+    temperature = f"{md_run.mean_production_temperature:.0f}"
+    given = json_out(
+        cli(
+            "diffusion",
+            *dumps,
+            "-T",
+            temperature,
+            "--time-step",
+            "1",
+            "--species",
+            "S,Li",
+            "--json",
+        )
+    )
+    recorded = json_out(cli("diffusion", *dumps, "-T", temperature, "--json"))
+    assert recorded["diffusivities"] == given["diffusivities"]
+    wrong_step = cli("diffusion", *dumps, "-T", temperature, "--time-step", "2")
+    assert_one_line_error(wrong_step, "--time-step 2 fs contradicts", "leave --time-step out")
+    wrong_types = cli("diffusion", *dumps, "-T", temperature, "--species", "Li,S")
+    assert_one_line_error(wrong_types, "--species Li,S contradicts")
+    assert stored() == {"diffusion": [], "arrhenius": []}

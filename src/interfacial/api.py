@@ -532,6 +532,7 @@ def analyse_trajectory(
         iter_frames,
         measured_temperature,
         parse_group,
+        recorded_md_plan,
         trajectory_msd,
     )
 
@@ -542,6 +543,23 @@ def analyse_trajectory(
     if missing:
         raise InterfacialError(f"no such trajectory file: {', '.join(missing)}")
     source: Any = files if len(files) > 1 else files[0]
+    recorded = recorded_md_plan(source)
+    if recorded is not None:
+        # Our own run: its record knows the step and the types; a different value is an error.
+        if time_step_fs is None:
+            time_step_fs = recorded["time_step_fs"]
+        elif not math.isclose(time_step_fs, recorded["time_step_fs"], rel_tol=1e-9):
+            raise InterfacialError(
+                f"--time-step {time_step_fs:g} fs contradicts the run record next to the dumps "
+                f"({recorded['time_step_fs']:g} fs): leave --time-step out"
+            )
+        if species_order is None:
+            species_order = recorded["species_order"]
+        elif list(species_order) != recorded["species_order"]:
+            raise InterfacialError(
+                f"--species {','.join(species_order)} contradicts the run record next to the "
+                f"dumps ({','.join(recorded['species_order'])}): leave --species out"
+            )
 
     def frames() -> Any:
         return iter_frames(source, fmt=fmt, time_step_fs=time_step_fs, species_order=species_order)

@@ -922,6 +922,28 @@ def _production_segments(state_file: Path) -> list[dict[str, Any]]:
     return [s for s in segments if s.get("dump_file")]
 
 
+def recorded_md_plan(paths: PathLike | Sequence[PathLike]) -> dict[str, Any] | None:
+    """Time step (fs) and species order of our own MD run that wrote these dumps, if any.
+
+    Read from the run record (``md_state.json``) next to the first file; None for any other
+    trajectory. Lets ``interfacial diffusion`` fill in or check ``--time-step`` and
+    ``--species`` for runs made by interfacial.
+    """
+    first = _as_paths(paths)[0].resolve()
+    state_file = first.parent / RUN_STATE_FILE
+    if not state_file.is_file():
+        return None
+    _production_segments(state_file)  # validates the record
+    state = json.loads(state_file.read_text(encoding="utf-8"))
+    plan = state.get("plan") or {}
+    if "time_step_fs" not in plan or "species_order" not in plan:
+        return None
+    return {
+        "time_step_fs": float(plan["time_step_fs"]),
+        "species_order": [str(s) for s in plan["species_order"]],
+    }
+
+
 def _recorded_run_temperature(paths: Sequence[Path]) -> float | None:
     """Step-weighted mean temperature (K) of the run-record segments that wrote ``paths``."""
     records: dict[Path, list[dict[str, Any]]] = {}

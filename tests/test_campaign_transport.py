@@ -131,3 +131,24 @@ def test_shipped_transport_campaign_validates_and_waits_for_its_inputs():
     assert campaign.md_temperatures == [300 + 100 * i for i in range(8)]
     with pytest.raises(InterfacialError, match=r"transport\[0\].*Li\(110\)\|Li2S\(110\)"):
         campaign.flows()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["interface:Li(111)|Li2S(110)"], "no Li(111)|Li2S(110) interface in the database"),
+        (["interface:Li111|Li2S"], "is not interface:METAL(hkl)|COMPOUND(hkl)"),
+        (["Li2S", "--time-step", "0"], "--time-step"),
+        (["Li2S", "--vacancy-fraction", "0.9"], "fraction"),
+    ],
+)
+def test_learn_potential_bad_input_is_one_line_and_writes_nothing(tmp_path, args, message):
+    env = {**os.environ, "INTERFACIAL_DATA_DIR": str(tmp_path / "db")}
+    cli = [str(Path(sys.executable).parent / "interfacial")]
+    result = subprocess.run(
+        [*cli, "learn-potential", *args], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error:") and message in lines[-1]
+    assert not (tmp_path / "db" / "runs").exists()

@@ -553,6 +553,82 @@ def _floats(text: str, what: str) -> list[float]:
     return values
 
 
+@app.command("learn-potential")
+def learn_potential_command(
+    structure: str = typer.Argument(
+        ...,
+        help="Built-in name, structure file, or interface:METAL(hkl)|COMPOUND(hkl) (the relaxed "
+        "lowest model in the database).",
+    ),
+    temperature: float = typer.Option(1000.0, "--temperature", help="Reference MD (K)."),
+    reference_ps: float = typer.Option(14.0, "--reference-ps", help="Reference MD production."),
+    time_step: float = typer.Option(2.0, "--time-step", help="Reference MD step (fs)."),
+    snapshot_every: int = typer.Option(5, "--snapshot-every", help="Steps between snapshots."),
+    supercell_atoms: int | None = typer.Option(
+        None, "--supercell-atoms", help="Repeat a bulk to about this many atoms first."
+    ),
+    vacancy_count: int | None = typer.Option(None, "--vacancy-count", help="Li removed."),
+    vacancy_fraction: float | None = typer.Option(
+        None, "--vacancy-fraction", help="Fraction of Li removed."
+    ),
+    interface_vacancies: bool = typer.Option(
+        False, "--interface-vacancies", help="Only within the interface region."
+    ),
+    level: int = typer.Option(10, "--level", help="MTP level."),
+    max_training: int | None = typer.Option(
+        1000, "--max-training", help="Subsample the training set to this many configurations."
+    ),
+    rounds: int = typer.Option(2, "--rounds", help="Active-learning rounds at most."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Reference MD (CHGNet), MTP fit (motep), validation and active learning, on this machine.
+
+    The potential is stored under the structure's label (+ "-vac" with vacancies); use it with
+    `interfacial transport ... --potential store:LABEL`.
+    """
+    from interfacial.api import learn_potential
+
+    try:
+        if time_step <= 0 or reference_ps <= 0 or snapshot_every < 1:
+            raise InterfacialError("--time-step, --reference-ps must be > 0, --snapshot-every >= 1")
+        vacancies = vacancy_count is not None or vacancy_fraction is not None
+        reference = {
+            "temperature": temperature,
+            "time_step": time_step,
+            "production_steps": round(reference_ps * 1000 / time_step),
+            "snapshot_interval": snapshot_every,
+            "supercell_atoms": supercell_atoms,
+            "vacancy_element": "Li" if vacancies else None,
+            "vacancy_count": vacancy_count,
+            "vacancy_fraction": vacancy_fraction,
+            "vacancy_region": "interface" if interface_vacancies else None,
+        }
+        learned = learn_potential(
+            structure,
+            reference=reference,
+            fit={"level": level, "max_training": max_training},
+            max_rounds=rounds,
+            al_temperature=temperature,
+            show_progress=not as_json,
+        )
+    except InterfacialError as exc:
+        _fail(str(exc))
+    final = learned["final_fit"]
+    if as_json:
+        _print_json(
+            {
+                "rounds": learned["rounds"],
+                "final_fit": {k: v for k, v in final.items() if k != "potential"},
+            }
+        )
+        return
+    _learning_summary(learned)
+    typer.echo(
+        f"potential of {final['system']}: level {final['level']}, sha256 "
+        f"{final['potential_sha256'][:12]}; use --potential store:{final['system']}"
+    )
+
+
 @app.command()
 def transport(
     structure: str = typer.Argument(..., help="Built-in name, CIF/POSCAR or structure JSON."),

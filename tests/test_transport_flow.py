@@ -239,3 +239,22 @@ def test_potential_without_an_element_is_refused(potential, tmp_path) -> None:
     assert not list(
         store.query({"metadata.interfacial.role": "diffusion_md", "output": {"$ne": None}})
     )
+
+
+def test_trajectory_goes_to_the_data_store_only_when_asked(potential, tmp_path) -> None:
+    flow = maker(tmp_path, temperatures=[600.0], store_trajectory=True).make(
+        model_cell(), potential, "toy"
+    )
+    docs, data = MemoryStore(), MemoryStore()
+    store = JobStore(docs, additional_stores={"data": data})
+    run_flow(flow, store, tmp_path / "runs", show_progress=False)
+    store.connect()
+    raw = docs.query_one({"metadata.interfacial.role": "diffusion_md"})
+    # The docs store keeps a reference; the frames sit in the data store.
+    assert "blob_uuid" in raw["output"]["trajectory"]
+    loaded = store.query_one({"metadata.interfacial.role": "diffusion_md"}, load=True)
+    trajectory = loaded["output"]["trajectory"]
+    _, frames = read_dump(Path(loaded["output"]["trajectory_files"][0]))
+    assert len(trajectory["positions"]) == PLAN["production_steps"] // PLAN["dump_interval"] + 1
+    np.testing.assert_allclose(trajectory["positions"][0], frames[0], atol=1e-12)
+    assert trajectory["time"][1] - trajectory["time"][0] == pytest.approx(0.01)

@@ -49,3 +49,20 @@ def configurations(n: int, seed: int, rattle: float = 0.1) -> list[Atoms]:
         atoms.positions += rng.normal(scale=rattle, size=atoms.positions.shape)
         out.append(labelled(atoms, calculator))
     return out
+
+
+def tiny_potential(workdir):
+    """A level-4 MTP fitted in about a second on these cells: for plumbing, not accuracy."""
+    from interfacial.mtp.engine import MotepEngine
+
+    return MotepEngine(max_iter=30).fit(
+        configurations(16, seed=1), SPECIES_ORDER, level=4, cutoff=4.5, seed=0, workdir=workdir
+    )
+
+
+def toy_cell():
+    """A 64-atom S/Li pymatgen Structure near the training cells (2x2x2 of one of them)."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    atoms = configurations(1, seed=5, rattle=0.05)[0].repeat((2, 2, 2))
+    return AseAtomsAdaptor.get_structure(atoms)

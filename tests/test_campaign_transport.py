@@ -9,12 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from pymatgen.io.ase import AseAtomsAdaptor
 
 from interfacial.campaign import load_campaign, submit
 from interfacial.errors import InterfacialError
-from interfacial.mtp.engine import MotepEngine
-from mtp_data import SPECIES_ORDER, configurations
+from mtp_data import tiny_potential, toy_cell
 
 
 class RecordingLaunchPad:
@@ -29,13 +27,10 @@ class RecordingLaunchPad:
 def files(tmp_path_factory) -> dict[str, Path]:
     """A tiny motep potential as a .mtp file and a 64-atom S/Li cell as a structure file."""
     tmp = tmp_path_factory.mktemp("campaign_transport")
-    potential = MotepEngine(max_iter=30).fit(
-        configurations(16, seed=1), SPECIES_ORDER, level=4, cutoff=4.5, seed=0, workdir=tmp
-    )
+    potential = tiny_potential(tmp)
     mtp = potential.write(tmp / "toy.mtp")
-    atoms = configurations(1, seed=5, rattle=0.05)[0].repeat((2, 2, 2))
     cell = tmp / "toy.json"
-    cell.write_text(json.dumps(AseAtomsAdaptor.get_structure(atoms).as_dict()))
+    cell.write_text(json.dumps(toy_cell().as_dict()))
     return {"mtp": mtp, "cell": cell, "tmp": tmp}
 
 

@@ -465,23 +465,14 @@ def test_more_bad_options(tmp_path: Path, walk600: Path) -> None:
 @pytest.fixture(scope="module")
 def md_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A real short run of our segmented MD runner (embedded LAMMPS + a tiny motep MTP)."""
-    from pymatgen.io.ase import AseAtomsAdaptor
 
     from interfacial.lammps import MotepExternal, SegmentedMD, temperature_stages
-    from interfacial.mtp.engine import MotepEngine
-    from mtp_data import SPECIES_ORDER, configurations
+    from mtp_data import SPECIES_ORDER, tiny_potential, toy_cell
 
-    potential = MotepEngine(max_iter=30).fit(
-        configurations(16, seed=1),
-        SPECIES_ORDER,
-        level=4,
-        cutoff=4.5,
-        seed=0,
-        workdir=tmp_path_factory.mktemp("fit"),
+    potential = tiny_potential(
+        tmp_path_factory.mktemp("fit"),
     )
-    cell = AseAtomsAdaptor.get_structure(
-        configurations(1, seed=5, rattle=0.05)[0].repeat((2, 2, 2))
-    )
+    cell = toy_cell()
     stages = temperature_stages(
         500.0,
         ramp_steps=60,

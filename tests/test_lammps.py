@@ -48,8 +48,8 @@ from interfacial.lammps.run import (
     lammps_cell,
     parse_thermo,
 )
-from interfacial.mtp.engine import MotepEngine, motep_calculator
-from mtp_data import SPECIES_ORDER, configurations
+from interfacial.mtp.engine import motep_calculator
+from mtp_data import SPECIES_ORDER, tiny_potential, toy_cell
 
 LMP = str(Path(sys.prefix) / "bin" / "lmp")
 MPIEXEC = str(Path(sys.prefix) / "bin" / "mpiexec")
@@ -63,20 +63,14 @@ MPIEXEC = str(Path(sys.prefix) / "bin" / "mpiexec")
 @pytest.fixture(scope="module")
 def potential(tmp_path_factory):
     """A level-4 MTP fitted in about a second (accuracy is not the point here)."""
-    return MotepEngine(max_iter=30).fit(
-        configurations(16, seed=1),
-        SPECIES_ORDER,
-        level=4,
-        cutoff=4.5,
-        seed=0,
-        workdir=tmp_path_factory.mktemp("fit"),
+    return tiny_potential(
+        tmp_path_factory.mktemp("fit"),
     )
 
 
 def cell64() -> Structure:
     """A 64-atom S/Li cell near the training configurations (2x2x2 of one of them)."""
-    atoms = configurations(1, seed=5, rattle=0.05)[0].repeat((2, 2, 2))
-    return AseAtomsAdaptor.get_structure(atoms)
+    return toy_cell()
 
 
 def triclinic() -> Structure:

@@ -13,14 +13,12 @@ import numpy as np
 import pytest
 from jobflow import JobStore
 from maggma.stores import MemoryStore
-from pymatgen.io.ase import AseAtomsAdaptor
 
 from interfacial.builders.diffusion import ArrheniusBuilder, DiffusionBuilder
 from interfacial.errors import InterfacialError
 from interfacial.flows.diffusion import EmbeddedDiffusionMDMaker
-from interfacial.mtp.engine import MotepEngine
 from interfacial.runner import run_flow
-from mtp_data import SPECIES_ORDER, configurations
+from mtp_data import tiny_potential, toy_cell
 
 TEMPERATURES = [400.0, 800.0]
 PLAN = {
@@ -35,20 +33,14 @@ PLAN = {
 
 @pytest.fixture(scope="module")
 def potential(tmp_path_factory):
-    return MotepEngine(max_iter=30).fit(
-        configurations(16, seed=1),
-        SPECIES_ORDER,
-        level=4,
-        cutoff=4.5,
-        seed=0,
-        workdir=tmp_path_factory.mktemp("fit"),
+    return tiny_potential(
+        tmp_path_factory.mktemp("fit"),
     )
 
 
 def model_cell():
     """64 S/Li atoms with a fake interface: 'metal' below z = 1/2, 'compound' above."""
-    atoms = configurations(1, seed=5, rattle=0.05)[0].repeat((2, 2, 2))
-    structure = AseAtomsAdaptor.get_structure(atoms)
+    structure = toy_cell()
     regions = ["metal" if site.frac_coords[2] % 1 < 0.5 else "compound" for site in structure]
     structure.add_site_property("region", regions)
     return structure

@@ -26,7 +26,7 @@ from jobflow import Flow, Maker
 from interfacial.errors import InterfacialError
 from interfacial.jobs.diffusion import MD_ENGINES, arrhenius_summary, transport_md
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS
-from interfacial.structures.defects import remove_ions, study_supercell, vacancy_count
+from interfacial.structures.defects import simulation_cell, vacancy_count
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -151,30 +151,17 @@ class DiffusionMDMaker(Maker):
 
     def prepare(self, structure: Structure) -> tuple[Structure, list[dict[str, Any]]]:
         """The simulated cell: supercell, then vacancies (pure and seeded)."""
-        cell = structure.copy()
-        if self.supercell_atoms is not None:
-            cell = study_supercell(cell, self.supercell_atoms)
-        vacancies: list[dict[str, Any]] = []
-        if self.vacancy_element is not None:
-            before = len(cell)
-            cell = remove_ions(
-                cell,
-                self.vacancy_element,
-                count=self.vacancy_count,
-                fraction=self.vacancy_fraction,
-                seed=self.vacancy_seed,
-                region=self.vacancy_region,
-                region_width=self.region_width,
-            )
-            vacancies.append(
-                {
-                    "element": self.vacancy_element,
-                    "count": before - len(cell),
-                    "seed": self.vacancy_seed,
-                    "region": self.vacancy_region,
-                }
-            )
-        return cell, vacancies
+        cell, vacancy = simulation_cell(
+            structure,
+            supercell_atoms=self.supercell_atoms,
+            vacancy_element=self.vacancy_element,
+            vacancy_count=self.vacancy_count,
+            vacancy_fraction=self.vacancy_fraction,
+            vacancy_seed=self.vacancy_seed,
+            vacancy_region=self.vacancy_region,
+            region_width=self.region_width,
+        )
+        return cell, [] if vacancy is None else [vacancy]
 
     def make(self, structure: Structure, potential: Any, label: str | None = None) -> Flow:
         """One transport job per temperature and an Arrhenius summary.

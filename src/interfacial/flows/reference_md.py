@@ -21,7 +21,7 @@ from jobflow import Flow, Job, Maker
 from interfacial.errors import InterfacialError
 from interfacial.jobs.reference_md import ReferenceMDRun, StagedMDRunMaker
 from interfacial.schemas.reference_md import VacancyInfo
-from interfacial.structures.defects import remove_ions, study_supercell, vacancy_count
+from interfacial.structures.defects import simulation_cell, vacancy_count
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -135,30 +135,17 @@ class ReferenceMDMaker(Maker):
 
     def prepare(self, structure: Structure) -> tuple[Structure, list[VacancyInfo]]:
         """The simulated cell: supercell, then vacancies (pure and seeded)."""
-        cell = structure.copy()
-        if self.supercell_atoms is not None:
-            cell = study_supercell(cell, self.supercell_atoms)
-        vacancies: list[VacancyInfo] = []
-        if self.vacancy_element is not None:
-            before = len(cell)
-            cell = remove_ions(
-                cell,
-                self.vacancy_element,
-                count=self.vacancy_count,
-                fraction=self.vacancy_fraction,
-                seed=self.vacancy_seed,
-                region=self.vacancy_region,
-                region_width=self.region_width,
-            )
-            vacancies.append(
-                VacancyInfo(
-                    element=self.vacancy_element,
-                    count=before - len(cell),
-                    seed=self.vacancy_seed,
-                    region=self.vacancy_region,
-                )
-            )
-        return cell, vacancies
+        cell, vacancy = simulation_cell(
+            structure,
+            supercell_atoms=self.supercell_atoms,
+            vacancy_element=self.vacancy_element,
+            vacancy_count=self.vacancy_count,
+            vacancy_fraction=self.vacancy_fraction,
+            vacancy_seed=self.vacancy_seed,
+            vacancy_region=self.vacancy_region,
+            region_width=self.region_width,
+        )
+        return cell, [] if vacancy is None else [VacancyInfo(**vacancy)]
 
     def runs(self, system: str, vacancies: list[VacancyInfo]) -> list[ReferenceMDRun]:
         """The training run then one validation run per validation temperature."""

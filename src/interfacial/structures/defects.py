@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -297,3 +297,50 @@ def study_supercell(structure: Structure, target_atoms: int, tolerance: float = 
     supercell = structure * supercell_repeats(structure, target_atoms, tolerance)
     supercell.set_charge(structure.charge)
     return supercell
+
+
+def simulation_cell(
+    structure: Structure,
+    *,
+    supercell_atoms: int | None = None,
+    vacancy_element: str | None = None,
+    vacancy_count: int | None = None,
+    vacancy_fraction: float | None = None,
+    vacancy_seed: int = 0,
+    vacancy_region: str | None = None,
+    region_width: float | None = None,
+) -> tuple[Structure, dict[str, Any] | None]:
+    """The cell an MD run simulates: near-cubic supercell first, then seeded vacancies.
+
+    Shared by the reference MD and the transport MD so both build cells the same way.
+
+    Returns
+    -------
+    cell : Structure
+        The supercell with ions removed (charge -1 per Li+ removed, see :func:`remove_ions`).
+    vacancies : dict or None
+        ``element``, ``count``, ``seed`` and ``region`` of the removed ions; None without
+        vacancies.
+
+    """
+    cell = structure.copy()
+    if supercell_atoms is not None:
+        cell = study_supercell(cell, supercell_atoms)
+    if vacancy_element is None:
+        return cell, None
+    before = len(cell)
+    cell = remove_ions(
+        cell,
+        vacancy_element,
+        count=vacancy_count,
+        fraction=vacancy_fraction,
+        seed=vacancy_seed,
+        region=vacancy_region,
+        region_width=region_width,
+    )
+    return cell, {
+        "element": vacancy_element,
+        "count": before - len(cell),
+        "seed": vacancy_seed,
+        "region": vacancy_region,
+    }

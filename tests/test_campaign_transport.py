@@ -147,3 +147,56 @@ def test_learn_potential_bad_input_is_one_line_and_writes_nothing(tmp_path, args
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("error:") and message in lines[-1]
     assert not (tmp_path / "db" / "runs").exists()
+
+
+@pytest.mark.slow
+def test_submitted_transport_runs_on_an_md_worker(files, tmp_path):
+    """submit -> interfacial-rlaunch (category md) -> build -> query, each a separate process."""
+    from fw_helpers import read_server_store, subprocess_env, write_embedded_config
+
+    paths = write_embedded_config(tmp_path)
+    worker = tmp_path / "my_fworker_md.yaml"
+    worker.write_text(json.dumps({"name": "md worker", "category": "md-queue", "query": "{}"}))
+    md_dir = tmp_path / "scratch" / "md"
+    env = {
+        **subprocess_env(paths),
+        "INTERFACIAL_USE_JOBFLOW_STORE": "true",
+        "INTERFACIAL_CONFIG_FILE": str(tmp_path / "none.yaml"),
+        "INTERFACIAL_MD_DIR": str(md_dir),  # the worker's scratch
+        "MPLBACKEND": "Agg",
+    }
+    bin_dir = Path(sys.executable).parent
+    launchpad = str(paths["launchpad"])
+
+    def run(*command: str, cwd: Path = tmp_path, stdin: str | None = None):
+        return subprocess.run(
+            list(command), input=stdin, capture_output=True, text=True, env=env, cwd=cwd,
+            timeout=600, check=False,
+        )  # fmt: skip
+
+    reset = run(str(bin_dir / "interfacial-lpad"), "-l", launchpad, "reset", stdin="fireworks\n")
+    assert reset.returncode == 0, reset.stderr
+    submitted = run(
+        str(bin_dir / "interfacial"), "submit", str(campaign_file(files)), "--launchpad", launchpad
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    (tmp_path / "worker").mkdir()
+    worked = run(
+        str(bin_dir / "interfacial-rlaunch"), "-l", launchpad, "-w", str(worker), "rapidfire",
+        cwd=tmp_path / "worker",
+    )  # fmt: skip
+    assert worked.returncode == 0, worked.stderr[-3000:]
+    fireworks = read_server_store(paths["store"])["fireworks"]
+    assert {fw["state"] for fw in fireworks} == {"COMPLETED"}
+    assert {fw["spec"]["_category"] for fw in fireworks} == {"md-queue"}
+    runs = sorted(p.name for p in md_dir.iterdir())  # one run directory per temperature
+    assert len(runs) == 2 and all(name.startswith("toy-") for name in runs)
+
+    built = run(str(bin_dir / "interfacial"), "build")
+    assert built.returncode == 0, built.stderr
+    assert "2 diffusion document(s)" in built.stdout
+    query = run(str(bin_dir / "interfacial"), "query", "diffusion", "--system", "toy", "--json")
+    data = json.loads(query.stdout)
+    assert sorted(d["temperature"] for d in data["diffusion"]) == [400.0, 800.0]
+    assert all(d["md"]["work_dir"].startswith(str(md_dir)) for d in data["diffusion"])
+    assert data["arrhenius"]

@@ -76,7 +76,7 @@ def _origin_interval(n_frames: int, requested: int | None) -> tuple[int, int]:
 @job(output_schema=DiffusionDocument, data=["trajectory"])
 def transport_md(
     structure: Structure,
-    potential: dict[str, Any],
+    potential: dict[str, Any] | Any,
     temperature: float,
     *,
     system: str,
@@ -101,8 +101,8 @@ def transport_md(
     structure : Structure
         Simulated cell; site i is LAMMPS atom i + 1, its ``region`` (metal/compound) labels
         ions by origin.
-    potential : dict
-        ``MTPPotential.as_dict()``.
+    potential : dict or MTPPotential
+        ``MTPPotential.as_dict()`` (or the object monty revives from it).
     temperature : float
         K.
     plan : dict
@@ -145,7 +145,8 @@ def transport_md(
     from interfacial.mtp.potential import MTPPotential
     from interfacial.trajectory import default_groups, iter_frames, trajectory_msd
 
-    mtp = MTPPotential.from_dict(potential)
+    # FireWorks specs are decoded with monty, which revives the MSON dict as an MTPPotential.
+    mtp = potential if isinstance(potential, MTPPotential) else MTPPotential.from_dict(potential)
     elements = {el.symbol for el in structure.composition.elements}
     missing = sorted(elements - set(mtp.species_order))
     if missing:

@@ -322,3 +322,20 @@ def test_arrhenius_bad_inputs() -> None:
         arrhenius([300.0, 400.0], [1e-6, 2e-6], [0.0, 1e-7])
     with pytest.raises(ValueError, match="differ in length"):
         arrhenius([300.0, 400.0], [1e-6], [1e-7])
+
+
+def test_ions_that_only_vibrate_give_d_consistent_with_zero_and_no_convergence() -> None:
+    """Caged ions (D = 0): the random-walk error model fails; the widened error says so."""
+    rng = np.random.default_rng(77)
+    n, frames = 32, 400
+    sites = rng.uniform(0, 10, size=(n, 3))
+    positions = sites[None] + rng.normal(scale=0.15, size=(frames, n, 3))  # thermal rattling
+    msd = StreamingMSD({"S": range(n)}, max_lag=frames // 2, origin_interval=5)
+    for i, frame in enumerate(positions):
+        msd.add_frame(frame, 0.1 * i)
+    fit = msd.result().diffusivity("S", "total", (2.0, 20.0))
+    assert fit.chi2 / fit.dof > 10  # a plateau, not a line
+    assert not fit.converged
+    assert fit.sigma_D > fit.sigma_D_model
+    assert abs(fit.D) < 3 * fit.sigma_D  # consistent with no diffusion
+    assert abs(fit.D) > 3 * fit.sigma_D_model  # the unscaled model error would claim otherwise

@@ -1048,7 +1048,7 @@ DEMO_MODEL: dict[str, Any] = {
 def demo(
     out: Path = typer.Option(Path("interfacial-report"), "--out", help="Directory for figures."),
 ) -> None:
-    """Run the main job on the embedded default: surfaces, three Li interfaces, an MTP; plots."""
+    """Run the main job on the embedded default: surfaces, Li interfaces, an MTP, transport."""
     from interfacial.api import build as run_builders
     from interfacial.api import (
         learn_potential,

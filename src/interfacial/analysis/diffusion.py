@@ -444,9 +444,14 @@ class DiffusivityFit:
     Attributes
     ----------
     D, sigma_D : float
-        Tracer diffusivity and its GLS standard error (cm^2/s).
+        Tracer diffusivity and its standard error (cm^2/s): the GLS error times
+        ``max(1, sqrt(chi2 / dof))``. The GLS error alone is that of an ideal Gaussian walker;
+        when the MSD scatters more than such a walker's (hops, correlated ions, a plateau of
+        ions that do not diffuse), the Birge ratio sqrt(chi2/dof) widens it accordingly.
+    sigma_D_model : float
+        The unscaled GLS error (cm^2/s) of the random-walk covariance model.
     intercept, sigma_intercept : float
-        MSD intercept of the linear fit and its standard error (A^2).
+        MSD intercept of the linear fit and its (scaled) standard error (A^2).
     fit_window : tuple[float, float]
         First and last lag time actually used (ps).
     dimension : int
@@ -455,7 +460,7 @@ class DiffusivityFit:
         MSD points entering the GLS fit (the window may be thinned, see ``max_points``).
     chi2, dof, p_value : float, int, float
         GLS chi-square of the residuals under the covariance model, its degrees of freedom and
-        the upper-tail probability.
+        the upper-tail probability; chi2/dof near 1 means the MSD scatters like a random walk.
     n_independent : float
         n_atoms * run_time / t_end: an estimate of the decorrelated displacement samples at the
         longest lag used.
@@ -463,8 +468,9 @@ class DiffusivityFit:
         Naive ordinary-least-squares standard error (cm^2/s), for comparison only: it treats
         overlapping MSD points as independent and underestimates the error.
     converged : bool
-        D > 0, at least ``min_independent`` decorrelated samples, relative error below
-        ``max_relative_error`` and a chi-square p-value above ``min_p_value``.
+        D > 0, at least ``min_independent`` decorrelated samples, relative (scaled) error below
+        ``max_relative_error`` and chi2/dof at most ``max_reduced_chi2`` (beyond it the MSD is
+        not a straight line: ballistic or caged regime in the window, or no diffusion at all).
 
     """
 
@@ -481,6 +487,7 @@ class DiffusivityFit:
     n_independent: float
     sigma_D_ols: float  # noqa: N815 - physics notation
     converged: bool
+    sigma_D_model: float  # noqa: N815 - physics notation
     covariance: FloatArray = field(repr=False)
 
 
@@ -595,7 +602,7 @@ def tracer_diffusivity(
     max_points: int = 64,
     min_independent: float = 10.0,
     max_relative_error: float = 0.5,
-    min_p_value: float = 1e-3,
+    max_reduced_chi2: float = 10.0,
 ) -> DiffusivityFit:
     r"""Tracer diffusivity from the slope of the MSD, with a correlation-aware uncertainty.
 
@@ -607,9 +614,11 @@ def tracer_diffusivity(
     MSD point reuses the same trajectory, the points are strongly correlated and ordinary least
     squares underestimates sigma_D several-fold. This fit is generalised least squares with the
     random-walk covariance of :func:`msd_covariance`, evaluated at the fitted D (iterated from
-    the OLS estimate), so sigma_D is the error of an ideal Gaussian diffusor sampled like the
-    data. Non-Gaussian hopping or correlated ions make the true error larger; the chi-square
-    test in ``converged`` flags the grosser cases.
+    the OLS estimate): the error of an ideal Gaussian diffusor sampled like the data
+    (``sigma_D_model``). Non-Gaussian hopping, correlated ions or ions that only vibrate make
+    the MSD scatter more than that; the reported sigma_D is therefore widened by the Birge
+    ratio sqrt(chi2/dof) when it exceeds 1, and a chi2/dof above ``max_reduced_chi2`` (a MSD
+    that is not a line in the window) leaves the fit unconverged.
 
     Parameters
     ----------
@@ -630,7 +639,7 @@ def tracer_diffusivity(
     max_points : int
         The window is thinned to at most this many evenly spaced lags: adjacent points carry
         almost no independent information and the covariance cost grows as its square.
-    min_independent, max_relative_error, min_p_value : float
+    min_independent, max_relative_error, max_reduced_chi2 : float
         Thresholds of the ``converged`` flag (see :class:`DiffusivityFit`).
 
     Returns
@@ -702,9 +711,13 @@ def tracer_diffusivity(
 
     to_cgs = A2_PER_PS_TO_CM2_PER_S / (2 * dimension)
     diff = float(beta[1]) * to_cgs
-    sigma = float(np.sqrt(beta_cov[1, 1])) * to_cgs
     dof = t.size - 2
     p_value = float(stats.chi2.sf(chi2, dof)) if dof > 0 else 1.0
+    reduced_chi2 = chi2 / dof if dof > 0 else 1.0
+    sigma_model = float(np.sqrt(beta_cov[1, 1])) * to_cgs
+    # Birge scaling: never narrower than the random-walk model, wider when the data scatter more.
+    scale = max(1.0, float(np.sqrt(reduced_chi2)))
+    sigma = sigma_model * scale
     # Run length: the last origin reaching lag t starts at (n_origins - 1) * spacing.
     run_time = float((n_orig[-1] - 1) * origin_spacing + t[-1])
     n_independent = n_atoms * run_time / float(t[-1])
@@ -712,13 +725,13 @@ def tracer_diffusivity(
         diff > 0
         and n_independent >= min_independent
         and sigma <= max_relative_error * diff
-        and p_value >= min_p_value
+        and reduced_chi2 <= max_reduced_chi2
     )
     return DiffusivityFit(
         D=diff,
         sigma_D=sigma,
         intercept=float(beta[0]),
-        sigma_intercept=float(np.sqrt(beta_cov[0, 0])),
+        sigma_intercept=float(np.sqrt(beta_cov[0, 0])) * scale,
         fit_window=(float(t[0]), float(t[-1])),
         dimension=dimension,
         n_points=int(t.size),
@@ -728,7 +741,8 @@ def tracer_diffusivity(
         n_independent=n_independent,
         sigma_D_ols=sigma_slope_ols * to_cgs,
         converged=converged,
-        covariance=beta_cov,
+        covariance=beta_cov * scale**2,
+        sigma_D_model=sigma_model,
     )
 
 

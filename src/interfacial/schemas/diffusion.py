@@ -97,7 +97,12 @@ class DiffusivityRecord(BaseModel):
     dimension: int = Field(description="d in MSD = 2 d D* t")
     n_atoms: int
     D: float = Field(description="Tracer diffusivity (cm^2/s)")
-    sigma_D: float = Field(description="GLS standard error (cm^2/s)")  # noqa: N815
+    sigma_D: float = Field(  # noqa: N815
+        description="Standard error (cm^2/s): GLS error x max(1, sqrt(chi2/dof))"
+    )
+    sigma_D_model: float | None = Field(  # noqa: N815
+        None, description="GLS error of the random-walk covariance model alone (cm^2/s)"
+    )
     sigma_D_ols: float = Field(  # noqa: N815
         description="Naive OLS error (cm^2/s), for comparison only: it ignores correlations"
     )
@@ -121,6 +126,7 @@ class DiffusivityRecord(BaseModel):
             D=fit.D,
             sigma_D=fit.sigma_D,
             sigma_D_ols=fit.sigma_D_ols,
+            sigma_D_model=fit.sigma_D_model,
             intercept=fit.intercept,
             fit_window=list(fit.fit_window),
             n_points=fit.n_points,

@@ -26,7 +26,7 @@ from jobflow import Flow, Maker
 from interfacial.errors import InterfacialError
 from interfacial.jobs.diffusion import MD_ENGINES, arrhenius_summary, transport_md
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS
-from interfacial.structures.defects import simulation_cell, vacancy_count
+from interfacial.structures.defects import check_cell_options, maker_cell
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -144,23 +144,11 @@ class DiffusionMDMaker(Maker):
                     f"fit_window {self.fit_window} ps must satisfy 0 <= start < end <= half the "
                     f"production ({production_ps / 2:g} ps)"
                 )
-        if self.vacancy_element is not None:
-            vacancy_count(10**6, self.vacancy_count, self.vacancy_fraction)
-        elif self.vacancy_count is not None or self.vacancy_fraction is not None:
-            raise InterfacialError("vacancy_count/vacancy_fraction need vacancy_element")
+        check_cell_options(self)
 
     def prepare(self, structure: Structure) -> tuple[Structure, list[dict[str, Any]]]:
         """The simulated cell: supercell, then vacancies (pure and seeded)."""
-        cell, vacancy = simulation_cell(
-            structure,
-            supercell_atoms=self.supercell_atoms,
-            vacancy_element=self.vacancy_element,
-            vacancy_count=self.vacancy_count,
-            vacancy_fraction=self.vacancy_fraction,
-            vacancy_seed=self.vacancy_seed,
-            vacancy_region=self.vacancy_region,
-            region_width=self.region_width,
-        )
+        cell, vacancy = maker_cell(self, structure)
         return cell, [] if vacancy is None else [vacancy]
 
     def make(self, structure: Structure, potential: Any, label: str | None = None) -> Flow:

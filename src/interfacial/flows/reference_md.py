@@ -21,7 +21,7 @@ from jobflow import Flow, Job, Maker
 from interfacial.errors import InterfacialError
 from interfacial.jobs.reference_md import ReferenceMDRun, StagedMDRunMaker
 from interfacial.schemas.reference_md import VacancyInfo
-from interfacial.structures.defects import simulation_cell, vacancy_count
+from interfacial.structures.defects import check_cell_options, maker_cell
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -127,24 +127,11 @@ class ReferenceMDMaker(Maker):
                 )
         if self.ramp_steps < 0 or (self.validation_ramp_steps or 0) < 0:
             raise InterfacialError("ramp steps cannot be negative")
-        if self.vacancy_element is not None:
-            # Same rules as remove_ions, checked now rather than when the flow is made.
-            vacancy_count(10**6, self.vacancy_count, self.vacancy_fraction)
-        elif self.vacancy_count is not None or self.vacancy_fraction is not None:
-            raise InterfacialError("vacancy_count/vacancy_fraction need vacancy_element")
+        check_cell_options(self)
 
     def prepare(self, structure: Structure) -> tuple[Structure, list[VacancyInfo]]:
         """The simulated cell: supercell, then vacancies (pure and seeded)."""
-        cell, vacancy = simulation_cell(
-            structure,
-            supercell_atoms=self.supercell_atoms,
-            vacancy_element=self.vacancy_element,
-            vacancy_count=self.vacancy_count,
-            vacancy_fraction=self.vacancy_fraction,
-            vacancy_seed=self.vacancy_seed,
-            vacancy_region=self.vacancy_region,
-            region_width=self.region_width,
-        )
+        cell, vacancy = maker_cell(self, structure)
         return cell, [] if vacancy is None else [VacancyInfo(**vacancy)]
 
     def runs(self, system: str, vacancies: list[VacancyInfo]) -> list[ReferenceMDRun]:

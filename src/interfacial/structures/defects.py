@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -344,3 +344,39 @@ def simulation_cell(
         "seed": vacancy_seed,
         "region": vacancy_region,
     }
+
+
+class CellOptions(Protocol):
+    """What an MD maker says about its cell (the reference and transport MD makers do)."""
+
+    supercell_atoms: int | None
+    vacancy_element: str | None
+    vacancy_count: int | None
+    vacancy_fraction: float | None
+    vacancy_seed: int
+    vacancy_region: Any
+    region_width: float | None
+
+
+def check_cell_options(options: CellOptions) -> None:
+    """Refuse vacancy settings that :func:`remove_ions` would refuse, at Maker construction."""
+    if options.vacancy_element is not None:
+        vacancy_count(10**6, options.vacancy_count, options.vacancy_fraction)
+    elif options.vacancy_count is not None or options.vacancy_fraction is not None:
+        raise InterfacialError("vacancy_count/vacancy_fraction need vacancy_element")
+
+
+def maker_cell(
+    options: CellOptions, structure: Structure
+) -> tuple[Structure, dict[str, Any] | None]:
+    """:func:`simulation_cell` with a maker's cell options."""
+    return simulation_cell(
+        structure,
+        supercell_atoms=options.supercell_atoms,
+        vacancy_element=options.vacancy_element,
+        vacancy_count=options.vacancy_count,
+        vacancy_fraction=options.vacancy_fraction,
+        vacancy_seed=options.vacancy_seed,
+        vacancy_region=options.vacancy_region,
+        region_width=options.region_width,
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from jobflow import JobStore
+from jobflow import JobStore, job
 from maggma.stores import MemoryStore
 
 from interfacial.builders.diffusion import ArrheniusBuilder, DiffusionBuilder
@@ -217,13 +217,22 @@ def test_maker_bad_settings(tmp_path, overrides, message) -> None:
         maker(tmp_path, **overrides)
 
 
+@job
+def hand_over(potential: dict) -> dict:
+    """Stands in for a fit job whose output potential is only known at run time."""
+    return potential
+
+
 def test_potential_without_an_element_is_refused(potential, tmp_path) -> None:
+    from jobflow import Flow
     from pymatgen.core import Lattice, Structure
 
     structure = Structure(Lattice.cubic(5.0), ["Na", "S"], [[0, 0, 0], [0.5, 0.5, 0.5]])
-    flow = maker(tmp_path, vacancy_element=None, vacancy_count=None, vacancy_region=None).make(
-        structure, potential, "NaS"
-    )
+    plain = maker(tmp_path, vacancy_element=None, vacancy_count=None, vacancy_region=None)
+    with pytest.raises(InterfacialError, match=r"has \['Na'\]"):
+        plain.make(structure, potential, "NaS")  # known at once: refused before any job
+    fit = hand_over(potential.as_dict())
+    flow = Flow([fit, plain.make(structure, fit.output, "NaS")])
     store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
     with pytest.raises(InterfacialError, match="Na"):
         run_flow(flow, store, tmp_path / "runs", show_progress=False)

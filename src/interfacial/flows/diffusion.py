@@ -167,7 +167,18 @@ class DiffusionMDMaker(Maker):
         """
         from interfacial.mtp.potential import MTPPotential
 
+        if isinstance(potential, dict) and "text" in potential:
+            potential = MTPPotential.from_dict(potential)
         if isinstance(potential, MTPPotential):
+            # Known now (not a reference to a fit still to run): refuse a chemistry it lacks.
+            missing = sorted(
+                {el.symbol for el in structure.composition.elements} - set(potential.species_order)
+            )
+            if missing:
+                raise InterfacialError(
+                    f"the potential knows {list(potential.species_order)} but the cell has "
+                    f"{missing}: fit a potential on this chemistry"
+                )
             potential = potential.as_dict()
         system = label or structure.composition.reduced_formula
         cell, vacancies = self.prepare(structure)

@@ -61,10 +61,31 @@ def work_root(work_dir: str | None) -> Path:
     return (settings.data_dir / "md").expanduser().resolve()
 
 
-def run_directory_name(system: str, potential_sha256: str, temperature: float) -> str:
-    """Directory of one run: system, potential and temperature (the plan is checked inside)."""
+def run_directory_name(
+    system: str, potential_sha256: str, temperature: float, plan_digest: str
+) -> str:
+    """Directory of one run: system, potential, temperature and a digest of the plan.
+
+    The same plan finds its directory again (a rerun resumes); another plan (cell, steps,
+    seed) gets its own instead of colliding with the first.
+    """
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in system)
-    return f"{safe}-{potential_sha256[:10]}-{temperature:g}K"
+    return f"{safe}-{potential_sha256[:10]}-{temperature:g}K-{plan_digest[:8]}"
+
+
+def plan_digest(structure: Structure, plan: dict[str, Any], velocity_seed: int) -> str:
+    """sha256 of what determines the trajectory besides the potential and the temperature."""
+    import hashlib
+    import json
+
+    key = {
+        "lattice": structure.lattice.matrix.round(10).tolist(),
+        "species": [site.specie.symbol for site in structure],
+        "frac_coords": structure.frac_coords.round(10).tolist(),
+        "plan": plan,
+        "velocity_seed": velocity_seed,
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
 def _origin_interval(n_frames: int, requested: int | None) -> tuple[int, int]:
@@ -162,7 +183,9 @@ def transport_md(
         dump_interval=plan["dump_interval"],
         start_temperature=plan["ramp_start_temperature"],
     )
-    workdir = work_root(work_dir) / run_directory_name(system, mtp.sha256, temperature)
+    workdir = work_root(work_dir) / run_directory_name(
+        system, mtp.sha256, temperature, plan_digest(structure, plan, velocity_seed)
+    )
     provider = force_provider(md_engine, mtp, engine_options)
     record = run_segments(
         workdir,

@@ -226,7 +226,9 @@ def arrhenius_figure(system: str, fits: list[dict[str, Any]], path: Path) -> Pat
         ax.set_title(comp, fontsize=10)
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel(r"D* (cm$^2$/s)")
-    fig.suptitle(f"{system}: Arrhenius plot (error bars: GLS standard errors)", fontsize=10)
+    fig.suptitle(
+        f"{system}: Arrhenius plot (error bars: GLS errors widened by the Birge ratio)", fontsize=10
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130)

@@ -18,7 +18,7 @@ from interfacial.builders.diffusion import ArrheniusBuilder, DiffusionBuilder
 from interfacial.errors import InterfacialError
 from interfacial.flows.diffusion import EmbeddedDiffusionMDMaker
 from interfacial.runner import run_flow
-from mtp_data import tiny_potential, toy_cell
+from mtp_data import SPECIES_ORDER, configurations, tiny_potential, toy_cell
 
 TEMPERATURES = [400.0, 800.0]
 PLAN = {
@@ -259,3 +259,42 @@ def test_trajectory_goes_to_the_data_store_only_when_asked(potential, tmp_path) 
     assert len(trajectory["positions"]) == PLAN["production_steps"] // PLAN["dump_interval"] + 1
     np.testing.assert_allclose(trajectory["positions"][0], frames[0], atol=1e-12)
     assert trajectory["time"][1] - trajectory["time"][0] == pytest.approx(0.01)
+
+
+def test_production_frames_are_graded_against_the_training_set(potential, tmp_path) -> None:
+    from ase import Atoms
+
+    from interfacial.jobs.potential import cfg_text
+    from interfacial.mtp.active import extrapolation_grades
+
+    training = configurations(16, seed=1)  # what tiny_potential was fitted on
+    flow = maker(tmp_path, temperatures=[800.0]).make(
+        model_cell(),
+        potential,
+        "toy",
+        training={"cfg": cfg_text(training, SPECIES_ORDER), "source": "the tiny fit's set"},
+    )
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    run_flow(flow, store, tmp_path / "runs", show_progress=False)
+    store.connect()
+    doc = store.query_one({"metadata.interfacial.role": "diffusion_md"})["output"]
+    check = doc["extrapolation"]
+    assert check["n_training"] == 16 and check["training_source"] == "the tiny fit's set"
+    # Independently: the same evenly spaced frames, read from the dumps, graded directly.
+    frames = []  # segments share no frame (LAMMPS dump_modify delay)
+    for path in doc["trajectory_files"]:
+        frames += read_dump(Path(path))[1]
+    picked = np.unique(np.linspace(0, len(frames) - 1, 40).round().astype(int))
+    structure, _ = maker(tmp_path).prepare(model_cell())
+    symbols = [site.specie.symbol for site in structure]
+    cell = structure.lattice.matrix  # orthorhombic toy cell: LAMMPS keeps it as it is
+    candidates = [Atoms(symbols=symbols, positions=frames[i], cell=cell, pbc=True) for i in picked]
+    # The job reads the set back from its .cfg text (rounded positions): grade against the same.
+    from interfacial.jobs.mtp import configurations_from_cfg
+
+    as_stored = configurations_from_cfg(cfg_text(training, SPECIES_ORDER), SPECIES_ORDER)
+    grades = extrapolation_grades(potential, as_stored, candidates)
+    assert check["n_graded"] == len(picked)
+    assert check["max_grade"] == pytest.approx(grades.max(), rel=1e-6)
+    assert check["mean_grade"] == pytest.approx(grades.mean(), rel=1e-6)
+    assert check["reliable"] == bool(grades.max() <= check["break_threshold"])

@@ -347,6 +347,32 @@ def load_potential(
     return MTPPotential.from_file(path, species_order)
 
 
+def training_set(system: str, settings: InterfacialSettings | None = None) -> dict[str, Any] | None:
+    """The newest reference-MD training set of ``system`` (.cfg text), or None if there is none.
+
+    For grading transport frames against a potential fitted on it (active learning may have
+    added configurations since: grades against this set are then slightly pessimistic).
+    """
+    settings = settings or get_settings()
+    check_writable(settings)
+    store = get_job_store(settings)
+    store.connect()
+    try:
+        doc = store.query_one(
+            {"metadata.interfacial.role": "training_sets", "metadata.interfacial.system": system},
+            sort={"completed_at": -1},
+            load=True,
+        )
+    finally:
+        store.close()
+    if doc is None or not isinstance(doc.get("output"), dict):
+        return None
+    return {
+        "cfg": doc["output"]["training_cfg"],
+        "source": f"reference-MD training set of {system} (job {doc['uuid']})",
+    }
+
+
 def load_md_structure(
     spec: str | Path, settings: InterfacialSettings | None = None
 ) -> tuple[Any, str]:
@@ -414,14 +440,16 @@ def run_transport(
     label: str | None = None,
     settings: InterfacialSettings | None = None,
     show_progress: bool = True,
+    training: dict[str, Any] | None = None,
     **maker_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """Transport MD over a temperature ladder on the embedded path; build; return the fits.
 
     ``structure`` is a name, a file or a Structure; ``potential`` an MTPPotential (see
-    :func:`load_potential`); ``maker_kwargs`` go to EmbeddedDiffusionMDMaker (temperatures,
-    steps, vacancies, ...). Returns the Arrhenius summary (one dict per group and component);
-    the D* documents are in the ``diffusion`` collection afterwards.
+    :func:`load_potential`); ``training`` its training set (:func:`training_set`) to grade
+    the production frames against; ``maker_kwargs`` go to EmbeddedDiffusionMDMaker
+    (temperatures, steps, vacancies, ...). Returns the Arrhenius summary (one dict per group
+    and component); the D* documents are in the ``diffusion`` collection afterwards.
     """
     from pymatgen.core import Structure
 
@@ -441,7 +469,7 @@ def run_transport(
     with warnings.catch_warnings():
         # Cells with charge-compensated vacancies carry a charge on purpose.
         warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
-        flow = maker.make(cell, potential, name)
+        flow = maker.make(cell, potential, name, training=training)
     check_writable(settings)
     store = get_job_store(settings)
     run_flow(flow, store, run_directory(settings), show_progress=show_progress)

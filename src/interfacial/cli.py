@@ -395,6 +395,16 @@ def _diffusion_table(docs: list[dict[str, Any]], title: str) -> None:
                 d.get("source", "md"),
             )
     console.print(table)
+    for d in docs:
+        check = d.get("extrapolation")
+        if check:
+            verdict = "reliable" if check["reliable"] else "UNRELIABLE: refit with these frames"
+            console.print(
+                f"{d['system']} {d['temperature']:g} K: {check['n_graded']} frames graded against "
+                f"{check['n_training']} training configurations, max grade "
+                f"{check['max_grade']:.2f} ({100 * check['fraction_above_select']:.0f} % above "
+                f"{check['select_threshold']:g}): {verdict}"
+            )
 
 
 def _arrhenius_table(docs: list[dict[str, Any]], title: str) -> None:
@@ -659,7 +669,7 @@ def transport(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Transport MD over a temperature ladder with a fitted MTP (LAMMPS); D* and Arrhenius."""
-    from interfacial.api import load_potential, query_diffusion, run_transport
+    from interfacial.api import load_potential, query_diffusion, run_transport, training_set
 
     try:
         temps = _floats(temperatures, "--temperatures")
@@ -670,11 +680,18 @@ def transport(
             return round(ps * 1000 / time_step)
 
         mtp = load_potential(potential, species.replace(" ", "").split(",") if species else None)
+        # A potential from the database comes with its training set: grade the frames with it.
+        training = (
+            training_set(potential.removeprefix("store:"))
+            if potential.startswith("store:")
+            else None
+        )
         fits = run_transport(
             structure,
             mtp,
             label=label,
             show_progress=not as_json,
+            training=training,
             temperatures=temps,
             time_step=time_step,
             ramp_steps=steps(ramp_ps),
@@ -1056,6 +1073,7 @@ def demo(
         run_interface,
         run_surfaces,
         run_transport,
+        training_set,
     )
     from interfacial.api import query_surfaces as query
     from interfacial.api import report as make_report
@@ -1109,6 +1127,7 @@ def demo(
             "Li2S",
             MTPPotential.from_dict(learned["final_fit"]["potential"]),
             label="Li2S",
+            training=training_set(learned["final_fit"]["system"]),
             **DEMO_TRANSPORT,
         )
         run_builders()

@@ -151,7 +151,13 @@ class DiffusionMDMaker(Maker):
         cell, vacancy = maker_cell(self, structure)
         return cell, [] if vacancy is None else [vacancy]
 
-    def make(self, structure: Structure, potential: Any, label: str | None = None) -> Flow:
+    def make(
+        self,
+        structure: Structure,
+        potential: Any,
+        label: str | None = None,
+        training: Any = None,
+    ) -> Flow:
         """One transport job per temperature and an Arrhenius summary.
 
         Parameters
@@ -163,6 +169,10 @@ class DiffusionMDMaker(Maker):
             the data file, the pair style and the dumps.
         label : str, optional
             System name of the documents (default: the reduced formula).
+        training : dict or OutputReference, optional
+            ``{"cfg": .cfg text, "source": str}``, the potential's training set: production
+            frames are then graded against it (MaxVol) and each document says whether the run
+            stayed where the potential is reliable.
 
         """
         from interfacial.mtp.potential import MTPPotential
@@ -206,6 +216,7 @@ class DiffusionMDMaker(Maker):
             "origin_interval": self.origin_interval,
             "store_trajectory": self.store_trajectory,
             "work_dir": self.work_dir,
+            "training": training,
         }
         jobs = []
         for i, temperature in enumerate(self.temperatures):

@@ -20,6 +20,7 @@ from interfacial.schemas.diffusion import (
     DEFAULT_COMPONENTS,
     ArrheniusDocument,
     DiffusionDocument,
+    ExtrapolationCheck,
     MDRunInfo,
     MSDCurves,
 )
@@ -114,6 +115,8 @@ def transport_md(
     store_trajectory: bool = False,
     work_dir: str | None = None,
     show_progress: bool = True,
+    training: dict[str, Any] | None = None,
+    n_graded: int = 40,
 ) -> DiffusionDocument:
     """NVT MD at one temperature with LAMMPS, then D* per group and component.
 
@@ -153,6 +156,12 @@ def transport_md(
         Root of the run directory (see :func:`work_root`).
     show_progress : bool
         Print segment progress (steps, ns/day, temperature).
+    training : dict, optional
+        ``{"cfg": .cfg text, "source": description}``: the potential's training set. When
+        given, ``n_graded`` production frames (evenly spaced) are graded against it (MaxVol)
+        and the document says whether the run stayed where the potential is reliable.
+    n_graded : int
+        Production frames graded.
 
     Returns
     -------
@@ -225,6 +234,9 @@ def transport_md(
     )
     curves = MSDCurves.from_result(result)
     rule, records = fit_diffusivities(curves, fit_window, components or list(DEFAULT_COMPONENTS))
+    extrapolation = None
+    if training is not None:
+        extrapolation = grade_production(mtp, training, frames(), n_frames, n_graded)
     trajectory = None
     if store_trajectory:
         trajectory = {
@@ -270,7 +282,46 @@ def transport_md(
         msd=curves,
         fit_window_rule=rule,
         diffusivities=records,
+        extrapolation=extrapolation,
         trajectory=trajectory,
+    )
+
+
+def grade_production(
+    potential: Any, training: dict[str, Any], frames: Any, n_frames: int, n_graded: int
+) -> ExtrapolationCheck:
+    """MaxVol grades of ``n_graded`` evenly spaced frames against the training set."""
+    import numpy as np
+    from ase import Atoms
+
+    from interfacial.jobs.mtp import configurations_from_cfg
+    from interfacial.mtp.active import (
+        BREAK_THRESHOLD,
+        SELECT_THRESHOLD,
+        grader_for,
+        grades_with,
+    )
+
+    configurations = configurations_from_cfg(training["cfg"], potential.species_order)
+    if not configurations:
+        raise InterfacialError("the training set given for grading holds no configuration")
+    picked = set(np.unique(np.linspace(0, n_frames - 1, max(1, n_graded)).round().astype(int)))
+    candidates = [
+        Atoms(symbols=list(frame.symbols), positions=frame.positions, cell=frame.cell, pbc=True)
+        for i, frame in enumerate(frames)
+        if i in picked
+    ]
+    grades = grades_with(grader_for(potential, configurations), potential, candidates)
+    return ExtrapolationCheck(
+        n_graded=len(grades),
+        max_grade=float(grades.max()),
+        mean_grade=float(grades.mean()),
+        fraction_above_select=float(np.mean(grades > SELECT_THRESHOLD)),
+        select_threshold=SELECT_THRESHOLD,
+        break_threshold=BREAK_THRESHOLD,
+        reliable=bool(grades.max() <= BREAK_THRESHOLD),
+        training_source=str(training.get("source", "given")),
+        n_training=len(configurations),
     )
 
 

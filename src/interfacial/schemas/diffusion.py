@@ -162,6 +162,25 @@ class MDRunInfo(BaseModel):
     work_dir: str | None = Field(None, description="Where the dumps and restart files are")
 
 
+class ExtrapolationCheck(BaseModel):
+    """How far the production frames lie outside the potential's training set (MaxVol grade).
+
+    Grades <= 1 interpolate; above ``select_threshold`` (2) a configuration is worth adding by
+    active learning; above ``break_threshold`` (10) the potential is unreliable there, and so
+    is the D* it produces.
+    """
+
+    n_graded: int
+    max_grade: float
+    mean_grade: float
+    fraction_above_select: float
+    select_threshold: float
+    break_threshold: float
+    reliable: bool = Field(description="No graded frame above the break threshold")
+    training_source: str = Field(description="Which training set the active set came from")
+    n_training: int
+
+
 class DiffusionDocument(BaseModel):
     """MSD curves and D* of one system at one temperature with one potential."""
 
@@ -180,6 +199,9 @@ class DiffusionDocument(BaseModel):
     msd: MSDCurves
     fit_window_rule: str = Field(description="How the fit window was chosen")
     diffusivities: list[DiffusivityRecord]
+    extrapolation: ExtrapolationCheck | None = Field(
+        None, description="Grades of production frames, when a training set was given"
+    )
     trajectory: dict[str, Any] | None = Field(
         None, description="Production frames when asked for (data store): time, positions, ..."
     )

@@ -42,3 +42,19 @@ def test_selection_takes_highest_grades_above_threshold_spread_out():
     assert select_for_labelling(grades, threshold=10.0) == []
     with pytest.raises(InterfacialError, match="interpolation"):
         select_for_labelling(grades, threshold=0.5)
+
+
+def test_neighbourhood_grades_do_not_grow_with_the_cell_but_configuration_grades_do(tmp_path):
+    """A periodic 2x2x2 repeat has exactly the neighbourhoods of its cell, and 8x its energy."""
+    from mtp_data import tiny_potential
+
+    potential = tiny_potential(tmp_path)
+    training = configurations(16, seed=1)
+    cells = configurations(4, seed=21, rattle=0.15)
+    repeats = [a.repeat((2, 2, 2)) for a in cells]
+    small = extrapolation_grades(potential, training, cells, per_neighbourhood=True)
+    large = extrapolation_grades(potential, training, repeats, per_neighbourhood=True)
+    np.testing.assert_allclose(large, small, rtol=1e-6)
+    by_cell = extrapolation_grades(potential, training, cells)
+    by_repeat = extrapolation_grades(potential, training, repeats)
+    np.testing.assert_allclose(by_repeat, 8 * by_cell, rtol=1e-6)

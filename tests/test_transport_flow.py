@@ -293,7 +293,7 @@ def test_production_frames_are_graded_against_the_training_set(potential, tmp_pa
     from interfacial.jobs.mtp import configurations_from_cfg
 
     as_stored = configurations_from_cfg(cfg_text(training, SPECIES_ORDER), SPECIES_ORDER)
-    grades = extrapolation_grades(potential, as_stored, candidates)
+    grades = extrapolation_grades(potential, as_stored, candidates, per_neighbourhood=True)
     assert check["n_graded"] == len(picked)
     assert check["max_grade"] == pytest.approx(grades.max(), rel=1e-6)
     assert check["mean_grade"] == pytest.approx(grades.mean(), rel=1e-6)

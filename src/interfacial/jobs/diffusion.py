@@ -311,7 +311,10 @@ def grade_production(
         for i, frame in enumerate(frames)
         if i in picked
     ]
-    grades = grades_with(grader_for(potential, configurations), potential, candidates)
+    # Per neighbourhood: transport cells are larger than the training cells, and a grade by
+    # configuration grows with the number of atoms.
+    grader = grader_for(potential, configurations, per_neighbourhood=True)
+    grades = grades_with(grader, potential, candidates)
     return ExtrapolationCheck(
         n_graded=len(grades),
         max_grade=float(grades.max()),

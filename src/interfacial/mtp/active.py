@@ -27,13 +27,25 @@ SELECT_THRESHOLD = 2.0
 BREAK_THRESHOLD = 10.0
 
 
-def grader_for(potential: MTPPotential, training: Sequence[Atoms], seed: int = 0) -> Any:
+def grader_for(
+    potential: MTPPotential,
+    training: Sequence[Atoms],
+    seed: int = 0,
+    per_neighbourhood: bool = False,
+) -> Any:
     """Motep's MaxVol grader with the active set of ``training`` (linear coefficients, as MLIP).
 
     ``seed`` seeds MaxVol's random initialisation (passed as a generator: motep 0.2.0 replaces a
     seed of 0 by a random one).
+
+    By configuration (default) the rows are derivatives of the total energy, which grow with
+    the number of atoms: grades compare only cells of the training cells' size (active
+    learning). ``per_neighbourhood`` uses per-atom energies instead (as MLIP's extrapolation
+    control in LAMMPS), so cells of any size are graded against the same active set; a
+    configuration's grade is then the largest of its atoms'.
     """
     from motep.grade.grader import Grader
+    from motep.grade.setting import GradeMode
     from motep.io.mlip.mtp import read_mtp
 
     with TemporaryDirectory(prefix="interfacial-grade-") as folder:
@@ -43,12 +55,15 @@ def grader_for(potential: MTPPotential, training: Sequence[Atoms], seed: int = 0
     # basis function, so a training set needs only as many configurations as basis functions.
     data.optimized = ["moment_coeffs"]
     n_basis = int(np.asarray(data.moment_coeffs).size)
-    if len(training) < n_basis:
+    rows = sum(len(a) for a in training) if per_neighbourhood else len(training)
+    if rows < n_basis:
+        unit = "atoms" if per_neighbourhood else "training configurations"
         raise InterfacialError(
-            f"grading needs at least {n_basis} training configurations (one per basis function "
-            f"of level {potential.level}); got {len(training)}"
+            f"grading needs at least {n_basis} {unit} (one per basis function of level "
+            f"{potential.level}); got {rows}"
         )
-    grader = Grader(data, rng=np.random.default_rng(seed))
+    mode = GradeMode.NEIGHBORHOOD if per_neighbourhood else GradeMode.CONFIGURATION
+    grader = Grader(data, rng=np.random.default_rng(seed), mode=mode)
     grader.update([a.copy() for a in training])
     return grader
 
@@ -74,6 +89,7 @@ def extrapolation_grades(
     training: Sequence[Atoms],
     candidates: Sequence[Atoms],
     seed: int = 0,
+    per_neighbourhood: bool = False,
 ) -> np.ndarray:
     """MaxVol extrapolation grade of each candidate against the training set (dimensionless).
 
@@ -87,9 +103,12 @@ def extrapolation_grades(
         Configurations to grade (only their positions, cell and species are used).
     seed
         Seed of MaxVol's random initialisation.
+    per_neighbourhood
+        Grade per atom (cells of any size), see :func:`grader_for`.
 
     """
-    return grades_with(grader_for(potential, training, seed), potential, candidates)
+    grader = grader_for(potential, training, seed, per_neighbourhood=per_neighbourhood)
+    return grades_with(grader, potential, candidates)
 
 
 def explore(

@@ -305,6 +305,28 @@ def save_diffusion(document: Any, settings: InterfacialSettings | None = None) -
         store.close()
 
 
+def _newest_output(
+    role: str, system: str, settings: InterfacialSettings | None
+) -> dict[str, Any] | None:
+    """The newest task document of ``role`` for ``system`` with its data-store fields loaded.
+
+    None when there is none or its job has no output (failed).
+    """
+    settings = settings or get_settings()
+    check_writable(settings)
+    store = get_job_store(settings)
+    store.connect()
+    try:
+        doc = store.query_one(
+            {"metadata.interfacial.role": role, "metadata.interfacial.system": system},
+            sort={"completed_at": -1},
+            load=True,
+        )
+    finally:
+        store.close()
+    return doc if doc is not None and isinstance(doc.get("output"), dict) else None
+
+
 def load_potential(
     spec: str | Path,
     species_order: list[str] | None = None,
@@ -319,19 +341,8 @@ def load_potential(
     text = str(spec)
     if text.startswith("store:"):
         system = text.removeprefix("store:")
-        settings = settings or get_settings()
-        check_writable(settings)
-        store = get_job_store(settings)
-        store.connect()
-        try:
-            doc = store.query_one(
-                {"metadata.interfacial.role": "mtp_fit", "metadata.interfacial.system": system},
-                sort={"completed_at": -1},
-                load=True,
-            )
-        finally:
-            store.close()
-        if doc is None or not isinstance(doc.get("output"), dict):
+        doc = _newest_output("mtp_fit", system, settings)
+        if doc is None:
             raise InterfacialError(
                 f"no fitted potential for system {system!r} in the database: run "
                 "`interfacial fit-mtp` first, or give a .mtp file with --species"
@@ -353,19 +364,8 @@ def training_set(system: str, settings: InterfacialSettings | None = None) -> di
     For grading transport frames against a potential fitted on it (active learning may have
     added configurations since: grades against this set are then slightly pessimistic).
     """
-    settings = settings or get_settings()
-    check_writable(settings)
-    store = get_job_store(settings)
-    store.connect()
-    try:
-        doc = store.query_one(
-            {"metadata.interfacial.role": "training_sets", "metadata.interfacial.system": system},
-            sort={"completed_at": -1},
-            load=True,
-        )
-    finally:
-        store.close()
-    if doc is None or not isinstance(doc.get("output"), dict):
+    doc = _newest_output("training_sets", system, settings)
+    if doc is None:
         return None
     return {
         "cfg": doc["output"]["training_cfg"],

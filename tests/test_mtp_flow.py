@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from ase.io import write
 
+from interfacial.errors import InterfacialError
 from mtp_data import SPECIES_ORDER, configurations
 
 pytestmark = pytest.mark.slow
@@ -169,3 +170,15 @@ def test_report_draws_the_parity_plot(fitted, tmp_path):
     png = tmp_path / "figs" / "parity_train.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 10_000
+
+
+def test_store_prefix_loads_the_newest_fit_of_a_system(fitted):
+    from interfacial.api import load_potential
+    from interfacial.settings import get_settings
+
+    settings = get_settings(data_dir=fitted["db"])
+    potential = load_potential(f"store:{fitted['doc']['system']}", settings=settings)
+    assert potential.sha256 == fitted["doc"]["potential_sha256"]
+    assert list(potential.species_order) == SPECIES_ORDER
+    with pytest.raises(InterfacialError, match="no fitted potential for system 'nothing'"):
+        load_potential("store:nothing", settings=settings)

@@ -273,7 +273,7 @@ def check_lammps_available(lammps_cmd: str) -> None:
     """Refuse a local pair_style mlip run before any job when LAMMPS cannot be found."""
     import shutil
 
-    from interfacial.lammps.run import expand_command
+    from interfacial.commands import expand_command
 
     argv = expand_command(lammps_cmd, "LAMMPS command")
     if not argv or shutil.which(argv[0]) is None:

@@ -39,8 +39,6 @@ import math
 import os
 import re
 import shlex
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -52,6 +50,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 from pydantic import BaseModel, Field
 
+from interfacial.commands import expand_command, require_executable, run_captured
 from interfacial.errors import InterfacialError
 from interfacial.lammps.inputs import (
     THERMO_COLUMNS,
@@ -174,28 +173,6 @@ class ForceField(Protocol):
         ...
 
 
-def expand_command(command: str, what: str) -> list[str]:
-    """Split a command line after expanding environment variables (``${INTERFACIAL_...}``).
-
-    Expansion happens here, on the machine that runs LAMMPS, so that a submitted job can carry
-    ``${INTERFACIAL_LAMMPS_CMD}`` and use each worker's own executable.
-
-    Raises
-    ------
-    InterfacialError
-        If a variable is not set.
-
-    """
-    expanded = os.path.expandvars(command)
-    unset = re.findall(r"\$\{?(\w+)\}?", expanded)
-    if unset:
-        raise InterfacialError(
-            f"{what} {command!r} uses the unset environment variable(s) {', '.join(unset)}: "
-            "set them or give the command explicitly"
-        )
-    return shlex.split(expanded)
-
-
 @dataclass
 class LammpsExecutable:
     """Runs each segment as a LAMMPS subprocess (base of the cluster force fields).
@@ -243,12 +220,9 @@ class LammpsExecutable:
         lammps = expand_command(self.lammps_cmd, "the LAMMPS command")
         if not lammps:
             raise InterfacialError("the LAMMPS command is empty: set lammps_cmd (e.g. 'lmp')")
-        for command, what in ((mpi, "MPI launcher"), (lammps, "LAMMPS executable")):
-            if command and shutil.which(command[0]) is None:
-                raise InterfacialError(
-                    f"the {what} {command[0]!r} was not found on PATH: install it or set its "
-                    "command (e.g. INTERFACIAL_LAMMPS_CMD=/path/to/lmp, INTERFACIAL_MPI_CMD)"
-                )
+        if mpi:
+            require_executable(mpi, "the MPI launcher", "INTERFACIAL_MPI_CMD")
+        require_executable(lammps, "the LAMMPS executable", "INTERFACIAL_LAMMPS_CMD=/path/to/lmp")
         # -sf/-pk options belong to LAMMPS, after the executable: they stay in lammps_cmd.
         return [
             *mpi,
@@ -265,20 +239,13 @@ class LammpsExecutable:
     def execute(self, input_file: Path, log_file: Path, workdir: Path) -> SegmentExecution:
         """Run one segment; raise InterfacialError with the log's tail on failure."""
         argv = self.argv(input_file, log_file)
-        try:
-            run = subprocess.run(
-                argv,
-                cwd=workdir,
-                capture_output=True,
-                text=True,
-                timeout=self.timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise InterfacialError(
-                f"LAMMPS did not finish {input_file.name} within {self.timeout} s "
-                f"({shlex.join(argv)}); raise the timeout or shorten the segments"
-            ) from None
+        run = run_captured(
+            argv,
+            cwd=workdir,
+            timeout=self.timeout,
+            what=f"LAMMPS on {input_file.name}",
+            advice="raise the timeout or shorten the segments",
+        )
         if run.returncode != 0:
             tail = log_tail(log_file) or "\n".join(
                 (run.stderr + run.stdout).strip().splitlines()[-LOG_TAIL_LINES:]

@@ -19,10 +19,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import math
-import os
 import shlex
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +32,7 @@ from ase.calculators.calculator import Calculator
 from ase.data import atomic_numbers
 from ase.neighborlist import neighbor_list
 
+from interfacial.commands import expand_command, require_executable, run_captured
 from interfacial.errors import InterfacialError
 from interfacial.mtp.basis import SUPPORTED_LEVELS, untrained_mtp_text
 from interfacial.mtp.cfg import check_species_order, check_training_set, read_cfg, write_cfg
@@ -351,17 +349,6 @@ def _check_readback(
         )
 
 
-def _resolve(command: Sequence[str], what: str) -> str:
-    """Absolute path of a command's executable, or a clear error."""
-    found = shutil.which(command[0]) if command else None
-    if found is None:
-        raise InterfacialError(
-            f"{what} {shlex.join(command) or '(empty)'!s} was not found on PATH: install it or "
-            "set its command (e.g. INTERFACIAL_MLP_CMD=/path/to/mlp)"
-        )
-    return found
-
-
 @dataclass
 class MLPBinaryEngine:
     """Fits with MLIP's ``mlp train`` (clusters), optionally under an MPI launcher.
@@ -399,13 +386,17 @@ class MLPBinaryEngine:
     def _argv(self) -> list[str]:
         # Environment variables expand here, on the machine that runs the fit, so that submitted
         # jobs can carry "${INTERFACIAL_MLP_CMD}" and use each worker's own command.
-        return shlex.split(os.path.expandvars(self.mpi_prefix)) + shlex.split(
-            os.path.expandvars(self.command)
+        return expand_command(self.mpi_prefix, "the MPI launcher") + expand_command(
+            self.command, "the mlp command"
         )
 
     def version(self) -> str:
         """Identity of the ``mlp`` executable: ``sha256:`` and the first 16 hex digits."""
-        path = _resolve(shlex.split(os.path.expandvars(self.command)), "the mlp command")
+        path = require_executable(
+            expand_command(self.command, "the mlp command"),
+            "the mlp command",
+            "INTERFACIAL_MLP_CMD=/path/to/mlp",
+        )
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         return f"sha256:{digest[:16]}"
 
@@ -429,7 +420,11 @@ class MLPBinaryEngine:
 
         """
         if self.mpi_prefix:
-            _resolve(shlex.split(os.path.expandvars(self.mpi_prefix)), "the MPI launcher")
+            require_executable(
+                expand_command(self.mpi_prefix, "the MPI launcher"),
+                "the MPI launcher",
+                "mpi_prefix / INTERFACIAL_MPI_CMD",
+            )
         version = self.version()  # also checks that the executable exists, before any work
         inputs = _prepare(training, species_order, level, cutoff, weights, workdir)
         fitted = inputs.workdir / FITTED_FILE
@@ -446,19 +441,13 @@ class MLPBinaryEngine:
         ]
         if self.max_iter is not None:
             argv.append(f"--max-iter={self.max_iter}")
-        try:
-            run = subprocess.run(
-                argv,
-                cwd=inputs.workdir,
-                capture_output=True,
-                text=True,
-                timeout=self.timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise InterfacialError(
-                f"mlp train did not finish within {self.timeout} s in {inputs.workdir}"
-            ) from None
+        run = run_captured(
+            argv,
+            cwd=inputs.workdir,
+            timeout=self.timeout,
+            what="mlp train",
+            advice="raise the timeout or lower max_iter",
+        )
         (inputs.workdir / "mlp_train.log").write_text(run.stdout + run.stderr, encoding="utf-8")
         if run.returncode != 0:
             tail = "\n".join((run.stderr or run.stdout).strip().splitlines()[-20:])

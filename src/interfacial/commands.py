@@ -1,0 +1,70 @@
+"""Command lines of the external programs interfacial starts itself (``mlp``, ``lmp``, MPI).
+
+One place for what both engines need: environment variables expanded where the job runs (so a
+submitted job can carry ``${INTERFACIAL_LAMMPS_CMD}`` and use each worker's own executable), the
+executable looked up before any work, and a run with a time limit whose expiry is a clear error.
+VASP is started by atomate2/custodian, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from interfacial.errors import InterfacialError
+
+
+def expand_command(command: str, what: str) -> list[str]:
+    """Split a command line after expanding environment variables (``${INTERFACIAL_...}``).
+
+    Raises
+    ------
+    InterfacialError
+        If a variable is not set.
+
+    """
+    expanded = os.path.expandvars(command)
+    unset = re.findall(r"\$\{?(\w+)\}?", expanded)
+    if unset:
+        raise InterfacialError(
+            f"{what} {command!r} uses the unset environment variable(s) {', '.join(unset)}: "
+            "set them or give the command explicitly"
+        )
+    return shlex.split(expanded)
+
+
+def require_executable(argv: Sequence[str], what: str, setting: str) -> str:
+    """Absolute path of ``argv``'s executable, or an error naming the setting to fix."""
+    found = shutil.which(argv[0]) if argv else None
+    if found is None:
+        raise InterfacialError(
+            f"{what} {shlex.join(argv) or '(empty)'!s} was not found on PATH: install it or set "
+            f"its command ({setting})"
+        )
+    return found
+
+
+def run_captured(
+    argv: Sequence[str], *, cwd: Path, timeout: float | None, what: str, advice: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` in ``cwd`` capturing text output; the caller checks the return code.
+
+    Raises
+    ------
+    InterfacialError
+        If it runs longer than ``timeout`` seconds (the message ends with ``advice``).
+
+    """
+    try:
+        return subprocess.run(
+            list(argv), cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise InterfacialError(
+            f"{what} did not finish within {timeout} s in {cwd} ({shlex.join(argv)}): {advice}"
+        ) from None

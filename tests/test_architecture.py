@@ -74,12 +74,50 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
+def _private_imports(source: str, name: str, is_package: bool = False) -> set[tuple[str, str]]:
+    """(module, name) of every ``from interfacial.x import _y`` of another module in ``source``.
+
+    ``name`` is the dotted name of the module whose text ``source`` is (for relative imports).
+    """
+    package = name if is_package else name.rpartition(".")[0]
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            base = package.split(".")
+            base = base[: len(base) - node.level + 1]
+            module = ".".join([*base, node.module] if node.module else base)
+        else:
+            module = node.module or ""
+        if module == name or not _within(module, ("interfacial",)):
+            continue
+        found.update((module, alias.name) for alias in node.names if alias.name.startswith("_"))
+    return found
+
+
 def _within(module: str, prefixes: tuple[str, ...]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in prefixes)
 
 
 def _modules() -> dict[str, set[str]]:
     return {_module_name(p): _imports(p) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def private_import_violations() -> set[tuple[str, str, str]]:
+    """(importing module, imported module, private name) across modules of the package."""
+    return {
+        (_module_name(path), module, name)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for module, name in _private_imports(
+            path.read_text(), _module_name(path), path.name == "__init__.py"
+        )
+    }
+
+
+#: Private names still imported across modules outside structures/; they are being removed as
+#: the modules that own them gain public names. Entries leave this set, never join it.
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()
 
 
 def engine_violations() -> set[tuple[str, str]]:
@@ -111,6 +149,33 @@ def test_the_reader_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
     assert "interfacial.jobs.surface" in _imports(probe)
     assert _within("interfacial.vasp.sets", ENGINE_MODULES)
     assert not _within("interfacial.vaspish", ENGINE_MODULES)
+
+
+def test_the_reader_sees_private_imports() -> None:
+    # The contract checker itself: absolute, relative and lazy imports count; a module's own
+    # names and other packages' names do not.
+    source = (
+        "from interfacial.structures.slabs import _generator, build_slab\n"
+        "from .meshes import _coprime\n"
+        "from interfacial.structures.probe import _own\n"
+        "from pymatgen.core.surface import _private\n"
+        "def f():\n"
+        "    from interfacial import _lazy\n"
+    )
+    assert _private_imports(source, "interfacial.structures.probe") == {
+        ("interfacial.structures.slabs", "_generator"),
+        ("interfacial.structures.meshes", "_coprime"),
+        ("interfacial", "_lazy"),
+    }
+
+
+def test_no_module_imports_a_private_name_of_another() -> None:
+    violations = sorted(private_import_violations() - KNOWN_PRIVATE_IMPORTS)
+    assert not violations, "private names imported across modules:\n" + "\n".join(
+        f"  {m} imports {n} from {i}" for m, i, n in violations
+    )
+    stale = sorted(KNOWN_PRIVATE_IMPORTS - private_import_violations())
+    assert not stale, f"remove these fixed entries from KNOWN_PRIVATE_IMPORTS: {stale}"
 
 
 def test_code_agnostic_layers_import_no_engine() -> None:

@@ -13,12 +13,12 @@ from interfacial.structures import interfaces
 from interfacial.structures.interfaces import (
     build_interface_models,
     distinct_registries,
-    strained_bulk,
     verify_model,
 )
 from interfacial.structures.library import load_structure as _load_structure
 from interfacial.structures.matching import MatchCandidate, find_matches
 from interfacial.structures.slabs import enumerate_terminations
+from interfacial.structures.supercells import strained_bulk
 
 PAIRS = [
     ("Li", (1, 1, 0), "Li2S", (1, 1, 0)),

@@ -11,14 +11,13 @@ from pymatgen.core import Lattice, Structure
 from interfacial.analysis.matching import angle_mismatch, mesh_area, vector_mismatch
 from interfacial.errors import InterfacialError
 from interfacial.structures.library import load_structure as _load_structure
-from interfacial.structures.matching import (
+from interfacial.structures.matching import MatchCandidate, NoMatchError, find_matches
+from interfacial.structures.meshes import surface_mesh
+from interfacial.structures.slabs import (
     DEFAULT_METAL_THICKNESS,
-    MatchCandidate,
-    NoMatchError,
-    find_matches,
-    surface_mesh,
+    build_slab,
+    enumerate_terminations,
 )
-from interfacial.structures.slabs import build_slab, enumerate_terminations
 
 
 @cache

@@ -203,8 +203,9 @@ def test_aimd_with_a_charged_vacancy_sets_nelect(monkeypatch, tmp_path):
 def test_interface_model_and_strained_bulk_inputs(monkeypatch, tmp_path):
     """A real Li(110)||LiCl(100) model (built deterministically) against committed inputs."""
     from interfacial.calculators import interface_energetics_maker
-    from interfacial.structures.interfaces import build_interface_models, strained_bulk
+    from interfacial.structures.interfaces import build_interface_models
     from interfacial.structures.matching import find_matches
+    from interfacial.structures.supercells import strained_bulk
 
     li, licl = load_structure("Li"), load_structure("LiCl")
     thin = {"metal_thickness": 5.0, "compound_thickness": 5.0}

@@ -182,7 +182,8 @@ def interface_calculations(
     adhesion_threshold: float,
 ) -> Response:
     """Fan out per selected candidate: model relaxations, two strained bulks, energetics."""
-    from interfacial.structures.interfaces import build_interface_models, strained_bulk
+    from interfacial.structures.interfaces import build_interface_models
+    from interfacial.structures.supercells import strained_bulk
 
     jobs: list[Job | Flow] = []
     outputs = []

@@ -42,23 +42,24 @@ import numpy as np
 from interfacial.analysis.matching import mesh_area
 from interfacial.errors import InterfacialError
 from interfacial.structures.matching import (
-    DEFAULT_COMPOUND_THICKNESS,
-    FacetGeometry,
     MatchCandidate,
-    _mesh_from_slab,
     check_compound,
     check_metal,
+    deformation_gradient,
+)
+from interfacial.structures.meshes import facet_geometry
+from interfacial.structures.slabs import (
+    DEFAULT_COMPOUND_THICKNESS,
+    FacetGeometry,
+    atomic_planes,
     check_thickness_value,
     compound_slab,
     default_metal_thickness,
-    deformation_gradient,
-    facet_geometry,
     metal_layer_count,
     metal_slab,
-    normal_period,
-    slab_on_mesh,
+    parse_miller,
 )
-from interfacial.structures.slabs import atomic_planes, enumerate_terminations, parse_miller
+from interfacial.structures.supercells import AtomSet, tile_on_supercell
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from pymatgen.core import Structure
 
-    from interfacial.structures.slabs import Miller, Termination
+    from interfacial.structures.slabs import Termination
 
 _LOG = logging.getLogger(__name__)
 
@@ -138,50 +139,8 @@ class InterfaceModel:
 
 
 # --------------------------------------------------------------------------------------------
-# Atoms as plain arrays: species, Cartesian positions; in-plane periodicity given separately
+# In-plane periodic geometry of atom sets
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Atoms:
-    species: list[str]
-    cart: NDArray[np.float64]
-
-    def __len__(self) -> int:
-        return len(self.species)
-
-    def subset(self, index: Sequence[int] | NDArray[np.int64]) -> _Atoms:
-        idx = np.asarray(index, dtype=int)
-        return _Atoms([self.species[i] for i in idx], self.cart[idx].copy())
-
-    def __add__(self, other: _Atoms) -> _Atoms:
-        return _Atoms(self.species + other.species, np.vstack([self.cart, other.cart]))
-
-
-def _tile(slab: Structure, mesh: NDArray[np.float64], matrix: NDArray[np.int64]) -> _Atoms:
-    """Atoms of a mesh-cell slab repeated over the supercell ``matrix @ mesh`` (in-plane)."""
-    inv = np.linalg.inv(matrix.astype(float))
-    corners = np.array([[0, 0], matrix[0], matrix[1], matrix[0] + matrix[1]])
-    lo, hi = corners.min(axis=0), corners.max(axis=0)
-    frac_mesh = slab.frac_coords[:, :2] % 1.0
-    frac_mesh[frac_mesh > 1 - 1e-8] -= 1.0
-    z_mesh = slab.cart_coords[:, 2]
-    species: list[str] = []
-    points, heights = [], []
-    # Mesh lattice points inside the supercell: (i, j) + atom, in supercell fractions, in [0, 1).
-    for i, j in product(range(lo[0] - 1, hi[0] + 2), range(lo[1] - 1, hi[1] + 2)):
-        frac = (frac_mesh + np.array([i, j])) @ inv
-        inside = np.nonzero(np.all((frac > -1e-8) & (frac < 1 - 1e-8), axis=1))[0]
-        species += [slab[int(k)].species_string for k in inside]
-        points.append(frac[inside])
-        heights.append(z_mesh[inside])
-    expected = len(slab) * round(abs(np.linalg.det(matrix)))
-    if len(species) != expected:
-        raise InterfacialError(
-            f"tiling produced {len(species)} atoms instead of {expected}; please report this"
-        )
-    xy = np.vstack(points) @ (matrix @ mesh[:, :2])
-    return _Atoms(species, np.column_stack([xy, np.concatenate(heights)]))
 
 
 def _wrap(cart: NDArray[np.float64], cell_xy: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -228,7 +187,7 @@ class _Flip:
         return out
 
 
-def _flip_operations(compound: _Atoms, cell_xy: NDArray[np.float64]) -> list[_Flip]:
+def _flip_operations(compound: AtomSet, cell_xy: NDArray[np.float64]) -> list[_Flip]:
     """z-flipping operations of the compound slab (centred on z = 0) squaring to a translation.
 
     sigma = (R, t) with R[2, 2] = -1; sigma^2 = (R^2, R t + t) must be a pure translation of the
@@ -262,13 +221,13 @@ def _flip_operations(compound: _Atoms, cell_xy: NDArray[np.float64]) -> list[_Fl
             continue
         flip = _Flip(rot, t)
         image = flip.apply(compound.cart)
-        if not _same_atoms(compound, _Atoms(compound.species, image), cell_xy, tol=0.05):
+        if not _same_atoms(compound, AtomSet(compound.species, image), cell_xy, tol=0.05):
             continue
         flips.append(flip)
     return flips
 
 
-def _same_atoms(a: _Atoms, b: _Atoms, cell_xy: NDArray[np.float64], tol: float) -> bool:
+def _same_atoms(a: AtomSet, b: AtomSet, cell_xy: NDArray[np.float64], tol: float) -> bool:
     """True if every atom of ``b`` coincides with an atom of ``a`` of the same species."""
     if len(a) != len(b):
         return False
@@ -341,15 +300,15 @@ def distinct_registries(
 class _Sides:
     """Everything about the two sides of one candidate and one termination pair."""
 
-    compound: _Atoms  # centred on z = 0, unstrained, on the compound supercell
-    metal: _Atoms  # strained onto the compound supercell, lowest plane at z = 0
+    compound: AtomSet  # centred on z = 0, unstrained, on the compound supercell
+    metal: AtomSet  # strained onto the compound supercell, lowest plane at z = 0
     metal_lower: NDArray[np.int64]  # lowest half of the metal planes, middle plane included
     cell_xy: NDArray[np.float64]
     flips: list[_Flip]
 
 
 def _reference_xy(
-    atoms: _Atoms, select: NDArray[np.bool_], cell_xy: NDArray[np.float64]
+    atoms: AtomSet, select: NDArray[np.bool_], cell_xy: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """In-plane position of a deterministic reference atom among ``select``."""
     idx = np.nonzero(select)[0]
@@ -362,7 +321,7 @@ def _reference_xy(
     return np.asarray(atoms.cart[best, :2], dtype=float)
 
 
-def inversion_centre(atoms: _Atoms, cell_xy: NDArray[np.float64]) -> NDArray[np.float64] | None:
+def inversion_centre(atoms: AtomSet, cell_xy: NDArray[np.float64]) -> NDArray[np.float64] | None:
     """A point about which the slab (periodic in-plane) is inversion-symmetric, or None.
 
     The centre is the midpoint of a bottom-plane atom and one of the top-plane atoms.
@@ -372,7 +331,7 @@ def inversion_centre(atoms: _Atoms, cell_xy: NDArray[np.float64]) -> NDArray[np.
     tops = np.nonzero(z > z.max() - 0.1)[0]
     for j in sorted(tops, key=lambda k: tuple(np.round(atoms.cart[k], 6))):
         centre = (atoms.cart[bottom] + atoms.cart[j]) / 2
-        image = _Atoms(atoms.species, 2 * centre - atoms.cart)
+        image = AtomSet(atoms.species, 2 * centre - atoms.cart)
         if _same_atoms(atoms, image, cell_xy, tol=0.05):
             return np.asarray(centre, dtype=float)
     return None
@@ -421,13 +380,13 @@ def _build(
     shift_xy = origin + np.asarray(registry) @ cell_xy
     placed = metal.cart + np.append(shift_xy, z_c + gap)
     lower = sides.metal_lower
-    lower_atoms = _Atoms([metal.species[i] for i in lower], placed[lower])
-    reference = _Atoms(list(metal.species), placed)
-    best: tuple[tuple[float, ...], _Atoms, _Flip, bool] | None = None
+    lower_atoms = AtomSet([metal.species[i] for i in lower], placed[lower])
+    reference = AtomSet(list(metal.species), placed)
+    best: tuple[tuple[float, ...], AtomSet, _Flip, bool] | None = None
     for k, flip in enumerate(sides.flips):
         image = flip.apply(lower_atoms.cart)
         image[:, 2] += height  # z -> -z + H: the image lands on the upper half of the metal
-        candidate = _merge_duplicates(lower_atoms + _Atoms(lower_atoms.species, image), cell_xy)
+        candidate = _merge_duplicates(lower_atoms + AtomSet(lower_atoms.species, image), cell_xy)
         if len(candidate) != len(metal):
             continue  # the middle plane did not map onto itself
         perfect = _same_atoms(reference, candidate, cell_xy, tol=0.05)
@@ -455,7 +414,7 @@ def _build(
     return structure.get_sorted_structure(), moved, len(metal_all), perfect
 
 
-def _merge_duplicates(atoms: _Atoms, cell_xy: NDArray[np.float64]) -> _Atoms:
+def _merge_duplicates(atoms: AtomSet, cell_xy: NDArray[np.float64]) -> AtomSet:
     """Keep one of any two atoms closer than DUPLICATE_TOL (the flip maps the middle plane)."""
     d = _inplane_distances(atoms.cart, atoms.cart, cell_xy)
     drop: set[int] = set()
@@ -587,16 +546,16 @@ def _metal_on_supercell(
     n_planes: int,
     metal_matrix: NDArray[np.int64],
     target_xy: NDArray[np.float64],
-) -> tuple[_Atoms, NDArray[np.int64]]:
+) -> tuple[AtomSet, NDArray[np.int64]]:
     """Metal slab tiled on its supercell and strained onto ``target_xy``; lowest plane at z=0."""
     from pymatgen.core import Lattice, Structure
 
     slab = metal_slab(metal_bulk, geo, termination.shift, n_planes)
-    atoms = _tile(slab, geo.mesh, metal_matrix)
+    atoms = tile_on_supercell(slab, geo.mesh, metal_matrix)
     own_xy = metal_matrix @ geo.mesh[:, :2]
     frac = atoms.cart[:, :2] @ np.linalg.inv(own_xy)
     z = atoms.cart[:, 2] - atoms.cart[:, 2].min()
-    strained = _Atoms(atoms.species, np.column_stack([frac @ target_xy, z]))
+    strained = AtomSet(atoms.species, np.column_stack([frac @ target_xy, z]))
     helper = Structure(
         Lattice(np.vstack([np.column_stack([target_xy, [0, 0]]), [0, 0, z.max() + 20.0]])),
         strained.species,
@@ -631,7 +590,7 @@ def build_interface_models(
     candidate : MatchCandidate
         From :func:`~interfacial.structures.matching.find_matches`.
     metal_thickness : float, optional
-        Metal slab thickness (A); default from ``DEFAULT_METAL_THICKNESS``. The metal gets the
+        Metal slab thickness (A); default from ``slabs.DEFAULT_METAL_THICKNESS``. The metal gets the
         smallest number of atomic planes reaching it (bulk-equivalent thickness).
     compound_thickness : float, optional
         Compound slab thickness (A): thinnest symmetric stoichiometric slab reaching it; None
@@ -689,7 +648,7 @@ def build_interface_models(
     failures: list[str] = []
     for c_term in compound_geo.terminations.usable:
         c_slab = compound_slab(compound_bulk, compound_geo, c_term.shift, compound_thickness)
-        compound = _tile(c_slab, compound_geo.mesh, compound_matrix)
+        compound = tile_on_supercell(c_slab, compound_geo.mesh, compound_matrix)
         mid = (compound.cart[:, 2].max() + compound.cart[:, 2].min()) / 2
         compound.cart[:, 2] -= mid
         flips = _flip_operations(compound, cell_xy)
@@ -749,79 +708,6 @@ def build_interface_models(
     return models
 
 
-def strained_bulk(
-    bulk: Structure,
-    miller: Miller | Sequence[int] | str,
-    matrix: Sequence[Sequence[int]],
-    target_vectors: Sequence[Sequence[float]] | NDArray[np.float64],
-) -> tuple[Structure, int]:
-    """Bulk oriented along a facet, in-plane lattice fixed to the interface's.
-
-    Parameters
-    ----------
-    bulk : Structure
-        The bulk (metal or compound).
-    miller : Miller index
-        Facet of the interface.
-    matrix : 2x2 int
-        In-plane supercell relative to :func:`~interfacial.structures.matching.surface_mesh`.
-    target_vectors : (2, 3)
-        The interface's in-plane lattice (A); a and b are set exactly to these.
-
-    Returns
-    -------
-    tuple[Structure, int]
-        The cell (a, b = target_vectors; c = one stacking period of the facet, strained with
-        the plane, in general not normal to it) and its number of formula units (reduced
-        formula). This is the reference E_X(z) of the interfacial energy: relaxed with a and b
-        fixed, c and the positions free.
-
-    """
-    from pymatgen.core import Lattice, Structure
-
-    miller = parse_miller(list(miller) if not isinstance(miller, str) else miller)
-    target = np.asarray(target_vectors, dtype=float)
-    if target.shape == (2, 2):
-        target = np.column_stack([target, [0.0, 0.0]])
-    if target.shape != (2, 3) or not np.allclose(target[:, 2], 0.0) or mesh_area(target) < 1e-6:
-        raise InterfacialError(
-            "target_vectors must be two non-parallel in-plane vectors (2x3, z = 0) in A, "
-            "e.g. a candidate's compound_vectors"
-        )
-    int_matrix = np.asarray(matrix)
-    if int_matrix.shape != (2, 2) or round(np.linalg.det(int_matrix)) <= 0:
-        raise InterfacialError(f"matrix {matrix!r} must be 2x2 integers with det > 0")
-    int_matrix = np.round(int_matrix).astype(np.int64)
-    shift = enumerate_terminations(bulk, miller).terminations[0].shift
-    mesh = _mesh_from_slab(bulk, miller, shift)
-    thick = slab_on_mesh(bulk, miller, shift, 2, mesh)
-    period = normal_period(thick, mesh)
-    z0 = thick.cart_coords[:, 2].min()
-    one = [i for i in range(len(thick)) if thick.cart_coords[i, 2] < z0 + period[2] - 0.02]
-    super_xy = int_matrix @ mesh[:, :2]
-    inv_super = np.linalg.inv(super_xy)
-    # One stacking period as c, tilted when the stacking is (c need not be normal: only a and b
-    # are fixed, and relaxing "along the normal" lets c move). The in-plane strain F, taking the
-    # supercell onto the target, acts on positions and on c alike through fractional coordinates.
-    base = thick.copy().remove_sites([i for i in range(len(thick)) if i not in set(one)])
-    tiled = _tile(base, mesh, int_matrix)
-    species = list(tiled.species)
-    w = (tiled.cart[:, 2] - z0) / period[2]
-    uv = (tiled.cart[:, :2] - np.outer(w, period[:2])) @ inv_super
-    frac = np.column_stack([uv - np.floor(uv + 1e-9), w])
-    c_vector = np.append(period[:2] @ inv_super @ target[:, :2], period[2])
-    lattice = Lattice(np.vstack([target, c_vector]))
-    structure = Structure(lattice, species, frac).get_sorted_structure()
-    reduced = bulk.composition.get_reduced_composition_and_factor()[0]
-    units = len(structure) / reduced.num_atoms
-    if not math.isclose(units, round(units)):
-        raise InterfacialError(
-            f"the oriented bulk has {len(structure)} atoms, not whole formula units of "
-            f"{reduced.reduced_formula}; please report this structure"
-        )
-    return structure, round(units)
-
-
 def metal_in_plane_vectors(model: InterfaceModel) -> NDArray[np.float64]:
     """In-plane lattice of the model (2x3, A): the strained metal's, equal to the compound's."""
     return np.asarray(model.structure.lattice.matrix[:2], dtype=float)
@@ -844,6 +730,5 @@ __all__ = [
     "metal_deformation",
     "metal_in_plane_vectors",
     "model_label",
-    "strained_bulk",
     "verify_model",
 ]

@@ -23,48 +23,43 @@ So the compound supercells are enumerated as Hermite normal forms (all sublattic
 metal mesh vectors within the length and angle tolerances is tried; the pair with the smallest
 principal strain wins. Candidates that are symmetry images or plain repeats of a smaller one are
 dropped.
+
+The meshes matched are the true 2D lattices of :mod:`interfacial.structures.meshes`; the slabs
+whose atoms are counted come from :mod:`interfacial.structures.slabs`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from itertools import product
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from interfacial.analysis.matching import angle_mismatch, mesh_area, vector_mismatch
 from interfacial.errors import InterfacialError
+from interfacial.structures.meshes import cross_z, facet_geometry, gauss_reduce
 from interfacial.structures.slabs import (
-    THICKNESS_BOUNDS,
-    FacetTerminations,
+    DEFAULT_COMPOUND_THICKNESS,
+    FacetGeometry,
     Miller,
-    atomic_planes,
-    build_slab,
-    enumerate_terminations,
+    check_thickness_value,
+    compound_slab,
+    default_metal_thickness,
+    metal_atoms_per_plane,
+    metal_layer_count,
     miller_label,
     parse_miller,
-    repeat_height,
 )
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
     from pymatgen.core import Structure
 
-#: Default metal slab thickness per element (A); other metals get FALLBACK_METAL_THICKNESS.
-DEFAULT_METAL_THICKNESS: dict[str, float] = {"Li": 12.0, "Na": 14.0}
-FALLBACK_METAL_THICKNESS = 12.0
-#: Default compound slab thickness (A).
-DEFAULT_COMPOUND_THICKNESS = 10.0
 #: Bounds on the matching parameters; beyond them the input is a typo or a runaway search.
 MAX_MISMATCH_BOUNDS = (0.0, 0.5)
 MAX_AREA_LIMIT = 1000.0
 MAX_ANGLE_LIMIT = 45.0
-#: Vacuum of the helper slabs used only for geometry (A).
-_HELPER_VACUUM = 10.0
-#: Cartesian tolerance for "same position" (A); loose enough for relaxed, slightly noisy bulks.
-_POSITION_TOL = 0.02
 
 
 class NoMatchError(InterfacialError):
@@ -89,7 +84,7 @@ class MatchCandidate:
         Facets (Miller indices of the bulk cells given).
     metal_matrix, compound_matrix : list[list[int]]
         2x2 integer matrices; rows are the supercell vectors as integer combinations of the
-        :func:`surface_mesh` vectors of each side.
+        :func:`~interfacial.structures.meshes.surface_mesh` vectors of each side.
     mismatch : float
         ARTEMIS vector mismatch, compound as reference (fraction).
     angle_mismatch : float
@@ -150,38 +145,8 @@ class MatchCandidate:
 
 
 # --------------------------------------------------------------------------------------------
-# Small 2D lattice helpers (rows are vectors)
+# Sublattices of a 2D lattice (rows are vectors)
 # --------------------------------------------------------------------------------------------
-
-
-def _cross_z(u: NDArray[np.float64], v: NDArray[np.float64]) -> float:
-    return float(u[0] * v[1] - u[1] * v[0])
-
-
-def gauss_reduce(matrix: NDArray[np.int64], mesh: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Gauss(-Lagrange)-reduce the basis ``matrix @ mesh`` and make it right-handed.
-
-    Returns the integer matrix of the reduced basis: |v1| <= |v2|, |v1.v2| <= |v1|^2 / 2 and
-    (v1 x v2).z > 0, so the angle lies between 60 and 120 degrees.
-    """
-    m = np.array(matrix, dtype=np.int64)
-    xy = np.asarray(mesh, dtype=float)[:, :2]
-    for _ in range(1000):
-        v = m @ xy
-        if v[0] @ v[0] > v[1] @ v[1] + 1e-9:
-            m = m[::-1].copy()
-            v = v[::-1]
-        mu = round(float(v[0] @ v[1]) / float(v[0] @ v[0]))
-        if mu == 0:
-            break
-        m[1] -= mu * m[0]
-    v = m @ xy
-    if _cross_z(v[0], v[1]) < 0:
-        m[1] = -m[1]
-    # (v1, v2) and (-v1, -v2) are equally good: prefer the matrix with fewer negative entries.
-    if np.sum(m < 0) > np.sum(m > 0):
-        m = -m
-    return m
 
 
 def hermite_normal_form(matrix: NDArray[np.int64] | list[list[int]]) -> tuple[int, int, int]:
@@ -213,359 +178,6 @@ def hermite_matrices(index: int) -> list[NDArray[np.int64]]:
 
 
 # --------------------------------------------------------------------------------------------
-# Surface mesh of a facet
-# --------------------------------------------------------------------------------------------
-
-
-def _coprime(values: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Smallest integer vector parallel to rational ``values`` (denominators up to 24)."""
-    for scale in range(1, 25):
-        scaled = values * scale
-        if np.allclose(scaled, np.round(scaled), atol=1e-4):
-            ints = np.round(scaled).astype(np.int64)
-            return ints // math.gcd(*(int(abs(i)) for i in ints))
-    raise InterfacialError(
-        f"Miller index {values} is not rational in the primitive cell; check the bulk structure"
-    )
-
-
-def primitive_plane_area(bulk: Structure, miller: Miller) -> float:
-    r"""Area of the smallest 2D cell of the lattice plane ``miller`` (A^2).
-
-    .. math:: S_0 = V_\mathrm{prim} / d = V_\mathrm{prim}\, |\mathbf G'|
-
-    with :math:`\mathbf G'` the reciprocal vector of the plane written with coprime indices in
-    the *primitive* cell (for a centred cell, the conventional (100) of bcc is (011) or so in the
-    primitive one and its planes are a/2 apart, not a).
-    """
-    prim = bulk.get_primitive_structure()
-    normal = np.asarray(miller, float) @ bulk.lattice.reciprocal_lattice_crystallographic.matrix
-    prim_indices = _coprime(prim.lattice.matrix @ normal)
-    g = prim_indices @ prim.lattice.reciprocal_lattice_crystallographic.matrix
-    return float(prim.lattice.volume * np.linalg.norm(g))
-
-
-def _wrap_xy_distance(
-    diff: NDArray[np.float64], mesh_xy: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Cartesian length of in-plane fractional differences, nearest periodic image (A)."""
-    frac = diff - np.round(diff)
-    cart = frac @ mesh_xy
-    # Reduced cells: the nearest image is among the 9 neighbours of the rounded one.
-    best = np.linalg.norm(cart, axis=-1)
-    for i, j in product((-1, 0, 1), repeat=2):
-        if i == j == 0:
-            continue
-        shifted = cart + i * mesh_xy[0] + j * mesh_xy[1]
-        best = np.minimum(best, np.linalg.norm(shifted, axis=-1))
-    return best
-
-
-def _translation_maps_slab(
-    frac_xy: NDArray[np.float64],
-    z: NDArray[np.float64],
-    species: list[str],
-    shift: NDArray[np.float64],
-    cell_xy: NDArray[np.float64],
-) -> bool:
-    """True if translating every atom by ``shift`` (fractional) lands on an identical atom."""
-    moved = frac_xy + shift
-    for i, sp in enumerate(species):
-        same = [j for j, s in enumerate(species) if s == sp and abs(z[j] - z[i]) < _POSITION_TOL]
-        d = _wrap_xy_distance(frac_xy[same] - moved[i], cell_xy)
-        if d.min() > 2 * _POSITION_TOL:
-            return False
-    return True
-
-
-def surface_mesh(bulk: Structure, miller: Miller | list[int] | str) -> NDArray[np.float64]:
-    """The smallest 2D lattice of a facet, in the frame of slabs built by ``build_slab`` (A).
-
-    Parameters
-    ----------
-    bulk : Structure
-        Bulk crystal.
-    miller : Miller index
-        Facet, in the bulk cell given (parsed with ``parse_miller``).
-
-    Returns
-    -------
-    numpy.ndarray, shape (2, 3)
-        Gauss-reduced, right-handed in-plane vectors (z = 0) whose area equals the primitive
-        lattice-plane area :func:`primitive_plane_area`.
-
-    Notes
-    -----
-    ``SlabGenerator(primitive=True)`` may return a surface cell that is a multiple of the true
-    one (bcc (110) is the case usually quoted; with the installed pymatgen, bcc and fcc (211)
-    come out 4 times too large and fcc (311) 12 times); a multiple hides the best coincident
-    supercells. The slab's own cell is therefore searched for every in-plane translation that
-    maps the slab onto itself, and the result is checked against the primitive plane area.
-
-    """
-    miller = parse_miller(miller)
-    # Cut between planes (a real termination): a cut through a plane splits it between the
-    # two faces and no in-plane translation would map the slab onto itself.
-    shift = enumerate_terminations(bulk, miller).terminations[0].shift
-    return _mesh_from_slab(bulk, miller, shift)
-
-
-def _mesh_from_slab(bulk: Structure, miller: Miller, shift: float) -> NDArray[np.float64]:
-    """Body of :func:`surface_mesh` for a known termination shift."""
-    slab = build_slab(bulk, miller, shift, 1, _HELPER_VACUUM)
-    # Search in a reduced basis of the slab cell: pymatgen's may be very oblique.
-    raw_xy = slab.lattice.matrix[:2, :2]
-    cell_xy = (gauss_reduce(np.eye(2, dtype=np.int64), raw_xy) @ raw_xy).astype(float)
-    area0 = primitive_plane_area(bulk, miller)
-    ratio = abs(np.linalg.det(cell_xy)) / area0
-    k = round(ratio)
-    if k < 1 or abs(ratio - k) > 1e-3:
-        raise InterfacialError(
-            f"the slab cell of {miller_label(miller)} is {ratio:.3f} times the primitive plane "
-            "area, not an integer multiple; check the bulk structure (ordered, no partial sites)"
-        )
-    frac_xy = slab.cart_coords[:, :2] @ np.linalg.inv(cell_xy)
-    z = slab.cart_coords[:, 2]
-    species = [site.species_string for site in slab]
-    # Every in-plane lattice translation t satisfies k t in the slab cell: t = (u, v) / k.
-    allowed = {
-        (u, v)
-        for u, v in product(range(k), repeat=2)
-        if _translation_maps_slab(frac_xy, z, species, np.array([u, v]) / k, cell_xy)
-    }
-    if len(allowed) != k:
-        raise InterfacialError(
-            f"found {len(allowed)} in-plane translations of the {miller_label(miller)} slab "
-            f"where {k} were expected; the bulk structure may be disordered or distorted"
-        )
-    # Shortest two independent translations spanning the full lattice (area = area0).
-    points = [
-        (np.array([u, v]) / k) @ cell_xy
-        for u, v in product(range(-2 * k, 2 * k + 1), repeat=2)
-        if (u % k, v % k) in allowed and (u, v) != (0, 0)
-    ]
-    points.sort(key=lambda p: (round(float(np.linalg.norm(p)), 6), -p[0], -p[1]))
-    first = points[0]
-    second = next(p for p in points if abs(abs(_cross_z(first, p)) - area0) < 1e-4 * area0)
-    mesh_xy = np.array([first, second])
-    reduced = gauss_reduce(np.eye(2, dtype=np.int64), mesh_xy) @ mesh_xy
-    return np.hstack([reduced, np.zeros((2, 1))])
-
-
-# --------------------------------------------------------------------------------------------
-# Facet geometry: what the matching and the model builder need to know about one facet
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class FacetGeometry:
-    """Mesh, stacking and symmetry of one facet (all in the ``build_slab`` frame)."""
-
-    miller: Miller
-    mesh: NDArray[np.float64]
-    terminations: FacetTerminations
-    repeat_height: float
-    atoms_per_repeat: int
-    planes_per_repeat: int
-    point_group: list[NDArray[np.float64]]
-
-    @property
-    def plane_spacing(self) -> float:
-        """Mean interplanar spacing (A)."""
-        return self.repeat_height / self.planes_per_repeat
-
-
-def slab_on_mesh(
-    bulk: Structure, miller: Miller, shift: float, n_repeats: int, mesh: NDArray[np.float64]
-) -> Structure:
-    """A ``build_slab`` slab re-expressed in the cell (mesh a, mesh b, c along z).
-
-    The slab cell may be a multiple of the mesh; its duplicate atoms are merged. Raises if the
-    slab is not periodic on the mesh (which would be a bug in the mesh).
-    """
-    from pymatgen.core import Lattice, Structure
-
-    slab = build_slab(bulk, miller, shift, n_repeats, _HELPER_VACUUM)
-    c = slab.lattice.matrix[2]
-    lattice = Lattice(np.vstack([mesh[0], mesh[1], c]))
-    frac = lattice.get_fractional_coords(slab.cart_coords)
-    frac[:, :2] -= np.floor(frac[:, :2])
-    species = [site.species_string for site in slab]
-    keep: list[int] = []
-    for i in range(len(slab)):
-        dup = [
-            j
-            for j in keep
-            if species[j] == species[i] and abs(frac[j, 2] - frac[i, 2]) * c[2] < _POSITION_TOL
-        ]
-        if dup and (
-            _wrap_xy_distance(frac[dup, :2] - frac[i, :2], mesh[:, :2]).min() < 2 * _POSITION_TOL
-        ):
-            continue
-        keep.append(i)
-    multiple = len(slab) / len(keep)
-    expected = abs(np.linalg.det(slab.lattice.matrix[:2, :2])) / mesh_area(mesh)
-    if not math.isclose(multiple, expected, rel_tol=1e-6):
-        raise InterfacialError(
-            f"the {miller_label(miller)} slab is not periodic on its surface mesh "
-            f"({len(slab)} atoms, {len(keep)} distinct); please report this structure"
-        )
-    return Structure(lattice, [species[i] for i in keep], frac[keep])
-
-
-def inplane_point_group(structure: Structure, symprec: float = 0.05) -> list[NDArray[np.float64]]:
-    """In-plane parts (2x2, Cartesian) of the operations that keep the normal (+z) fixed."""
-    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-
-    ops = SpacegroupAnalyzer(structure, symprec=symprec).get_symmetry_operations(cartesian=True)
-    group: list[NDArray[np.float64]] = []
-    for op in ops:
-        rot = op.rotation_matrix
-        if np.isclose(rot[2, 2], 1.0, atol=1e-3) and np.allclose(rot[2, :2], 0.0, atol=1e-3):
-            r2 = np.round(rot[:2, :2], 6)
-            if not any(np.allclose(r2, g, atol=1e-4) for g in group):
-                group.append(r2)
-    return group
-
-
-def facet_geometry(bulk: Structure, miller: Miller, role: str = "") -> FacetGeometry:
-    """Collect the geometry of a facet; raise if it has no symmetric termination (Tasker 3)."""
-    from interfacial.structures.slabs import _generator
-
-    terminations = enumerate_terminations(bulk, miller)
-    name = f"{role} {bulk.composition.reduced_formula}".strip()
-    if not terminations.usable:
-        raise InterfacialError(
-            f"{name} {miller_label(miller)} has no symmetric stoichiometric termination "
-            f"({terminations.reason}); choose another facet"
-        )
-    mesh = _mesh_from_slab(bulk, miller, terminations.terminations[0].shift)
-    height = repeat_height(_generator(bulk, miller, 1.0, _HELPER_VACUUM))
-    group: list[NDArray[np.float64]] | None = None
-    atoms = planes = 0
-    for term in terminations.usable:
-        slab = slab_on_mesh(bulk, miller, term.shift, 1, mesh)
-        atoms, planes = len(slab), len(atomic_planes(slab))
-        ops = inplane_point_group(slab)
-        # Keep only operations common to every usable termination (conservative merging).
-        group = ops if group is None else [g for g in group if any(np.allclose(g, o) for o in ops)]
-    return FacetGeometry(
-        miller=miller,
-        mesh=mesh,
-        terminations=terminations,
-        repeat_height=height,
-        atoms_per_repeat=atoms,
-        planes_per_repeat=planes,
-        point_group=group or [np.eye(2)],
-    )
-
-
-def metal_layer_count(geometry: FacetGeometry, thickness: float) -> int:
-    """Smallest number of atomic planes of the metal reaching ``thickness`` (A), at least 2.
-
-    Thickness is bulk-equivalent: n planes times the interplanar spacing.
-    """
-    return max(2, math.ceil(thickness / geometry.plane_spacing - 1e-6))
-
-
-def metal_atoms_per_plane(geometry: FacetGeometry) -> int:
-    """Atoms per mesh cell in each plane of an elemental metal (planes must be alike)."""
-    per_plane, rest = divmod(geometry.atoms_per_repeat, geometry.planes_per_repeat)
-    if rest:
-        raise InterfacialError(
-            f"metal facet {miller_label(geometry.miller)} has planes of different density; "
-            "only metals whose planes are alike (bcc, fcc, hcp basal) are supported"
-        )
-    return per_plane
-
-
-def _lowest_planes(slab: Structure, n_planes: int) -> Structure:
-    """The slab reduced to its ``n_planes`` lowest atomic planes."""
-    planes = atomic_planes(slab)
-    keep = sorted(i for plane in planes[:n_planes] for i in plane)
-    return slab.copy().remove_sites([i for i in range(len(slab)) if i not in set(keep)])
-
-
-def metal_slab(bulk: Structure, geometry: FacetGeometry, shift: float, n_planes: int) -> Structure:
-    """Metal slab of exactly ``n_planes`` planes on the mesh cell (vacuum cell, normal along z)."""
-    n_repeats = math.ceil(n_planes / geometry.planes_per_repeat)
-    slab = slab_on_mesh(bulk, geometry.miller, shift, n_repeats, geometry.mesh)
-    return _lowest_planes(slab, n_planes)
-
-
-def compound_slab(
-    bulk: Structure, geometry: FacetGeometry, shift: float, thickness: float
-) -> Structure:
-    """Thinnest symmetric, stoichiometric compound slab of at least ``thickness`` (A).
-
-    Thickness is bulk-equivalent, t = N V_atom / S. Whole oriented repeats always qualify (the
-    termination is usable), but a Tasker type-1 facet such as Li2S(110) is symmetric with
-    fewer planes than pymatgen's oriented cell holds, so planes are added one at a time.
-    """
-    from interfacial.structures.slabs import has_normal_flip, is_stoichiometric
-
-    n_repeats = compound_repeat_count(geometry, thickness)
-    slab = slab_on_mesh(bulk, geometry.miller, shift, n_repeats, geometry.mesh)
-    volume_per_atom = bulk.volume / len(bulk)
-    area = mesh_area(geometry.mesh)
-    planes = atomic_planes(slab)
-    for n in range(1, len(planes)):
-        n_atoms = sum(len(p) for p in planes[:n])
-        if n_atoms * volume_per_atom / area < thickness - 1e-6:
-            continue
-        candidate = _lowest_planes(slab, n)
-        if is_stoichiometric(candidate, bulk) and has_normal_flip(candidate):
-            return candidate
-    return slab
-
-
-def compound_repeat_count(geometry: FacetGeometry, thickness: float) -> int:
-    """Smallest number of oriented repeats reaching ``thickness`` (A)."""
-    return max(1, math.ceil(thickness / geometry.repeat_height - 1e-6))
-
-
-def normal_period(slab: Structure, mesh: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Shortest bulk translation with a positive normal component, (t_x, t_y, d) in A.
-
-    ``slab`` is a slab on the mesh cell at least two oriented repeats thick: its atoms are
-    matched against themselves to find the stacking vector.
-    """
-    cart = slab.cart_coords
-    species = [site.species_string for site in slab]
-    order = np.argsort(cart[:, 2], kind="stable")
-    origin = int(order[0])
-    top = cart[:, 2].max()
-    inv = np.asarray(np.linalg.inv(mesh[:, :2]), dtype=np.float64)
-    for j in order:
-        dz = cart[j, 2] - cart[origin, 2]
-        if species[j] != species[origin] or dz < 0.1:
-            continue
-        t = cart[j] - cart[origin]
-        inside = np.nonzero(cart[:, 2] + dz <= top + _POSITION_TOL)[0]
-        if all(_has_atom_at(cart, species, cart[i] + t, species[i], inv, mesh) for i in inside):
-            return np.asarray(t, dtype=float)
-    raise InterfacialError("no stacking period found along the normal; the slab is too thin")
-
-
-def _has_atom_at(
-    cart: NDArray[np.float64],
-    species: list[str],
-    point: NDArray[np.float64],
-    specie: str,
-    inv_mesh: NDArray[np.float64],
-    mesh: NDArray[np.float64],
-) -> bool:
-    """True if an atom of ``specie`` sits at ``point`` modulo the mesh translations."""
-    same = np.array([s == specie for s in species])
-    close_z = np.abs(cart[:, 2] - point[2]) < _POSITION_TOL
-    idx = np.nonzero(same & close_z)[0]
-    if idx.size == 0:
-        return False
-    diff = (cart[idx, :2] - point[:2]) @ inv_mesh
-    return bool(_wrap_xy_distance(diff, mesh[:, :2]).min() < 2 * _POSITION_TOL)
-
-
-# --------------------------------------------------------------------------------------------
 # Input checks
 # --------------------------------------------------------------------------------------------
 
@@ -591,20 +203,6 @@ def check_compound(bulk: Structure, metal: str) -> None:
             f"the compound {formula} does not contain the metal {metal} (or is not a compound); "
             f"give a compound of {metal}, e.g. {metal}2S or {metal}Cl"
         )
-
-
-def check_thickness_value(thickness: float, what: str) -> None:
-    """Reject slab thicknesses outside THICKNESS_BOUNDS (A)."""
-    lo, hi = THICKNESS_BOUNDS
-    if not (math.isfinite(thickness) and lo <= thickness <= hi):
-        raise InterfacialError(
-            f"{what} thickness {thickness} A is outside [{lo}, {hi}] A; typical values are 8-15 A"
-        )
-
-
-def default_metal_thickness(metal: str) -> float:
-    """Default metal slab thickness (A) from DEFAULT_METAL_THICKNESS."""
-    return DEFAULT_METAL_THICKNESS.get(metal, FALLBACK_METAL_THICKNESS)
 
 
 def _check_tolerances(max_area: float, max_mismatch: float, max_angle_mismatch: float) -> None:
@@ -690,7 +288,7 @@ def _best_metal_bases(
     """For one compound supercell, the best metal basis of every admissible metal supercell."""
     c = compound_vectors[:, :2]
     lc = np.linalg.norm(c, axis=1)
-    angle_c = math.degrees(math.atan2(_cross_z(c[0], c[1]), float(c[0] @ c[1])))
+    angle_c = math.degrees(math.atan2(cross_z(c[0], c[1]), float(c[0] @ c[1])))
     vectors = metal_points @ metal_xy
     lengths = np.linalg.norm(vectors, axis=1)
     first = np.nonzero(np.abs(lengths - lc[0]) <= max_mismatch * lc[0] + 1e-9)[0]
@@ -922,7 +520,8 @@ def find_matches(
     max_angle_mismatch : float
         Largest difference of the supercell angles (degrees).
     metal_thickness : float, optional
-        Metal slab thickness used to count atoms (A); default from DEFAULT_METAL_THICKNESS.
+        Metal slab thickness used to count atoms (A); default from
+        ``slabs.DEFAULT_METAL_THICKNESS``.
     compound_thickness : float, optional
         Compound slab thickness used to count atoms (A); None means the default, 10 A.
 
@@ -973,15 +572,12 @@ def find_matches(
 
 
 __all__ = [
-    "DEFAULT_METAL_THICKNESS",
-    "FacetGeometry",
     "MatchCandidate",
     "NoMatchError",
+    "check_compound",
+    "check_metal",
     "deformation_gradient",
-    "facet_geometry",
     "find_matches",
-    "gauss_reduce",
+    "hermite_matrices",
     "hermite_normal_form",
-    "primitive_plane_area",
-    "surface_mesh",
 ]

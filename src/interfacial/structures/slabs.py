@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import product
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from interfacial.analysis.matching import mesh_area
 from interfacial.errors import InterfacialError
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
     from pymatgen.core import Structure
     from pymatgen.core.surface import Slab, SlabGenerator
 
@@ -35,6 +38,15 @@ PLANE_TOLERANCE = 0.1
 #: Absolute bounds on requested slab thickness and vacuum (A): beyond them the input is a typo.
 THICKNESS_BOUNDS = (3.0, 60.0)
 VACUUM_BOUNDS = (10.0, 100.0)
+#: Default metal slab thickness per element (A); other metals get FALLBACK_METAL_THICKNESS.
+DEFAULT_METAL_THICKNESS: dict[str, float] = {"Li": 12.0, "Na": 14.0}
+FALLBACK_METAL_THICKNESS = 12.0
+#: Default compound slab thickness (A).
+DEFAULT_COMPOUND_THICKNESS = 10.0
+#: Vacuum of the helper slabs used only for geometry (A).
+HELPER_VACUUM = 10.0
+#: Cartesian tolerance for "same position" (A); loose enough for relaxed, slightly noisy bulks.
+POSITION_TOL = 0.02
 
 
 def parse_miller(value: str | tuple[int, ...] | list[int]) -> Miller:
@@ -89,6 +101,20 @@ def check_thickness(min_thickness: float, vacuum: float) -> None:
         raise InterfacialError(
             f"vacuum {vacuum} A is outside [{lo}, {hi}] A; at least 15 A is recommended"
         )
+
+
+def check_thickness_value(thickness: float, what: str) -> None:
+    """Reject slab thicknesses outside THICKNESS_BOUNDS (A); ``what`` names the slab."""
+    lo, hi = THICKNESS_BOUNDS
+    if not (math.isfinite(thickness) and lo <= thickness <= hi):
+        raise InterfacialError(
+            f"{what} thickness {thickness} A is outside [{lo}, {hi}] A; typical values are 8-15 A"
+        )
+
+
+def default_metal_thickness(metal: str) -> float:
+    """Default metal slab thickness (A) from DEFAULT_METAL_THICKNESS."""
+    return DEFAULT_METAL_THICKNESS.get(metal, FALLBACK_METAL_THICKNESS)
 
 
 def distinct_facets(bulk: Structure, max_index: int) -> list[Miller]:
@@ -292,20 +318,222 @@ def enumerate_terminations(bulk: Structure, miller: Miller) -> FacetTerminations
     return facet
 
 
+# --------------------------------------------------------------------------------------------
+# Slabs on the true surface mesh of a facet (see interfacial.structures.meshes)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FacetGeometry:
+    """Mesh, stacking and symmetry of one facet (all in the ``build_slab`` frame).
+
+    Built by :func:`interfacial.structures.meshes.facet_geometry`; the slab builders below
+    only read it.
+    """
+
+    miller: Miller
+    mesh: NDArray[np.float64]
+    terminations: FacetTerminations
+    repeat_height: float
+    atoms_per_repeat: int
+    planes_per_repeat: int
+    point_group: list[NDArray[np.float64]]
+
+    @property
+    def plane_spacing(self) -> float:
+        """Mean interplanar spacing (A)."""
+        return self.repeat_height / self.planes_per_repeat
+
+
+def wrapped_inplane_distance(
+    diff: NDArray[np.float64], mesh_xy: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Cartesian length of in-plane fractional differences, nearest periodic image (A).
+
+    ``diff`` holds fractional differences in the basis ``mesh_xy`` (rows, 2x2, A); the mesh
+    must be reduced, so the nearest image is among the 9 neighbours of the rounded one.
+    """
+    frac = diff - np.round(diff)
+    cart = frac @ mesh_xy
+    best = np.linalg.norm(cart, axis=-1)
+    for i, j in product((-1, 0, 1), repeat=2):
+        if i == j == 0:
+            continue
+        shifted = cart + i * mesh_xy[0] + j * mesh_xy[1]
+        best = np.minimum(best, np.linalg.norm(shifted, axis=-1))
+    return best
+
+
+def slab_on_mesh(
+    bulk: Structure, miller: Miller, shift: float, n_repeats: int, mesh: NDArray[np.float64]
+) -> Structure:
+    """A ``build_slab`` slab re-expressed in the cell (mesh a, mesh b, c along z).
+
+    The slab cell may be a multiple of the mesh; its duplicate atoms are merged. Raises if the
+    slab is not periodic on the mesh (which would be a bug in the mesh).
+    """
+    from pymatgen.core import Lattice, Structure
+
+    slab = build_slab(bulk, miller, shift, n_repeats, HELPER_VACUUM)
+    c = slab.lattice.matrix[2]
+    lattice = Lattice(np.vstack([mesh[0], mesh[1], c]))
+    frac = lattice.get_fractional_coords(slab.cart_coords)
+    frac[:, :2] -= np.floor(frac[:, :2])
+    species = [site.species_string for site in slab]
+    keep: list[int] = []
+    for i in range(len(slab)):
+        dup = [
+            j
+            for j in keep
+            if species[j] == species[i] and abs(frac[j, 2] - frac[i, 2]) * c[2] < POSITION_TOL
+        ]
+        if dup and (
+            wrapped_inplane_distance(frac[dup, :2] - frac[i, :2], mesh[:, :2]).min()
+            < 2 * POSITION_TOL
+        ):
+            continue
+        keep.append(i)
+    multiple = len(slab) / len(keep)
+    expected = abs(np.linalg.det(slab.lattice.matrix[:2, :2])) / mesh_area(mesh)
+    if not math.isclose(multiple, expected, rel_tol=1e-6):
+        raise InterfacialError(
+            f"the {miller_label(miller)} slab is not periodic on its surface mesh "
+            f"({len(slab)} atoms, {len(keep)} distinct); please report this structure"
+        )
+    return Structure(lattice, [species[i] for i in keep], frac[keep])
+
+
+def metal_layer_count(geometry: FacetGeometry, thickness: float) -> int:
+    """Smallest number of atomic planes of the metal reaching ``thickness`` (A), at least 2.
+
+    Thickness is bulk-equivalent: n planes times the interplanar spacing.
+    """
+    return max(2, math.ceil(thickness / geometry.plane_spacing - 1e-6))
+
+
+def metal_atoms_per_plane(geometry: FacetGeometry) -> int:
+    """Atoms per mesh cell in each plane of an elemental metal (planes must be alike)."""
+    per_plane, rest = divmod(geometry.atoms_per_repeat, geometry.planes_per_repeat)
+    if rest:
+        raise InterfacialError(
+            f"metal facet {miller_label(geometry.miller)} has planes of different density; "
+            "only metals whose planes are alike (bcc, fcc, hcp basal) are supported"
+        )
+    return per_plane
+
+
+def lowest_planes(slab: Structure, n_planes: int) -> Structure:
+    """The slab reduced to its ``n_planes`` lowest atomic planes."""
+    planes = atomic_planes(slab)
+    keep = sorted(i for plane in planes[:n_planes] for i in plane)
+    return slab.copy().remove_sites([i for i in range(len(slab)) if i not in set(keep)])
+
+
+def metal_slab(bulk: Structure, geometry: FacetGeometry, shift: float, n_planes: int) -> Structure:
+    """Metal slab of exactly ``n_planes`` planes on the mesh cell (vacuum cell, normal along z)."""
+    n_repeats = math.ceil(n_planes / geometry.planes_per_repeat)
+    slab = slab_on_mesh(bulk, geometry.miller, shift, n_repeats, geometry.mesh)
+    return lowest_planes(slab, n_planes)
+
+
+def compound_slab(
+    bulk: Structure, geometry: FacetGeometry, shift: float, thickness: float
+) -> Structure:
+    """Thinnest symmetric, stoichiometric compound slab of at least ``thickness`` (A).
+
+    Thickness is bulk-equivalent, t = N V_atom / S. Whole oriented repeats always qualify (the
+    termination is usable), but a Tasker type-1 facet such as Li2S(110) is symmetric with
+    fewer planes than pymatgen's oriented cell holds, so planes are added one at a time.
+    """
+    n_repeats = compound_repeat_count(geometry, thickness)
+    slab = slab_on_mesh(bulk, geometry.miller, shift, n_repeats, geometry.mesh)
+    volume_per_atom = bulk.volume / len(bulk)
+    area = mesh_area(geometry.mesh)
+    planes = atomic_planes(slab)
+    for n in range(1, len(planes)):
+        n_atoms = sum(len(p) for p in planes[:n])
+        if n_atoms * volume_per_atom / area < thickness - 1e-6:
+            continue
+        candidate = lowest_planes(slab, n)
+        if is_stoichiometric(candidate, bulk) and has_normal_flip(candidate):
+            return candidate
+    return slab
+
+
+def compound_repeat_count(geometry: FacetGeometry, thickness: float) -> int:
+    """Smallest number of oriented repeats reaching ``thickness`` (A)."""
+    return max(1, math.ceil(thickness / geometry.repeat_height - 1e-6))
+
+
+def normal_period(slab: Structure, mesh: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Shortest bulk translation with a positive normal component, (t_x, t_y, d) in A.
+
+    ``slab`` is a slab on the mesh cell at least two oriented repeats thick: its atoms are
+    matched against themselves to find the stacking vector.
+    """
+    cart = slab.cart_coords
+    species = [site.species_string for site in slab]
+    order = np.argsort(cart[:, 2], kind="stable")
+    origin = int(order[0])
+    top = cart[:, 2].max()
+    inv = np.asarray(np.linalg.inv(mesh[:, :2]), dtype=np.float64)
+    for j in order:
+        dz = cart[j, 2] - cart[origin, 2]
+        if species[j] != species[origin] or dz < 0.1:
+            continue
+        t = cart[j] - cart[origin]
+        inside = np.nonzero(cart[:, 2] + dz <= top + POSITION_TOL)[0]
+        if all(_has_atom_at(cart, species, cart[i] + t, species[i], inv, mesh) for i in inside):
+            return np.asarray(t, dtype=float)
+    raise InterfacialError("no stacking period found along the normal; the slab is too thin")
+
+
+def _has_atom_at(
+    cart: NDArray[np.float64],
+    species: list[str],
+    point: NDArray[np.float64],
+    specie: str,
+    inv_mesh: NDArray[np.float64],
+    mesh: NDArray[np.float64],
+) -> bool:
+    """True if an atom of ``specie`` sits at ``point`` modulo the mesh translations."""
+    same = np.array([s == specie for s in species])
+    close_z = np.abs(cart[:, 2] - point[2]) < POSITION_TOL
+    idx = np.nonzero(same & close_z)[0]
+    if idx.size == 0:
+        return False
+    diff = (cart[idx, :2] - point[:2]) @ inv_mesh
+    return bool(wrapped_inplane_distance(diff, mesh[:, :2]).min() < 2 * POSITION_TOL)
+
+
 __all__ = [
+    "DEFAULT_COMPOUND_THICKNESS",
+    "DEFAULT_METAL_THICKNESS",
+    "FacetGeometry",
     "FacetTerminations",
     "Miller",
     "Termination",
     "atomic_planes",
     "build_slab",
     "check_thickness",
+    "check_thickness_value",
+    "compound_slab",
+    "default_metal_thickness",
     "distinct_facets",
     "enumerate_terminations",
     "has_normal_flip",
     "is_stoichiometric",
+    "lowest_planes",
+    "metal_atoms_per_plane",
+    "metal_layer_count",
+    "metal_slab",
     "miller_label",
+    "normal_period",
     "parse_miller",
+    "repeat_height",
     "repeats_for_thickness",
     "slab_area",
+    "slab_on_mesh",
     "slab_thickness",
+    "wrapped_inplane_distance",
 ]

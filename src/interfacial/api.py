@@ -807,9 +807,8 @@ def interface_flow(
     structures so that an impossible request fails here, before anything is stored.
     """
     from interfacial.calculators import interface_energetics_maker
-    from interfacial.jobs.interface import select_candidates
     from interfacial.structures.interfaces import build_interface_models
-    from interfacial.structures.matching import find_matches
+    from interfacial.structures.matching import find_matches, select_candidates
     from interfacial.structures.slabs import parse_miller
 
     settings = settings or get_settings()

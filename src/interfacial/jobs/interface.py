@@ -40,24 +40,6 @@ def interface_key(
     return f"{metal}{miller_label(metal_miller)}|{compound}{miller_label(compound_miller)}"
 
 
-def select_candidates(
-    candidates: list[MatchCandidate], max_atoms: int, n_candidates: int
-) -> list[int]:
-    """Indices of the candidates to compute: lowest mismatch first among those within max_atoms.
-
-    Ties in mismatch go to the smaller model.
-    """
-    fitting = [i for i, c in enumerate(candidates) if c.n_atoms <= max_atoms]
-    if not fitting:
-        smallest = min(candidates, key=lambda c: c.n_atoms)
-        raise InterfacialError(
-            f"the smallest matched model has {smallest.n_atoms} atoms, above the limit of "
-            f"{max_atoms}; raise max_atoms or lower the slab thicknesses or max_area"
-        )
-    fitting.sort(key=lambda i: (round(candidates[i].mismatch, 6), candidates[i].n_atoms))
-    return fitting[:n_candidates]
-
-
 def candidate_from_document(doc: MatchCandidateDocument | dict[str, Any]) -> MatchCandidate:
     """Rebuild the geometry candidate stored in a MatchReport."""
     from interfacial.structures.matching import MatchCandidate
@@ -80,7 +62,7 @@ def match_interfaces(
     n_candidates: int,
 ) -> MatchReport:
     """Lattice-match the relaxed bulks and choose the candidates to compute."""
-    from interfacial.structures.matching import find_matches
+    from interfacial.structures.matching import find_matches, select_candidates
 
     candidates = find_matches(
         metal_structure, compound_structure, metal_miller, compound_miller, **match_options

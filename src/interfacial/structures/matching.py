@@ -571,6 +571,47 @@ def find_matches(
     return sorted(candidates, key=lambda c: (c.n_atoms, round(c.mismatch, 9), c.angle_mismatch))
 
 
+# --------------------------------------------------------------------------------------------
+# Candidate ranking
+# --------------------------------------------------------------------------------------------
+
+
+def select_candidates(
+    candidates: list[MatchCandidate], max_atoms: int, n_candidates: int
+) -> list[int]:
+    """Indices of the candidates to compute: lowest mismatch first among those within max_atoms.
+
+    Parameters
+    ----------
+    candidates : list[MatchCandidate]
+        As returned by :func:`find_matches`.
+    max_atoms : int
+        Largest model (atoms of the two-interface cell) worth computing.
+    n_candidates : int
+        How many to keep.
+
+    Returns
+    -------
+    list[int]
+        Indices into ``candidates``; ties in mismatch go to the smaller model.
+
+    Raises
+    ------
+    InterfacialError
+        If every candidate is above ``max_atoms``.
+
+    """
+    fitting = [i for i, c in enumerate(candidates) if c.n_atoms <= max_atoms]
+    if not fitting:
+        smallest = min(candidates, key=lambda c: c.n_atoms)
+        raise InterfacialError(
+            f"the smallest matched model has {smallest.n_atoms} atoms, above the limit of "
+            f"{max_atoms}; raise max_atoms or lower the slab thicknesses or max_area"
+        )
+    fitting.sort(key=lambda i: (round(candidates[i].mismatch, 6), candidates[i].n_atoms))
+    return fitting[:n_candidates]
+
+
 __all__ = [
     "MatchCandidate",
     "NoMatchError",
@@ -580,4 +621,5 @@ __all__ = [
     "find_matches",
     "hermite_matrices",
     "hermite_normal_form",
+    "select_candidates",
 ]

@@ -12,6 +12,11 @@ facet. Two of its habits are avoided here on purpose:
 
 A facet none of whose stoichiometric terminations is symmetric is a Tasker type-3 (polar) facet: it
 is reported with that reason, never silently dropped.
+
+The second half builds slabs on the true surface mesh of a facet (found by
+:mod:`interfacial.structures.meshes`): metal slabs of a given number of planes and the thinnest
+symmetric stoichiometric compound slab of a given thickness, as the lattice matching and the
+interface models need them.
 """
 
 from __future__ import annotations

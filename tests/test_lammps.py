@@ -41,13 +41,9 @@ from interfacial.lammps import (
     temperature_stages,
     write_data_file,
 )
-from interfacial.lammps.run import (
-    EV_PER_A3_IN_BAR,
-    STATE_FILE,
-    gather_by_id,
-    lammps_cell,
-    parse_thermo,
-)
+from interfacial.lammps.log import EV_PER_A3_IN_BAR, parse_thermo
+from interfacial.lammps.record import STATE_FILE
+from interfacial.lammps.wheel import gather_by_id, lammps_cell
 from interfacial.mtp.engine import motep_calculator
 from mtp_data import SPECIES_ORDER, tiny_potential, toy_cell
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from interfacial.errors import InterfacialError
-from interfacial.mtp.active import extrapolation_grades, select_for_labelling
+from interfacial.mtp.active import extrapolation_grades
+from interfacial.mtp.selection import select_for_labelling
 from mtp_data import SPECIES_ORDER, configurations
 
 

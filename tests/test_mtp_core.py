@@ -14,6 +14,7 @@ from ase import Atoms
 from ase.calculators.lj import LennardJones
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from interfacial import engines
 from interfacial.errors import InterfacialError
 from interfacial.mtp.basis import (
     SUPPORTED_LEVELS,
@@ -22,14 +23,8 @@ from interfacial.mtp.basis import (
     untrained_mtp_text,
 )
 from interfacial.mtp.cfg import check_training_set, read_cfg, write_cfg
-from interfacial.mtp.engine import (
-    DEFAULT_WEIGHTS,
-    ENGINES,
-    MLPBinaryEngine,
-    MotepEngine,
-    MTPEngine,
-    get_engine,
-)
+from interfacial.mtp.defaults import DEFAULT_WEIGHTS
+from interfacial.mtp.engine import MLPBinaryEngine, MotepEngine, MTPEngine
 from interfacial.mtp.metrics import (
     errors_between,
     errors_on,
@@ -415,15 +410,16 @@ def test_bad_potential_files_are_refused_with_the_reason(tmp_path):
 
 
 def test_engines_follow_the_protocol_and_are_found_by_name():
-    assert set(ENGINES) == {"motep", "mlp"}
-    for name in ENGINES:
-        assert isinstance(get_engine(name), MTPEngine)
-    assert get_engine("MLP", command="/opt/mlp", mpi_prefix="srun").command == "/opt/mlp"
+    assert set(engines.names("fit")) == {"motep", "mlp"}
+    for name in engines.names("fit"):
+        assert isinstance(engines.get("fit", name).build(), MTPEngine)
+    mlp = engines.get("fit", "MLP").build({"command": "/opt/mlp", "mpi_prefix": "srun"})
+    assert mlp.command == "/opt/mlp"
     assert MotepEngine().version() == "0.2.0"
     with pytest.raises(InterfacialError, match="unknown MTP engine 'lammps'"):
-        get_engine("lammps")
+        engines.get("fit", "lammps")
     with pytest.raises(InterfacialError, match="bad option for the motep engine"):
-        get_engine("motep", command="mlp")
+        engines.get("fit", "motep").build({"command": "mlp"})
 
 
 def _fake_mlp(directory: Path, body: str) -> Path:

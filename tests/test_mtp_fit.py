@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
+from interfacial.mtp.defaults import DEFAULT_WEIGHTS
 from interfacial.mtp.engine import (
-    DEFAULT_WEIGHTS,
     FITTED_FILE,
     INITIAL_FILE,
     TRAINING_FILE,

@@ -81,7 +81,7 @@ def test_stored_potential_reloads_in_a_new_process_and_predicts_the_same(fitted)
 import json, sys
 from interfacial.settings import InterfacialSettings
 from interfacial.stores import get_job_store
-from interfacial.mtp.engine import get_engine
+from interfacial import engines
 from interfacial.mtp.potential import MTPPotential
 from ase.io import read
 store = get_job_store(InterfacialSettings(data_dir={str(fitted["db"])!r}))
@@ -90,7 +90,7 @@ doc = store.query_one({{"metadata.interfacial.role": "mtp_fit"}}, load=True)
 potential = doc["output"]["potential"]
 if isinstance(potential, dict):
     potential = MTPPotential.from_dict(potential)
-calc = get_engine(potential.engine).calculator(potential)
+calc = engines.get("fit", potential.engine).build().calculator(potential)
 out = []
 for atoms in read({str(fitted["folder"] / "held_out.extxyz")!r}, index=":"):
     atoms.calc = calc

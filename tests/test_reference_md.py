@@ -13,9 +13,10 @@ from maggma.stores import MemoryStore
 from pymatgen.core import Lattice, Structure
 from pymatgen.core.trajectory import Trajectory
 
+from interfacial.ase_md import run_nvt
 from interfacial.errors import InterfacialError
 from interfacial.flows.reference_md import ReferenceMDMaker, VaspReferenceMDMaker
-from interfacial.forcefields.md import ForceFieldMDRunMaker, ForceFieldReferenceMDMaker, run_nvt
+from interfacial.forcefields.md import ForceFieldMDRunMaker, ForceFieldReferenceMDMaker
 from interfacial.jobs.reference_md import KBAR_TO_ASE_STRESS, snapshots_from_trajectory
 from interfacial.mtp.cfg import read_cfg, write_cfg
 from interfacial.schemas.reference_md import MDSnapshots, species_order
@@ -382,7 +383,7 @@ def test_run_nvt_stops_on_request_and_on_non_finite_dynamics():
     from ase.calculators.calculator import Calculator, all_changes
     from ase.calculators.lj import LennardJones
 
-    from interfacial.forcefields.md import run_nvt
+    from interfacial.ase_md import run_nvt
 
     argon = bulk("Ar", "fcc", a=5.26, cubic=True) * (2, 2, 2)
     common = {

@@ -130,11 +130,12 @@ class TransportSpec(_Strict):
     @field_validator("md_engine")
     @classmethod
     def _engine(cls, value: str) -> str:
-        from interfacial.jobs.diffusion import MD_ENGINES
+        from interfacial import engines
 
-        if value not in MD_ENGINES:
-            raise ValueError(f"'{value}' is not one of {', '.join(sorted(MD_ENGINES))}")
-        return value
+        try:
+            return engines.canonical("md", value)
+        except InterfacialError as err:
+            raise ValueError(str(err)) from None
 
     def maker_options(self, temperatures: list[float]) -> dict[str, Any]:
         """Keyword arguments of a DiffusionMDMaker."""
@@ -243,12 +244,15 @@ class Campaign(_Strict):
         from interfacial.api import load_md_structure, load_potential
         from interfacial.flows.diffusion import (
             STUDY_TEMPERATURES,
+            DiffusionMDMaker,
             EmbeddedDiffusionMDMaker,
             MLIPDiffusionMDMaker,
         )
         from interfacial.settings import get_settings
 
-        makers = {"motep-external": EmbeddedDiffusionMDMaker, "mlip": MLIPDiffusionMDMaker}
+        # Ready-made defaults of the built-in md engines; another registered engine gets the
+        # plain maker.
+        presets = {"motep-external": EmbeddedDiffusionMDMaker, "mlip": MLIPDiffusionMDMaker}
         settings = settings or get_settings()
         structure, label = load_md_structure(spec.structure, settings)
         potential = load_potential(spec.potential, spec.species, settings)
@@ -263,7 +267,7 @@ class Campaign(_Strict):
                     "mpi_cmd": settings.mpi_cmd,
                 }
                 check_lammps_available(settings.lammps_cmd)
-        maker = makers[spec.md_engine](**options)
+        maker = presets.get(spec.md_engine, DiffusionMDMaker)(md_engine=spec.md_engine, **options)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
             return maker.make(structure, potential, spec.label or label)

@@ -913,10 +913,10 @@ def fit_mtp_command(
     """Fit a moment tensor potential; store it with its training and validation errors."""
     from jobflow import Flow
 
+    from interfacial import engines
     from interfacial.flows.mtp import MTPFitMaker
     from interfacial.jobs.mtp import configurations_from_cfg
     from interfacial.mtp.cfg import check_training_set
-    from interfacial.mtp.engine import options_from_settings
     from interfacial.runner import run_flow
     from interfacial.settings import get_settings
     from interfacial.stores import check_writable, get_job_store
@@ -932,7 +932,7 @@ def fit_mtp_command(
             train_text, order = _training_text(Path(training), order)
             validation_text = {}
         validation_text |= {p.stem: _training_text(p, order)[0] for p in validation or []}
-        options: dict[str, Any] = options_from_settings(engine, settings)
+        options: dict[str, Any] = engines.get("fit", engine).options_from_settings(settings)
         if max_iter is not None:
             options["max_iter"] = max_iter
         maker = MTPFitMaker(

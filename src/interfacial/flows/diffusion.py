@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from jobflow import Flow, Maker
 
+from interfacial import engines
 from interfacial.errors import InterfacialError
-from interfacial.jobs.diffusion import MD_ENGINES, arrhenius_summary, transport_md
+from interfacial.jobs.diffusion import arrhenius_summary, transport_md
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS
 from interfacial.structures.defects import check_cell_options, maker_cell
 
@@ -44,7 +45,7 @@ class DiffusionMDMaker(Maker):
     name : str
         Flow name.
     md_engine : str
-        Force provider of LAMMPS, a key of :data:`interfacial.jobs.diffusion.MD_ENGINES`
+        Transport MD engine, a registered ``md`` engine (:mod:`interfacial.engines`)
         ("motep-external": the wheel with motep forces; "mlip": ``pair_style mlip``).
     temperatures : list of float
         The ladder (K).
@@ -117,11 +118,13 @@ class DiffusionMDMaker(Maker):
 
     def __post_init__(self) -> None:
         """Refuse what would fail hours into a queue."""
-        if self.md_engine not in MD_ENGINES:
+        try:
+            engines.canonical("md", self.md_engine)
+        except InterfacialError as err:
             raise InterfacialError(
-                f"md_engine {self.md_engine!r} is not one of {sorted(MD_ENGINES)}; use "
-                "EmbeddedDiffusionMDMaker or MLIPDiffusionMDMaker for ready-made defaults"
-            )
+                f"md_engine: {err}; EmbeddedDiffusionMDMaker and MLIPDiffusionMDMaker have "
+                "ready-made defaults"
+            ) from None
         temps = [*self.temperatures, self.ramp_start_temperature]
         if not self.temperatures or not all(math.isfinite(t) and t > 0 for t in temps):
             raise InterfacialError(f"temperatures must be positive (K), got {self.temperatures}")

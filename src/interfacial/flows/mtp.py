@@ -1,8 +1,8 @@
 """Fitting moment tensor potentials: one maker, the engine chosen through a small protocol.
 
-The engines (:mod:`interfacial.mtp.engine`) are looked up by name in a registry, so the maker has
-no branch per engine; :class:`MotepFitMaker` (embedded default) and :class:`MLPFitMaker` (the
-``mlp`` binary on clusters) only change defaults.
+The engines are looked up by name in the registry (:mod:`interfacial.engines`, kind ``fit``), so
+the maker has no branch per engine; :class:`MotepFitMaker` (embedded default) and
+:class:`MLPFitMaker` (the ``mlp`` binary on clusters) only change defaults.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from typing import Any
 
 from jobflow import Job, Maker
 
+from interfacial import engines
 from interfacial.errors import InterfacialError
 from interfacial.jobs.mtp import fit_mtp
 from interfacial.jobs.surface import tag
 from interfacial.mtp.basis import SUPPORTED_LEVELS
-from interfacial.mtp.engine import DEFAULT_CUTOFF, DEFAULT_LEVEL, DEFAULT_WEIGHTS
+from interfacial.mtp.defaults import DEFAULT_CUTOFF, DEFAULT_LEVEL, DEFAULT_WEIGHTS
 
 
 @dataclass
@@ -55,9 +56,8 @@ class MTPFitMaker(Maker):
 
     def __post_init__(self) -> None:
         """Validate before any job exists."""
-        from interfacial.mtp.engine import get_engine
-
-        get_engine(self.engine, **self.engine_options)  # unknown engine or option: clear error
+        # Unknown engine (listing the registered ones) or option: a clear error, now.
+        engines.get("fit", self.engine).build(self.engine_options)
         if self.level not in SUPPORTED_LEVELS:
             raise InterfacialError(
                 f"level {self.level} is not available; choose one of {list(SUPPORTED_LEVELS)}"

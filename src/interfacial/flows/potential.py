@@ -16,7 +16,7 @@ from jobflow import Flow, Maker
 from interfacial.errors import InterfacialError
 from interfacial.jobs.potential import active_learning_round, training_sets
 from interfacial.jobs.surface import tag
-from interfacial.mtp.active import SELECT_THRESHOLD
+from interfacial.mtp.defaults import SELECT_THRESHOLD
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure

@@ -9,12 +9,12 @@ only when asked for.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobflow import job
 
+from interfacial import engines
 from interfacial.errors import InterfacialError
 from interfacial.schemas.diffusion import (
     DEFAULT_COMPONENTS,
@@ -28,23 +28,17 @@ from interfacial.schemas.diffusion import (
 if TYPE_CHECKING:
     from pymatgen.core import Structure
 
-#: Force providers of LAMMPS by name -> "module:class" (imported only where the job runs).
-MD_ENGINES: dict[str, str] = {
-    "motep-external": "interfacial.lammps.run:MotepExternal",
-    "mlip": "interfacial.lammps.run:MLIPPairStyle",
-}
-
 #: Live MSD time origins aimed at when the origin interval is not given: enough for a smooth
 #: curve, few enough that the per-frame cost stays ~200 x n_atoms.
 TARGET_ORIGINS = 200
 
 
 def force_provider(md_engine: str, potential: Any, options: dict[str, Any]) -> Any:
-    """Instantiate the force provider registered as ``md_engine``."""
-    if md_engine not in MD_ENGINES:
-        raise InterfacialError(f"unknown md_engine {md_engine!r}; known: {sorted(MD_ENGINES)}")
-    module, name = MD_ENGINES[md_engine].split(":")
-    return getattr(importlib.import_module(module), name)(potential, **options)
+    """The transport MD engine ``md_engine`` built with the potential and its options.
+
+    Looked up in :mod:`interfacial.engines` (kind ``md``); its ``run`` runs one temperature.
+    """
+    return engines.get("md", md_engine)(potential, **options)
 
 
 def work_root(work_dir: str | None) -> Path:
@@ -135,7 +129,8 @@ def transport_md(
     system : str
         Name of the documents.
     md_engine, engine_options
-        Force provider (a key of :data:`MD_ENGINES`) and its options.
+        Transport MD engine (a registered ``md`` engine, :mod:`interfacial.engines`) and its
+        options.
     velocity_seed : int
         Seed of the initial velocities.
     vacancies : list of dict
@@ -170,8 +165,6 @@ def transport_md(
 
     """
     from interfacial.analysis.transport import fit_diffusivities
-    from interfacial.lammps.inputs import temperature_stages
-    from interfacial.lammps.run import progress_printer, run_segments
     from interfacial.mtp.potential import MTPPotential
     from interfacial.trajectory import default_groups, iter_frames, trajectory_msd
 
@@ -184,28 +177,17 @@ def transport_md(
             f"the potential knows {list(mtp.species_order)} but the cell has {missing}: fit a "
             "potential on this chemistry"
         )
-    stages = temperature_stages(
-        temperature,
-        ramp_steps=plan["ramp_steps"],
-        equilibration_steps=plan["equilibration_steps"],
-        production_steps=plan["production_steps"],
-        dump_interval=plan["dump_interval"],
-        start_temperature=plan["ramp_start_temperature"],
-    )
     workdir = work_root(work_dir) / run_directory_name(
         system, mtp.sha256, temperature, plan_digest(structure, plan, velocity_seed)
     )
     provider = force_provider(md_engine, mtp, engine_options)
-    record = run_segments(
+    record = provider.run(
         workdir,
         structure,
-        provider,
-        stages,
-        time_step_fs=plan["time_step"],
-        thermostat_damping_fs=plan["thermostat_damping"],
+        temperature,
+        plan,
         velocity_seed=velocity_seed,
-        max_segment_steps=plan["segment_steps"],
-        on_segment=progress_printer(f"{system} {temperature:g} K") if show_progress else None,
+        progress_label=f"{system} {temperature:g} K" if show_progress else None,
     )
 
     n_frames = plan["production_steps"] // plan["dump_interval"] + 1
@@ -307,12 +289,7 @@ def grade_production(
     from ase import Atoms
 
     from interfacial.jobs.mtp import configurations_from_cfg
-    from interfacial.mtp.active import (
-        BREAK_THRESHOLD,
-        SELECT_THRESHOLD,
-        grader_for,
-        grades_with,
-    )
+    from interfacial.mtp.defaults import BREAK_THRESHOLD, SELECT_THRESHOLD
 
     configurations = configurations_from_cfg(training["cfg"], potential.species_order)
     if not configurations:
@@ -322,9 +299,12 @@ def grade_production(
         for frame in frames
     ]
     # Per neighbourhood: transport cells are larger than the training cells, and a grade by
-    # configuration grows with the number of atoms.
-    grader = grader_for(potential, configurations, per_neighbourhood=True)
-    grades = grades_with(grader, potential, candidates)
+    # configuration grows with the number of atoms. motep grades a potential of any engine
+    # (the file layout is the same; mlp has no grading interface).
+    grader = engines.get("fit", "motep").build()
+    grades = grader.extrapolation_grades(
+        potential, configurations, candidates, per_neighbourhood=True
+    )
     return ExtrapolationCheck(
         n_graded=len(grades),
         max_grade=float(grades.max()),

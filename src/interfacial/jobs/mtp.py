@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from jobflow import job
 
+from interfacial import engines
 from interfacial.errors import InterfacialError
 from interfacial.schemas.mtp import FitErrors, MTPFitDocument, ParitySet
 
@@ -71,14 +72,13 @@ def fit_mtp(
 ) -> MTPFitDocument:
     """Fit a potential and measure it; fails (nothing stored) on bad data or a diverged fit."""
     from interfacial.mtp.cfg import check_training_set
-    from interfacial.mtp.engine import get_engine
     from interfacial.mtp.metrics import predict
 
     available = configurations_from_cfg(training_cfg, species_order)
     check_training_set(available, species_order)
     training = subsample(available, max_training, seed)
     check_training_set(training, species_order)
-    engine = get_engine(engine_name, **engine_options)
+    engine = engines.get("fit", engine_name).build(engine_options)
     w = (float(weights[0]), float(weights[1]), float(weights[2]))
     potential = engine.fit(training, species_order, level, cutoff, w, seed, Path.cwd())
     calculator = engine.calculator(potential)

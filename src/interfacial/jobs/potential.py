@@ -20,6 +20,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from jobflow import Flow, Job, Maker, Response, job
 from pydantic import BaseModel, Field
 
+from interfacial import engines
 from interfacial.errors import InterfacialError
 from interfacial.jobs.surface import tag
 from interfacial.schemas.surface import utcnow
@@ -118,9 +119,8 @@ def active_learning_round(
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from interfacial.jobs.mtp import configurations_from_cfg
-    from interfacial.mtp.active import explore, select_for_labelling
-    from interfacial.mtp.engine import get_engine
     from interfacial.mtp.potential import MTPPotential
+    from interfacial.mtp.selection import select_for_labelling
 
     fit = fit.model_dump() if hasattr(fit, "model_dump") else fit
     potential = fit["potential"]
@@ -129,10 +129,9 @@ def active_learning_round(
     order = list(sets["species_order"])
     training = configurations_from_cfg(training_cfg, order)
     start = AseAtomsAdaptor.get_atoms(_structure(sets["start_structure"]))
-    calculator = get_engine(potential.engine).calculator(potential)
-    frames, steps, grades, ended = explore(
+    engine = engines.get("fit", potential.engine).build()
+    frames, steps, grades, ended = engine.explore(
         potential,
-        calculator,
         training,
         start,
         temperature=options["temperature"],

@@ -5,7 +5,11 @@ largest |c| of the coefficients expressing the configuration's row of the energy
 respect to the potential's parameters) in the active set, the rows of the training set that
 span the largest volume. Grade <= 1: interpolation; > 1: extrapolation, the more the further
 from the training domain. motep computes it (``motep.grade.Grader``); the selection of the
-configurations to label (MLIP's ``select-add``, which motep lacks) is written here.
+configurations to label (MLIP's ``select-add``, which motep lacks) is
+:func:`interfacial.mtp.selection.select_for_labelling`.
+
+The fit engines (:mod:`interfacial.mtp.engine`) expose grading and exploration as methods, which
+is how code-agnostic jobs reach them (through :mod:`interfacial.engines`).
 """
 
 from __future__ import annotations
@@ -19,12 +23,10 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers
 
+from interfacial.ase_md import run_nvt
 from interfacial.errors import InterfacialError
+from interfacial.mtp.defaults import BREAK_THRESHOLD
 from interfacial.mtp.potential import MTPPotential
-
-#: MLIP's usual thresholds: above 2 a configuration is worth labelling, above 10 MD is unreliable.
-SELECT_THRESHOLD = 2.0
-BREAK_THRESHOLD = 10.0
 
 
 def grader_for(
@@ -132,8 +134,6 @@ def explore(
     their grades and why the run ended ('completed', 'grade above break threshold',
     'non-finite dynamics').
     """
-    from interfacial.forcefields.md import run_nvt
-
     grader = grader_for(potential, training, seed)
     grades: list[float] = []
 
@@ -156,26 +156,3 @@ def explore(
     )
     reason = {"stopped by on_snapshot": "grade above break threshold"}.get(run.ended, run.ended)
     return run.frames, run.steps, np.array(grades), reason
-
-
-def select_for_labelling(
-    grades: Sequence[float],
-    threshold: float = SELECT_THRESHOLD,
-    max_selected: int = 10,
-    min_separation: int = 1,
-) -> list[int]:
-    """Indices of the configurations to label: highest grades above ``threshold`` first.
-
-    ``min_separation`` (in trajectory frames) keeps the selection from being several nearly
-    identical consecutive snapshots of one excursion. Returned in trajectory order.
-    """
-    if threshold < 1.0:
-        raise InterfacialError(f"grade threshold {threshold} < 1 would select interpolation")
-    order = np.argsort(-np.asarray(grades, dtype=float), kind="stable")
-    chosen: list[int] = []
-    for index in order:
-        if grades[index] <= threshold or len(chosen) >= max_selected:
-            break
-        if all(abs(int(index) - c) >= min_separation for c in chosen):
-            chosen.append(int(index))
-    return sorted(chosen)

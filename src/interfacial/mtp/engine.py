@@ -10,8 +10,11 @@ and a fit on a cluster are interchangeable:
 - ``fitted.mtp``: the fitted potential in MLIP's layout, which ``mlp``, motep and LAMMPS'
   ``pair_style mlip`` all read.
 
-Engines are looked up by name in :data:`ENGINES` (:func:`get_engine`); code that fits a potential
-depends only on the :class:`MTPEngine` protocol.
+Both are registered fit engines of :mod:`interfacial.engines`: ``engines.get("fit", name)`` is the
+engine class, and its :meth:`FitEngine.build` the one way to make an engine from options and the
+project's settings. Code that fits, evaluates or grades a potential depends only on the
+:class:`MTPEngine` protocol: fit, calculator, MaxVol grades and the graded exploring MD of active
+learning (motep's, for potentials of either engine: the file layout is the same).
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ import importlib.metadata
 import math
 import shlex
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 import numpy as np
 from ase import Atoms
@@ -36,15 +39,14 @@ from interfacial.commands import expand_command, require_executable, run_capture
 from interfacial.errors import InterfacialError
 from interfacial.mtp.basis import SUPPORTED_LEVELS, untrained_mtp_text
 from interfacial.mtp.cfg import check_species_order, check_training_set, read_cfg, write_cfg
+from interfacial.mtp.defaults import (
+    BREAK_THRESHOLD,
+    DEFAULT_CUTOFF,
+    DEFAULT_LEVEL,
+    DEFAULT_WEIGHTS,
+)
 from interfacial.mtp.potential import MTPPotential
 
-DEFAULT_LEVEL = 10
-"""The study's level (lev_max)."""
-DEFAULT_CUTOFF = 5.0
-"""The study's cutoff (A)."""
-DEFAULT_WEIGHTS = (100.0, 10.0, 1.0)
-"""The study's energy : force : stress weights, 100 : 10 : 1 (``mlp train``'s own defaults are
-1 : 0.01 : 0.001). Passed to the engine unchanged and recorded with the potential as given."""
 TRAINING_FILE = "train.cfg"
 INITIAL_FILE = "init.mtp"
 FITTED_FILE = "fitted.mtp"
@@ -84,6 +86,131 @@ class MTPEngine(Protocol):
     def calculator(self, potential: MTPPotential) -> Calculator:
         """An ASE calculator of ``potential``."""
         ...
+
+    def extrapolation_grades(
+        self,
+        potential: MTPPotential,
+        training: Sequence[Atoms],
+        candidates: Sequence[Atoms],
+        seed: int = 0,
+        per_neighbourhood: bool = False,
+    ) -> np.ndarray:
+        """MaxVol extrapolation grade of each candidate against the training set."""
+        ...
+
+    def explore(
+        self,
+        potential: MTPPotential,
+        training: Sequence[Atoms],
+        start: Atoms,
+        *,
+        temperature: float,
+        time_step: float,
+        steps: int,
+        interval: int,
+        seed: int = 0,
+        break_threshold: float = BREAK_THRESHOLD,
+    ) -> tuple[list[Atoms], list[int], np.ndarray, str]:
+        """NVT MD with the potential, graded as it runs (active learning's exploration)."""
+        ...
+
+
+class FitEngine:
+    """What the registered fit engines share: construction and motep's evaluation.
+
+    An engine is built from options and the project's settings (:meth:`build`); a fitted
+    potential is graded and explored with motep (both need only its file).
+
+    Subclasses are dataclasses whose fields are the engine's options; they implement ``fit``
+    and ``calculator``.
+    """
+
+    name: ClassVar[str]
+    #: Options taken from the project's settings when not given: option -> settings field.
+    settings_options: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def build(cls, options: Mapping[str, Any] | None = None, settings: Any = None) -> Self:
+        """The engine with ``options`` (its dataclass fields).
+
+        Options not in ``options`` are taken from ``settings`` when given (e.g. mlp's command
+        from ``settings.mlp_cmd``).
+
+        Raises
+        ------
+        InterfacialError
+            For an option the engine does not have.
+
+        """
+        given = dict(options or {})
+        if settings is not None:
+            for option, field in cls.settings_options.items():
+                given.setdefault(option, getattr(settings, field))
+        try:
+            return cls(**given)
+        except TypeError as err:
+            raise InterfacialError(f"bad option for the {cls.name} engine: {err}") from None
+
+    @classmethod
+    def options_from_settings(cls, settings: Any) -> dict[str, Any]:
+        """The engine options that come from the project's settings (e.g. mlp's command)."""
+        return {option: getattr(settings, field) for option, field in cls.settings_options.items()}
+
+    def calculator(self, potential: MTPPotential) -> Calculator:
+        """An ASE calculator of ``potential``."""
+        raise NotImplementedError
+
+    def extrapolation_grades(
+        self,
+        potential: MTPPotential,
+        training: Sequence[Atoms],
+        candidates: Sequence[Atoms],
+        seed: int = 0,
+        per_neighbourhood: bool = False,
+    ) -> np.ndarray:
+        """MaxVol extrapolation grade of each candidate (dimensionless; <= 1 interpolates).
+
+        See :func:`interfacial.mtp.active.extrapolation_grades`; ``per_neighbourhood`` grades
+        cells of any size against the same active set (transport cells).
+        """
+        from interfacial.mtp.active import extrapolation_grades
+
+        return extrapolation_grades(
+            potential, training, candidates, seed, per_neighbourhood=per_neighbourhood
+        )
+
+    def explore(
+        self,
+        potential: MTPPotential,
+        training: Sequence[Atoms],
+        start: Atoms,
+        *,
+        temperature: float,
+        time_step: float,
+        steps: int,
+        interval: int,
+        seed: int = 0,
+        break_threshold: float = BREAK_THRESHOLD,
+    ) -> tuple[list[Atoms], list[int], np.ndarray, str]:
+        """NVT MD with this engine's calculator, graded every ``interval`` steps.
+
+        See :func:`interfacial.mtp.active.explore` (K, fs, steps); returns the snapshots,
+        their steps, their grades and why the run ended.
+        """
+        from interfacial.mtp.active import explore
+
+        return explore(
+            potential,
+            self.calculator(potential),
+            training,
+            start,
+            temperature=temperature,
+            time_step=time_step,
+            steps=steps,
+            interval=interval,
+            seed=seed,
+            break_threshold=break_threshold,
+        )
 
 
 @dataclass(frozen=True)
@@ -198,7 +325,7 @@ def _energies_and_forces(
 
 
 @dataclass
-class MotepEngine:
+class MotepEngine(FitEngine):
     """Fits with motep's Python API (the embedded default; no binary needed).
 
     The optimisation, with the seed drawing the starting coefficients:
@@ -219,7 +346,6 @@ class MotepEngine:
     """
 
     name: ClassVar[str] = "motep"
-    settings_options: ClassVar[dict[str, str]] = {}
     max_iter: int = 1000
     backend: str = "cext"
 
@@ -350,7 +476,7 @@ def _check_readback(
 
 
 @dataclass
-class MLPBinaryEngine:
+class MLPBinaryEngine(FitEngine):
     """Fits with MLIP's ``mlp train`` (clusters), optionally under an MPI launcher.
 
     Runs, in the work directory::
@@ -375,8 +501,6 @@ class MLPBinaryEngine:
     """
 
     name: ClassVar[str] = "mlp"
-    #: Options taken from the project's settings when none are given (see
-    #: :func:`options_from_settings`).
     settings_options: ClassVar[dict[str, str]] = {"command": "mlp_cmd"}
     command: str = "mlp"
     mpi_prefix: str = ""
@@ -473,39 +597,3 @@ class MLPBinaryEngine:
     def calculator(self, potential: MTPPotential) -> Calculator:
         """A motep calculator of ``potential`` (``mlp`` has no ASE interface)."""
         return motep_calculator(potential)
-
-
-ENGINES: dict[str, type[MotepEngine] | type[MLPBinaryEngine]] = {
-    MotepEngine.name: MotepEngine,
-    MLPBinaryEngine.name: MLPBinaryEngine,
-}
-"""Engines by name."""
-
-
-def options_from_settings(name: str, settings: Any) -> dict[str, Any]:
-    """Engine options that come from the project's settings (e.g. mlp's command)."""
-    cls = ENGINES.get(name.strip().lower())
-    if cls is None:
-        return {}
-    return {option: getattr(settings, field) for option, field in cls.settings_options.items()}
-
-
-def get_engine(name: str, **options: Any) -> MTPEngine:
-    """The engine called ``name``, built with ``options`` (its dataclass fields).
-
-    Raises
-    ------
-    InterfacialError
-        For an unknown name or option.
-
-    """
-    try:
-        cls = ENGINES[name.strip().lower()]
-    except KeyError:
-        raise InterfacialError(
-            f"unknown MTP engine {name!r}; choose one of: {', '.join(ENGINES)}"
-        ) from None
-    try:
-        return cls(**options)
-    except TypeError as err:
-        raise InterfacialError(f"bad option for the {cls.name} engine: {err}") from None

@@ -18,7 +18,8 @@ from interfacial.flows.reference_md import ReferenceMDMaker, VaspReferenceMDMake
 from interfacial.forcefields.md import ForceFieldMDRunMaker, ForceFieldReferenceMDMaker, run_nvt
 from interfacial.jobs.reference_md import KBAR_TO_ASE_STRESS, snapshots_from_trajectory
 from interfacial.mtp.cfg import read_cfg, write_cfg
-from interfacial.schemas.reference_md import MDSnapshots, species_order
+from interfacial.conventions import species_order
+from interfacial.schemas.reference_md import MDSnapshots
 from interfacial.structures.defects import (
     interface_planes,
     interface_region_indices,

@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
-import hashlib
 import json
 import logging
 import math
@@ -51,6 +50,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from interfacial.commands import expand_command, require_executable, run_captured
+from interfacial.conventions import plan_fingerprint, structure_key
 from interfacial.errors import InterfacialError
 from interfacial.lammps.inputs import (
     THERMO_COLUMNS,
@@ -638,19 +638,12 @@ class MDRunRecord(BaseModel):
     lammps_version: str | None = None
     argv: list[str] | None = Field(None, description="Command line of the last subprocess run")
     ns_per_day: float | None = Field(None, description="Over the segments done so far")
+    species_order: list[str] | None = Field(None, description="Element of LAMMPS type 1, 2, ...")
 
 
 # --------------------------------------------------------------------------------------------
 # The segmented run
 # --------------------------------------------------------------------------------------------
-
-
-def _structure_key(structure: Structure) -> dict[str, Any]:
-    return {
-        "lattice": structure.lattice.matrix.tolist(),
-        "species": [site.specie.symbol for site in structure],
-        "frac_coords": np.asarray(structure.frac_coords).tolist(),
-    }
 
 
 @dataclass
@@ -719,7 +712,7 @@ class SegmentedMD:
     def plan(self) -> dict[str, Any]:
         """Everything that determines the trajectory (hashed into :meth:`fingerprint`)."""
         return {
-            "structure": _structure_key(self.structure),
+            "structure": structure_key(self.structure),
             "species_order": list(self.species_order),
             "segments": [asdict(s) for s in self.segments],
             "time_step_fs": self.time_step_fs,
@@ -731,9 +724,8 @@ class SegmentedMD:
         }
 
     def fingerprint(self) -> str:
-        """sha256 of :meth:`plan`."""
-        text = json.dumps(self.plan(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        """sha256 of :meth:`plan` (:func:`interfacial.conventions.plan_fingerprint`)."""
+        return plan_fingerprint(self.plan())
 
     @property
     def state_file(self) -> Path:
@@ -745,13 +737,7 @@ class SegmentedMD:
     def _read_state(self) -> list[SegmentRecord]:
         if not self.state_file.is_file():
             return []
-        try:
-            state = json.loads(self.state_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise InterfacialError(
-                f"{self.state_file} is not valid JSON ({err}): delete the work directory or "
-                "use a new one"
-            ) from None
+        state = _load_state(self.state_file)
         if state.get("fingerprint") != self.fingerprint():
             raise InterfacialError(
                 f"{self.workdir} holds a different MD run (its plan, structure or potential "
@@ -772,46 +758,14 @@ class SegmentedMD:
     def record(self, done: list[SegmentRecord] | None = None) -> MDRunRecord:
         """The record of the segments completed so far (read from the state file by default)."""
         done = self._read_state() if done is None else done
-        production = [s for s in self.segments if s.dump_interval is not None]
-        finished = {s.index for s in done}
-        prod_done = [s for s in done if s.dump_file is not None]
-        target = production[-1].end_temperature if production else self.segments[-1].end_temperature
-        mean = None
-        ok, warning = True, None
-        if prod_done:
-            weights = np.array([s.steps for s in prod_done], dtype=float)
-            mean = float(np.average([s.mean_temperature for s in prod_done], weights=weights))
-            deviation = abs(mean - target) / target
-            if deviation > self.temperature_tolerance:
-                ok = False
-                warning = (
-                    f"mean production temperature {mean:.1f} K deviates from the target "
-                    f"{target:g} K by {100 * deviation:.0f} % (> "
-                    f"{100 * self.temperature_tolerance:.0f} %): check the thermostat damping, "
-                    "the time step and the potential"
-                )
-        wall = sum(s.wall_seconds for s in done)
-        steps_done = sum(s.steps for s in done)
-        subprocess_runs = [s.argv for s in done if s.argv is not None]
-        return MDRunRecord(
-            workdir=str(self.workdir),
-            fingerprint=self.fingerprint(),
-            complete=finished == {s.index for s in self.segments},
-            segments=done,
-            total_segments=len(self.segments),
-            steps_done=steps_done,
-            total_steps=sum(s.steps for s in self.segments),
-            production_dumps=[str(self.workdir / s.dump_file) for s in prod_done if s.dump_file],
-            production_steps=sum(s.steps for s in production),
-            dump_interval=production[0].dump_interval if production else None,
+        return _run_record(
+            self.workdir,
+            self.fingerprint(),
+            self.segments,
+            done,
             time_step_fs=self.time_step_fs,
-            target_temperature=target,
-            mean_production_temperature=mean,
-            temperature_ok=ok,
-            temperature_warning=warning,
-            lammps_version=done[-1].lammps_version if done else None,
-            argv=subprocess_runs[-1] if subprocess_runs else None,
-            ns_per_day=ns_per_day(steps_done, self.time_step_fs, wall) if done else None,
+            species_order=list(self.species_order),
+            temperature_tolerance=self.temperature_tolerance,
         )
 
     # -- run ----------------------------------------------------------------------------------
@@ -922,6 +876,117 @@ class SegmentedMD:
             lammps_version=execution.lammps_version,
             argv=execution.argv,
         )
+
+
+def _load_state(state_file: Path) -> dict[str, Any]:
+    """The JSON of a state file (:data:`STATE_FILE`), the one place that parses it."""
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InterfacialError(
+            f"{state_file}: unreadable MD run record ({err}); restore it, or delete the work "
+            "directory (analyse copies of its dumps elsewhere)"
+        ) from None
+    if not isinstance(state, dict):
+        raise InterfacialError(f"{state_file}: not an MD run record (not a JSON object)")
+    return state
+
+
+def read_run_record(path: str | Path) -> MDRunRecord:
+    """The record of the run whose state file (:data:`STATE_FILE`) is ``path``.
+
+    ``path`` is the state file or the run directory holding it. The record is rebuilt from the
+    stored plan and completed segments exactly as :meth:`SegmentedMD.record` builds it (with the
+    default temperature tolerance), so readers of dumps need no knowledge of the file's layout.
+
+    Raises
+    ------
+    InterfacialError
+        The file is missing, unreadable or not a run record.
+
+    """
+    state_file = Path(path)
+    if state_file.is_dir():
+        state_file = state_file / STATE_FILE
+    if not state_file.is_file():
+        raise InterfacialError(f"{state_file}: no MD run record")
+    state = _load_state(state_file)
+    try:
+        plan = state["plan"]
+        planned = [Segment(**s) for s in plan["segments"]]
+        done = [SegmentRecord(**s) for s in state["segments"]]
+        time_step_fs = float(plan["time_step_fs"])
+        order = [str(s) for s in plan["species_order"]]
+        fingerprint = str(state["fingerprint"])
+    except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError included
+        raise InterfacialError(
+            f"{state_file}: not an MD run record ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0]}); restore it or analyse copies of the dumps elsewhere"
+        ) from None
+    return _run_record(
+        state_file.parent.resolve(),
+        fingerprint,
+        planned,
+        done,
+        time_step_fs=time_step_fs,
+        species_order=order,
+        temperature_tolerance=SegmentedMD.temperature_tolerance,
+    )
+
+
+def _run_record(
+    workdir: Path,
+    fingerprint: str,
+    segments: Sequence[Segment],
+    done: list[SegmentRecord],
+    *,
+    time_step_fs: float,
+    species_order: list[str],
+    temperature_tolerance: float,
+) -> MDRunRecord:
+    """The record of a run whose planned ``segments`` have the completed ones ``done``."""
+    production = [s for s in segments if s.dump_interval is not None]
+    finished = {s.index for s in done}
+    prod_done = [s for s in done if s.dump_file is not None]
+    target = production[-1].end_temperature if production else segments[-1].end_temperature
+    mean = None
+    ok, warning = True, None
+    if prod_done:
+        weights = np.array([s.steps for s in prod_done], dtype=float)
+        mean = float(np.average([s.mean_temperature for s in prod_done], weights=weights))
+        deviation = abs(mean - target) / target
+        if deviation > temperature_tolerance:
+            ok = False
+            warning = (
+                f"mean production temperature {mean:.1f} K deviates from the target "
+                f"{target:g} K by {100 * deviation:.0f} % (> "
+                f"{100 * temperature_tolerance:.0f} %): check the thermostat damping, "
+                "the time step and the potential"
+            )
+    wall = sum(s.wall_seconds for s in done)
+    steps_done = sum(s.steps for s in done)
+    subprocess_runs = [s.argv for s in done if s.argv is not None]
+    return MDRunRecord(
+        workdir=str(workdir),
+        fingerprint=fingerprint,
+        complete=finished == {s.index for s in segments},
+        segments=done,
+        total_segments=len(segments),
+        steps_done=steps_done,
+        total_steps=sum(s.steps for s in segments),
+        production_dumps=[str(workdir / s.dump_file) for s in prod_done if s.dump_file],
+        production_steps=sum(s.steps for s in production),
+        dump_interval=production[0].dump_interval if production else None,
+        time_step_fs=time_step_fs,
+        target_temperature=target,
+        mean_production_temperature=mean,
+        temperature_ok=ok,
+        temperature_warning=warning,
+        lammps_version=done[-1].lammps_version if done else None,
+        argv=subprocess_runs[-1] if subprocess_runs else None,
+        ns_per_day=ns_per_day(steps_done, time_step_fs, wall) if done else None,
+        species_order=species_order,
+    )
 
 
 def run_segments(

@@ -506,11 +506,12 @@ def analyse_trajectory(
     Groups: every element, "<mobile> metal"/"<mobile> compound" when ``structure`` (an interface
     model with the site property ``region``, same atoms in the same order) is given, plus
     ``group_specs`` ("NAME=SPEC", see :func:`interfacial.trajectory.parse_group`; ids are the
-    trajectory's own, e.g. LAMMPS ids). Frames to document: :func:`interfacial.diffusion.
-    diffusion_document`, as for the transport MD job. A temperature the files themselves record (ASE momenta,
-    or the run record next to dumps written by our MD runner, see
-    :func:`interfacial.trajectory.measured_temperature`) must agree with ``temperature`` within
-    15 %. Every input is checked before the MSD pass; nothing is written.
+    trajectory's own, e.g. LAMMPS ids). Frames to document:
+    :func:`interfacial.diffusion.diffusion_document`, as for the transport MD job. A
+    temperature the files themselves record (ASE momenta, or the run record next to dumps
+    written by our MD runner, see :func:`interfacial.trajectory.measured_temperature`) must
+    agree with ``temperature`` within 15 %. Every input is checked before the MSD pass; nothing
+    is written.
 
     Parameters
     ----------

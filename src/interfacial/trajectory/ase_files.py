@@ -63,7 +63,6 @@ def read_ase(path: Path, kind: str, use_info_time: bool) -> Iterator[tuple[int, 
         ) from exc
 
 
-
 def count_traj(path: Path) -> int:
     """Number of frames of an ASE ``.traj`` file (from its index, no coordinates read)."""
     from ase.io.trajectory import Trajectory
@@ -93,4 +92,3 @@ def count_xyz(path: Path) -> int:
             n += 1
             line = fh.readline()
     return n
-

@@ -175,5 +175,3 @@ def parse_group(
     if not selected:
         raise InterfacialError(f"atom group {spec!r} selects no atoms")
     return name, sorted(selected)
-
-

@@ -161,9 +161,7 @@ def _next_item(fh: IO[str], where: str, expected: str) -> str:
     return line
 
 
-def read_lammps(
-    path: Path, species_order: Sequence[str] | None
-) -> Iterator[tuple[int, RawFrame]]:
+def read_lammps(path: Path, species_order: Sequence[str] | None) -> Iterator[tuple[int, RawFrame]]:
     """Yield (timestep, frame) of a LAMMPS text dump; the frame's time is None.
 
     ``species_order`` names the element of atom type 1, 2, ... (needed without an
@@ -252,5 +250,3 @@ def lammps_steps(path: Path) -> list[int]:
                 deque(islice(fh, n_atoms), maxlen=0)  # skip the atom lines at C speed
             line = fh.readline()
     return steps
-
-

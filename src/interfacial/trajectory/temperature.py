@@ -78,4 +78,3 @@ def measured_temperature(
         except Exception as exc:  # ASE raises many types for a malformed file
             raise InterfacialError(f"{p}: ASE cannot read it as {kind}: {exc}") from exc
     return float(np.mean(temperatures)) if temperatures else None
-

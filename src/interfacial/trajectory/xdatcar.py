@@ -93,7 +93,6 @@ def _xdatcar_header(
     return lattice * scale, symbols
 
 
-
 def count_xdatcar(path: Path) -> int:
     """Number of frames of an XDATCAR (its configuration lines), coordinates unparsed."""
     with path.open() as fh:

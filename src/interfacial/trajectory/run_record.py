@@ -38,7 +38,7 @@ def recorded_md_plan(paths: PathLike | Sequence[PathLike]) -> dict[str, Any] | N
     by interfacial.
     """
     record = run_record_of(trajectory_paths(paths)[0])
-    if record is None or record.species_order is None:
+    if record is None or not record.species_order:
         return None
     return {"time_step_fs": record.time_step_fs, "species_order": list(record.species_order)}
 

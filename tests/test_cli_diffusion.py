@@ -498,7 +498,8 @@ def md_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def test_dumps_of_our_md_runs_carry_their_temperature(md_run: Any, tmp_path: Path) -> None:
     from interfacial.lammps.record import STATE_FILE
-    from interfacial.trajectory import RUN_STATE_FILE, measured_temperature
+    from interfacial.lammps.record import STATE_FILE as RUN_STATE_FILE
+    from interfacial.trajectory import measured_temperature
 
     assert RUN_STATE_FILE == STATE_FILE
     dumps = [Path(p) for p in md_run.production_dumps]

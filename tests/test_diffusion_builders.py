@@ -7,8 +7,8 @@ import pytest
 from maggma.stores import MemoryStore
 
 from interfacial.analysis.diffusion import BOLTZMANN_MEV_PER_K, StreamingMSD
-from interfacial.analysis.transport import arrhenius_documents, check_fit_window, fit_diffusivities
 from interfacial.builders.diffusion import DIFFUSION_ROLE, ArrheniusBuilder, DiffusionBuilder
+from interfacial.diffusion import arrhenius_documents, check_fit_window, fit_diffusivities
 from interfacial.errors import InterfacialError
 from interfacial.schemas.diffusion import DiffusionDocument, MSDCurves
 

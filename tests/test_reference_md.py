@@ -14,12 +14,13 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.core.trajectory import Trajectory
 
 from interfacial.ase_md import run_nvt
+from interfacial.conventions import species_order
 from interfacial.errors import InterfacialError
 from interfacial.flows.reference_md import ReferenceMDMaker, VaspReferenceMDMaker
 from interfacial.forcefields.md import ForceFieldMDRunMaker, ForceFieldReferenceMDMaker
 from interfacial.jobs.reference_md import KBAR_TO_ASE_STRESS, snapshots_from_trajectory
 from interfacial.mtp.cfg import read_cfg, write_cfg
-from interfacial.schemas.reference_md import MDSnapshots, species_order
+from interfacial.schemas.reference_md import MDSnapshots
 from interfacial.structures.defects import (
     interface_planes,
     interface_region_indices,

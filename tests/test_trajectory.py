@@ -11,19 +11,17 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from interfacial.analysis.diffusion import COMPONENT_DIMENSION
+from interfacial.analysis.diffusion import COMPONENT_DIMENSION, fit_window_default
+from interfacial.diffusion import check_fit_window, trajectory_msd
 from interfacial.errors import InterfacialError
 from interfacial.trajectory import (
     Frame,
-    check_fit_window,
     count_frames,
     default_groups,
-    fit_window_default,
     guess_format,
     iter_frames,
     measured_temperature,
     parse_group,
-    trajectory_msd,
 )
 
 # A triclinic LAMMPS box: edge lengths, tilts and origin (A) chosen by hand.

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from interfacial.conventions import system_name
 from interfacial.errors import InterfacialError
 from interfacial.settings import InterfacialSettings, get_settings
 from interfacial.stores import (
@@ -505,10 +506,12 @@ def analyse_trajectory(
     Groups: every element, "<mobile> metal"/"<mobile> compound" when ``structure`` (an interface
     model with the site property ``region``, same atoms in the same order) is given, plus
     ``group_specs`` ("NAME=SPEC", see :func:`interfacial.trajectory.parse_group`; ids are the
-    trajectory's own, e.g. LAMMPS ids). A temperature the files themselves record (ASE momenta,
-    or the run record next to dumps written by our MD runner, see
-    :func:`interfacial.trajectory.measured_temperature`) must agree with ``temperature`` within
-    15 %. Every input is checked before the MSD pass; nothing is written.
+    trajectory's own, e.g. LAMMPS ids). Frames to document:
+    :func:`interfacial.diffusion.diffusion_document`, as for the transport MD job. A
+    temperature the files themselves record (ASE momenta, or the run record next to dumps
+    written by our MD runner, see :func:`interfacial.trajectory.measured_temperature`) must
+    agree with ``temperature`` within 15 %. Every input is checked before the MSD pass; nothing
+    is written.
 
     Parameters
     ----------
@@ -553,15 +556,13 @@ def analyse_trajectory(
     """
     import math
 
-    from interfacial.analysis.transport import fit_diffusivities
-    from interfacial.schemas.diffusion import DEFAULT_COMPONENTS, DiffusionDocument, MSDCurves
+    from interfacial.diffusion import diffusion_document
     from interfacial.trajectory import (
         default_groups,
         iter_frames,
         measured_temperature,
         parse_group,
         recorded_md_plan,
-        trajectory_msd,
     )
 
     if not (temperature > 0 and math.isfinite(temperature)):
@@ -632,27 +633,17 @@ def analyse_trajectory(
             f"the trajectory ran at {measured:.0f} K on average, not {temperature:g} K: "
             "check --temperature"
         )
-    result = trajectory_msd(
+    return diffusion_document(
         frames(),
         groups,
+        system=system or files[0].stem,
+        temperature=temperature,
+        source="trajectory",
+        components=components,
+        fit_window=fit_window,
         origin_interval=origin_interval or 1,
         progress=show_progress,
-    )
-    curves = MSDCurves.from_result(result)
-    rule, records = fit_diffusivities(curves, fit_window, components or DEFAULT_COMPONENTS)
-    label = system or files[0].stem
-    return DiffusionDocument(
-        diffusion_id=DiffusionDocument.make_id(label, None, temperature),
-        system=label,
-        temperature=temperature,
-        species_order=sorted(set(first.symbols)),
-        n_atoms=len(first.symbols),
-        formula="".join(f"{el}{first.symbols.count(el)}" for el in sorted(set(first.symbols))),
-        source="trajectory",
-        trajectory_files=[str(p.resolve()) for p in files],
-        msd=curves,
-        fit_window_rule=rule,
-        diffusivities=records,
+        trajectory_files=[p.resolve() for p in files],
     )
 
 
@@ -935,10 +926,8 @@ def learn_potential(
         fit_maker=MotepFitMaker(**(fit or {})),
         **learn_kwargs,
     )
-    if maker.reference_md_maker is not None and getattr(
-        maker.reference_md_maker, "vacancy_element", None
-    ):
-        label += "-vac"
+    if maker.reference_md_maker is not None:
+        label = system_name(label, getattr(maker.reference_md_maker, "vacancy_element", None))
     with warnings.catch_warnings():
         # Cells with charge-compensated vacancies carry a charge on purpose.
         warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")

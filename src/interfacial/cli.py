@@ -875,7 +875,8 @@ def _training_text(path: Path, species: list[str] | None) -> tuple[str, list[str
     import tempfile
 
     from ase.io import read
-    from pymatgen.core import Element
+
+    from interfacial.conventions import species_order
 
     try:
         frames = read(path, index=":")
@@ -883,7 +884,7 @@ def _training_text(path: Path, species: list[str] | None) -> tuple[str, list[str
         raise InterfacialError(f"cannot read configurations from {path}: {exc}") from None
     frames = frames if isinstance(frames, list) else [frames]
     present = {s for atoms in frames for s in atoms.get_chemical_symbols()}
-    order = species or sorted(present, key=lambda e: Element(e).X)
+    order = species or species_order(present)
     with tempfile.TemporaryDirectory() as folder:
         out = write_cfg(frames, Path(folder) / "set.cfg", order)
         return out.read_text(), check_species_order(order)

@@ -2,8 +2,8 @@
 
 DiffusionBuilder: transport MD task documents (role ``diffusion_md``, whose output carries the
 compact MSD curves) -> the ``diffusion`` collection, one document per (system, potential,
-temperature), D* refitted from the curves with :func:`~interfacial.analysis.transport.
-fit_diffusivities` (fit window from the job's metadata, else the default rule).
+temperature), D* refitted from the curves with :func:`~interfacial.diffusion.fit_diffusivities`
+(fit window from the job's metadata, else the default rule).
 
 ArrheniusBuilder: the ``diffusion`` collection -> the ``arrhenius`` collection, one document per
 (system, potential, group, component). Documents analysed from files by ``interfacial diffusion
@@ -22,8 +22,8 @@ from typing import Any
 
 from maggma.core import Builder, Store
 
-from interfacial.analysis.transport import arrhenius_documents, fit_diffusivities
 from interfacial.builders.surface import ROLE, latest
+from interfacial.diffusion import arrhenius_documents, fit_diffusivities
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS, DiffusionDocument, digest
 
 #: Role of the transport MD jobs in their metadata.

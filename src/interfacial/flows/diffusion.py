@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from jobflow import Flow, Maker
 
 from interfacial import engines
+from interfacial.conventions import system_name
 from interfacial.errors import InterfacialError
 from interfacial.jobs.diffusion import arrhenius_summary, transport_md
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS
@@ -193,10 +194,8 @@ class DiffusionMDMaker(Maker):
                     f"{missing}: fit a potential on this chemistry"
                 )
             potential = potential.as_dict()
-        system = label or structure.composition.reduced_formula
+        system = system_name(label or structure.composition.reduced_formula, self.vacancy_element)
         cell, vacancies = self.prepare(structure)
-        if self.vacancy_element is not None:
-            system += "-vac"
         common = {
             "system": system,
             "md_engine": self.md_engine,

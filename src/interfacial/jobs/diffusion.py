@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 from jobflow import job
 
 from interfacial import engines
+from interfacial.conventions import plan_fingerprint, structure_key
 from interfacial.errors import InterfacialError
 from interfacial.schemas.diffusion import (
-    DEFAULT_COMPONENTS,
     ArrheniusDocument,
     DiffusionDocument,
     ExtrapolationCheck,
     MDRunInfo,
-    MSDCurves,
 )
 
 if TYPE_CHECKING:
@@ -69,18 +68,14 @@ def run_directory_name(
 
 
 def plan_digest(structure: Structure, plan: dict[str, Any], velocity_seed: int) -> str:
-    """sha256 of what determines the trajectory besides the potential and the temperature."""
-    import hashlib
-    import json
+    """sha256 of what determines the trajectory besides the potential and the temperature.
 
-    key = {
-        "lattice": structure.lattice.matrix.round(10).tolist(),
-        "species": [site.specie.symbol for site in structure],
-        "frac_coords": structure.frac_coords.round(10).tolist(),
-        "plan": plan,
-        "velocity_seed": velocity_seed,
-    }
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    The structure key and the hash are those of the run record's fingerprint
+    (:mod:`interfacial.conventions`).
+    """
+    return plan_fingerprint(
+        {"structure": structure_key(structure), "plan": plan, "velocity_seed": velocity_seed}
+    )
 
 
 def _origin_interval(n_frames: int, requested: int | None) -> tuple[int, int]:
@@ -164,9 +159,9 @@ def transport_md(
         Compact MSD curves (A^2 vs ps) and D* (cm^2/s) with GLS errors.
 
     """
-    from interfacial.analysis.transport import fit_diffusivities
+    from interfacial.diffusion import diffusion_document
     from interfacial.mtp.potential import MTPPotential
-    from interfacial.trajectory import default_groups, iter_frames, trajectory_msd
+    from interfacial.trajectory import default_groups, iter_frames
 
     # FireWorks specs are decoded with monty, which revives the MSON dict as an MTPPotential.
     mtp = potential if isinstance(potential, MTPPotential) else MTPPotential.from_dict(potential)
@@ -218,7 +213,9 @@ def transport_md(
                 trajectory["positions"].append(frame.positions.tolist())
             yield frame
 
-    result = trajectory_msd(
+    if not record.complete or record.mean_production_temperature is None:
+        raise InterfacialError(f"the MD in {workdir} did not complete all its segments")
+    doc = diffusion_document(
         observed(
             iter_frames(
                 record.production_dumps,
@@ -228,27 +225,18 @@ def transport_md(
             )
         ),
         msd_groups,
+        system=system,
+        temperature=temperature,
+        source="md",
+        components=components,
+        fit_window=fit_window,
         max_lag=max_lag,
         origin_interval=interval,
         masses=[site.specie.atomic_mass for site in structure],
-    )
-    curves = MSDCurves.from_result(result)
-    rule, records = fit_diffusivities(curves, fit_window, components or list(DEFAULT_COMPONENTS))
-    extrapolation = grade_production(mtp, training, kept) if training is not None else None
-    if not record.complete or record.mean_production_temperature is None:
-        raise InterfacialError(f"the MD in {workdir} did not complete all its segments")
-    return DiffusionDocument(
-        diffusion_id=DiffusionDocument.make_id(system, mtp.sha256, temperature),
-        system=system,
-        temperature=temperature,
         potential_sha256=mtp.sha256,
         potential_engine=f"{mtp.engine} {mtp.engine_version}",
-        species_order=list(mtp.species_order),
-        n_atoms=len(structure),
-        formula=structure.composition.formula.replace(" ", ""),
         vacancies=vacancies,
-        source="md",
-        trajectory_files=[str(p) for p in record.production_dumps],
+        trajectory_files=record.production_dumps,
         md=MDRunInfo(
             engine=provider.description,
             lammps_version=record.lammps_version,
@@ -266,12 +254,10 @@ def transport_md(
             temperature_note=record.temperature_warning,
             work_dir=str(workdir),
         ),
-        msd=curves,
-        fit_window_rule=rule,
-        diffusivities=records,
-        extrapolation=extrapolation,
-        trajectory=trajectory,
     )
+    # Filled while the pipeline read the frames: the graded frames and the optional copy.
+    extrapolation = grade_production(mtp, training, kept) if training is not None else None
+    return doc.model_copy(update={"extrapolation": extrapolation, "trajectory": trajectory})
 
 
 def graded_frame_indices(n_frames: int, n_graded: int) -> set[int]:
@@ -321,7 +307,7 @@ def grade_production(
 @job
 def arrhenius_summary(documents: list[DiffusionDocument | dict[str, Any]]) -> list[dict[str, Any]]:
     """Arrhenius fits over the ladder, for immediate feedback (the builder is authoritative)."""
-    from interfacial.analysis.transport import arrhenius_documents
+    from interfacial.diffusion import arrhenius_documents
 
     docs = [
         d if isinstance(d, DiffusionDocument) else DiffusionDocument.model_validate(d)

@@ -118,15 +118,18 @@ def read_state(path: str | Path) -> RunState:
     try:
         return RunState.model_validate_json(file.read_bytes())
     except (OSError, ValidationError) as err:
-        reason = (
-            f"{err.error_count()} invalid or missing fields, first: "
-            f"{'.'.join(map(str, err.errors()[0]['loc']))}"
-            if isinstance(err, ValidationError)
-            else str(err)
-        )
+        if isinstance(err, ValidationError):
+            first = err.errors()[0]
+            where = ".".join(map(str, first["loc"]))
+            # Invalid JSON or a non-object has no field to name: the parser's message says it.
+            reason = f"{where}: {first['msg']}" if where else first["msg"]
+            if err.error_count() > 1:
+                reason += f" (and {err.error_count() - 1} more)"
+        else:
+            reason = str(err)
         raise InterfacialError(
             f"{file}: unreadable MD run record ({reason}); restore it, or delete the run "
-            "directory to start afresh"
+            "directory to start afresh (copy its dumps elsewhere first to analyse them)"
         ) from None
 
 
@@ -226,7 +229,8 @@ def read_run_record(
     file = state_path(path)
     state = read_state(file)
     try:
-        return summarise(file.parent, state, temperature_tolerance)
+        # Resolved as the runner resolves its work directory: the dumps' paths are absolute.
+        return summarise(file.parent.resolve(), state, temperature_tolerance)
     except (KeyError, TypeError, ValueError, IndexError) as err:
         raise InterfacialError(
             f"{file}: unreadable MD run record (its plan lacks or garbles {err}); restore it"

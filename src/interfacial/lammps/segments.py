@@ -21,8 +21,6 @@ How LAMMPS gets its forces and is executed is the force field's business
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -31,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from interfacial.conventions import plan_fingerprint, structure_key
 from interfacial.errors import InterfacialError
 from interfacial.lammps.inputs import (
     MDStage,
@@ -60,14 +59,6 @@ if TYPE_CHECKING:
     from interfacial.lammps.providers import ForceField
 
 DATA_FILE = "data.lmp"
-
-
-def _structure_key(structure: Structure) -> dict[str, Any]:
-    return {
-        "lattice": structure.lattice.matrix.tolist(),
-        "species": [site.specie.symbol for site in structure],
-        "frac_coords": np.asarray(structure.frac_coords).tolist(),
-    }
 
 
 @dataclass
@@ -136,7 +127,7 @@ class SegmentedMD:
     def plan(self) -> dict[str, Any]:
         """Everything that determines the trajectory (hashed into :meth:`fingerprint`)."""
         return {
-            "structure": _structure_key(self.structure),
+            "structure": structure_key(self.structure),
             "species_order": list(self.species_order),
             "segments": [asdict(s) for s in self.segments],
             "time_step_fs": self.time_step_fs,
@@ -148,9 +139,8 @@ class SegmentedMD:
         }
 
     def fingerprint(self) -> str:
-        """sha256 of :meth:`plan`."""
-        text = json.dumps(self.plan(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        """sha256 of :meth:`plan` (:func:`interfacial.conventions.plan_fingerprint`)."""
+        return plan_fingerprint(self.plan())
 
     @property
     def state_file(self) -> Path:

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
+from interfacial.conventions import species_order
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
     from ase import Atoms
     from pymatgen.core import Structure
@@ -26,17 +28,6 @@ if TYPE_CHECKING:
 DATA_STORE = "data"
 #: Output field that jobflow moves to :data:`DATA_STORE`.
 SNAPSHOTS_FIELD = "snapshots"
-
-
-def species_order(symbols: Iterable[str]) -> list[str]:
-    """The project's one explicit species order: by Pauling electronegativity, then symbol.
-
-    It matches the atom-type order pymatgen's LAMMPS writer uses, so the MTP type k, the LAMMPS
-    type k + 1 and ``species_order[k]`` all name the same element.
-    """
-    from pymatgen.core import Element
-
-    return sorted(set(symbols), key=lambda s: (Element(s).X, s))
 
 
 class MDSnapshot(BaseModel):

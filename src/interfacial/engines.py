@@ -6,9 +6,12 @@ Three kinds of engine plug into the code-agnostic flows:
   ML potential such as CHGNet, or DFT with VASP). The registered object follows
   :class:`CalculatorEngine`: it builds the engine-specific makers the code-agnostic flows nest.
 - ``fit``: fits moment tensor potentials (motep in Python, MLIP's ``mlp`` binary). The registered
-  object is the engine class (:class:`interfacial.mtp.engine.MTPEngine` protocol).
+  object is the engine class; ``build(options, settings)`` makes an engine following
+  :class:`interfacial.mtp.engine.MTPEngine` (fit, calculator, MaxVol grades, exploring MD).
 - ``md``: drives the transport MD (LAMMPS with motep forces through ``fix external``, or LAMMPS
-  built with ``pair_style mlip``). The registered object is the force-provider class.
+  built with ``pair_style mlip``). The registered object is the force-provider class, built
+  with the potential and its options; its ``run`` runs one temperature
+  (:mod:`interfacial.lammps.providers`).
 
 Each engine lives in its own module or subpackage, which defines the registered object as
 ``ENGINE``; the table :data:`BUILTIN_ENGINES` names that module, so that nothing is imported

@@ -594,7 +594,7 @@ def learn_potential_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
-    """Reference MD (CHGNet), MTP fit (motep), validation and active learning, on this machine.
+    """Reference MD (CHGNet by default), MTP fit, validation and active learning, here.
 
     The potential is stored under the structure's label (+ "-vac" with vacancies); use it with
     `interfacial transport ... --potential store:LABEL`.

@@ -20,7 +20,7 @@ def relax_sequence(cached: bool, n_jobs: int) -> float:
     from interfacial.structures.slabs import build_slab
 
     makers._CALCULATORS.clear()
-    maker = makers.CHGNetRelaxMaker(relax_cell=False)
+    maker = makers.CachedForceFieldRelaxMaker(force_field_name="CHGNet", relax_cell=False)
     if not cached:
         maker = makers.ForceFieldRelaxMaker(
             force_field_name="CHGNet", relax_cell=False, relax_kwargs={"fmax": 0.02}

@@ -21,7 +21,7 @@ def test_learn_potential_end_to_end(tmp_path, monkeypatch):
     from maggma.stores import MemoryStore
 
     from interfacial.flows.mtp import MotepFitMaker
-    from interfacial.flows.potential import ForceFieldLearnPotentialMaker
+    from interfacial.forcefields.flows import ForceFieldLearnPotentialMaker
     from interfacial.forcefields.md import ForceFieldReferenceMDMaker
     from interfacial.structures.library import load_structure
 

@@ -16,9 +16,8 @@ from pymatgen.core.trajectory import Trajectory
 from interfacial.ase_md import run_nvt
 from interfacial.conventions import species_order
 from interfacial.errors import InterfacialError
-from interfacial.flows.reference_md import ReferenceMDMaker, VaspReferenceMDMaker
+from interfacial.flows.reference_md import ReferenceMDMaker
 from interfacial.forcefields.md import ForceFieldMDRunMaker, ForceFieldReferenceMDMaker
-from interfacial.jobs.reference_md import KBAR_TO_ASE_STRESS, snapshots_from_trajectory
 from interfacial.mtp.cfg import read_cfg, write_cfg
 from interfacial.schemas.reference_md import MDSnapshots
 from interfacial.structures.defects import (
@@ -29,6 +28,8 @@ from interfacial.structures.defects import (
     supercell_repeats,
 )
 from interfacial.structures.library import load_structure
+from interfacial.vasp.flows import VaspReferenceMDMaker
+from interfacial.vasp.md import KBAR_TO_ASE_STRESS, snapshots_from_trajectory
 
 # ---------------------------------------------------------------------------------------------
 # Supercells and vacancies

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
-from interfacial.calculators import check_can_run_locally, surface_energy_maker
+from interfacial import engines
 from interfacial.errors import InterfacialError
 from interfacial.settings import get_settings
 from interfacial.structures.library import load_structure
@@ -57,7 +57,7 @@ def run_until_vasp(maker, structure, monkeypatch, workdir: Path) -> dict[str, ob
 
 def vasp_flow_makers():
     settings = get_settings(vasp_cmd="srun -n 64 vasp_std")
-    return surface_energy_maker("VASP", settings, max_index=1)
+    return engines.calculator("VASP").surface_energy_maker(settings, max_index=1)
 
 
 def check_study_incar(incar: Incar, isif: int) -> None:
@@ -140,15 +140,15 @@ def test_dipole_correction_is_centred_on_the_slab():
 def test_vasp_that_cannot_run_here_is_refused_before_any_job():
     settings = get_settings(vasp_cmd="mpirun -np 4 no_such_vasp_std")
     with pytest.raises(InterfacialError, match=r"no_such_vasp_std.*INTERFACIAL_VASP_CMD"):
-        check_can_run_locally("VASP", settings)
-    check_can_run_locally("CHGNet", settings)  # the embedded default needs no engine
+        engines.calculator("VASP").check_can_run_locally(settings)
+    engines.calculator("CHGNet").check_can_run_locally(
+        settings
+    )  # the embedded default needs no engine
 
 
 def test_interface_and_strained_bulk_relax_only_along_the_normal(monkeypatch, tmp_path):
-    from interfacial.calculators import interface_energetics_maker
-
     settings = get_settings(vasp_cmd="srun vasp_std")
-    maker = interface_energetics_maker("VASP", settings)
+    maker = engines.calculator("VASP").interface_energetics_maker(settings)
     # Any periodic cell exercises the input set; a thick LiCl(100) stack stands in for a model.
     bulk = load_structure("LiCl")
     for relax_maker, name in (
@@ -202,7 +202,6 @@ def test_aimd_with_a_charged_vacancy_sets_nelect(monkeypatch, tmp_path):
 
 def test_interface_model_and_strained_bulk_inputs(monkeypatch, tmp_path):
     """A real Li(110)||LiCl(100) model (built deterministically) against committed inputs."""
-    from interfacial.calculators import interface_energetics_maker
     from interfacial.structures.interfaces import build_interface_models
     from interfacial.structures.matching import find_matches
     from interfacial.structures.supercells import strained_bulk
@@ -212,7 +211,9 @@ def test_interface_model_and_strained_bulk_inputs(monkeypatch, tmp_path):
     candidate = find_matches(li, licl, [1, 1, 0], [1, 0, 0], **thin)[0]
     model = build_interface_models(li, licl, candidate, registries=[[0, 0]], **thin)[0]
     strained, _ = strained_bulk(li, [1, 1, 0], candidate.metal_matrix, candidate.compound_vectors)
-    maker = interface_energetics_maker("VASP", get_settings(vasp_cmd="srun vasp_std"))
+    maker = engines.calculator("VASP").interface_energetics_maker(
+        get_settings(vasp_cmd="srun vasp_std")
+    )
     for relax_maker, structure, name in (
         (maker.interface_relax_maker, model.structure, "LiLiCl_interface"),
         (maker.strained_bulk_relax_maker, strained, "Li_strained_bulk"),

@@ -44,13 +44,12 @@ def surface_flow(
     """Validate the input and return the surface-energy Flow (not run)."""
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-    from interfacial.calculators import surface_energy_maker
+    from interfacial import engines
     from interfacial.structures.library import load_structure, structure_label
 
     settings = settings or get_settings()
     bulk = load_structure(structure)
-    maker = surface_energy_maker(
-        calculator or settings.calculator,
+    maker = engines.calculator(calculator or settings.calculator).surface_energy_maker(
         settings,
         max_index=max_index,
         millers=millers,
@@ -70,12 +69,14 @@ def run_surfaces(
     **flow_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """Run the surface-energy flow locally, build, and return the per-termination documents."""
-    from interfacial.calculators import check_can_run_locally
+    from interfacial import engines
     from interfacial.runner import run_flow
 
     settings = settings or get_settings()
     flow = surface_flow(structure, settings=settings, **flow_kwargs)
-    check_can_run_locally(flow_kwargs.get("calculator") or settings.calculator, settings)
+    engines.calculator(flow_kwargs.get("calculator") or settings.calculator).check_can_run_locally(
+        settings
+    )
     check_writable(settings)
     run_flow(flow, get_job_store(settings), run_directory(settings), show_progress=show_progress)
     bulk_uuid = flow.jobs[0].uuid
@@ -797,7 +798,7 @@ def interface_flow(
     The geometry (matching, candidate choice and every model) is built once on the unrelaxed
     structures so that an impossible request fails here, before anything is stored.
     """
-    from interfacial.calculators import interface_energetics_maker
+    from interfacial import engines
     from interfacial.structures.interfaces import build_interface_models
     from interfacial.structures.matching import find_matches, select_candidates
     from interfacial.structures.slabs import parse_miller
@@ -805,10 +806,12 @@ def interface_flow(
     settings = settings or get_settings()
     metal_bulk, compound_bulk, metal_label, compound_label = _interface_bulks(metal, compound)
     metal_hkl, compound_hkl = list(parse_miller(metal_miller)), list(parse_miller(compound_miller))
-    maker = interface_energetics_maker(
-        calculator or settings.calculator,
+    engine = engines.calculator(calculator or settings.calculator)
+    maker = engine.interface_energetics_maker(
         settings,
-        surface_kwargs={k: v for k, v in (surface_kwargs or {}).items() if v is not None},
+        engine.surface_energy_maker(
+            settings, **{k: v for k, v in (surface_kwargs or {}).items() if v is not None}
+        ),
         **{k: v for k, v in maker_kwargs.items() if v is not None},
     )
     candidates = find_matches(
@@ -834,14 +837,16 @@ def run_interface(
     **flow_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """Run the interface-energetics flow locally, build, and return this run's documents."""
-    from interfacial.calculators import check_can_run_locally
+    from interfacial import engines
     from interfacial.runner import run_flow
 
     settings = settings or get_settings()
     flow = interface_flow(
         metal, compound, metal_miller, compound_miller, settings=settings, **flow_kwargs
     )
-    check_can_run_locally(flow_kwargs.get("calculator") or settings.calculator, settings)
+    engines.calculator(flow_kwargs.get("calculator") or settings.calculator).check_can_run_locally(
+        settings
+    )
     check_writable(settings)
     run_flow(flow, get_job_store(settings), run_directory(settings), show_progress=show_progress)
     metal_bulk_uuid = flow.jobs[0].jobs[0].uuid
@@ -903,36 +908,33 @@ def learn_potential(
     *,
     settings: InterfacialSettings | None = None,
     show_progress: bool = True,
+    calculator: str | None = None,
     reference: dict[str, Any] | None = None,
     fit: dict[str, Any] | None = None,
     **learn_kwargs: Any,
 ) -> dict[str, Any]:
-    """Reference MD, MTP fit, validation and active learning on the embedded default.
+    """Reference MD, MTP fit, validation and active learning, run here.
 
-    ``reference`` and ``fit`` are keyword arguments of ForceFieldReferenceMDMaker and
-    MotepFitMaker; the rest go to ForceFieldLearnPotentialMaker. Returns the active-learning
-    output: ``rounds`` (one summary per round) and ``final_fit`` (the last fit's document).
+    ``calculator`` (default ``settings.calculator``) is the reference calculator engine;
+    ``reference`` and ``fit`` are keyword arguments of its reference-MD maker and fit maker
+    (CHGNet: ForceFieldReferenceMDMaker and MotepFitMaker); the rest go to its
+    LearnPotentialMaker. Returns the active-learning output: ``rounds`` (one summary per round)
+    and ``final_fit`` (the last fit's document).
     """
-    from interfacial.calculators import check_can_run_locally
-    from interfacial.flows.mtp import MotepFitMaker
-    from interfacial.flows.potential import ForceFieldLearnPotentialMaker
-    from interfacial.forcefields.md import ForceFieldReferenceMDMaker
+    from interfacial import engines
     from interfacial.runner import run_flow
 
     settings = settings or get_settings()
+    engine = engines.calculator(calculator or settings.calculator)
     bulk, label = load_md_structure(structure, settings)
-    maker = ForceFieldLearnPotentialMaker(
-        reference_md_maker=ForceFieldReferenceMDMaker(**(reference or {})),
-        fit_maker=MotepFitMaker(**(fit or {})),
-        **learn_kwargs,
-    )
+    maker = engine.learn_potential_maker(settings, reference=reference, fit=fit, **learn_kwargs)
     if maker.reference_md_maker is not None:
         label = system_name(label, getattr(maker.reference_md_maker, "vacancy_element", None))
     with warnings.catch_warnings():
         # Cells with charge-compensated vacancies carry a charge on purpose.
         warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
         flow = maker.make(bulk, label)
-    check_can_run_locally("CHGNet", settings)
+    engine.check_can_run_locally(settings)
     check_writable(settings)
     store = get_job_store(settings)
     run_flow(flow, store, run_directory(settings), show_progress=show_progress)

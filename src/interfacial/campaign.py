@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from interfacial.calculators import CALCULATORS, canonical_calculator
+from interfacial import engines
 from interfacial.errors import InterfacialError
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def _miller(value: Any) -> list[int]:
 
 
 class Calculators(_Strict):
-    """Calculator of each stage: 'CHGNet' (embedded) or 'VASP'."""
+    """Calculator engine of each stage, by registered name: 'CHGNet' (embedded), 'VASP', ..."""
 
     surfaces: str = "CHGNet"
     interfaces: str = "CHGNet"
@@ -57,9 +57,11 @@ class Calculators(_Strict):
     @classmethod
     def _known(cls, value: str) -> str:
         try:
-            return canonical_calculator(value)
+            return engines.canonical("calculator", value)
         except InterfacialError:
-            raise ValueError(f"'{value}' is not one of {', '.join(CALCULATORS)}") from None
+            raise ValueError(
+                f"'{value}' is not one of {', '.join(engines.names('calculator'))}"
+            ) from None
 
 
 class SurfaceSpec(_Strict):

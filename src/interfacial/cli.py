@@ -589,9 +589,12 @@ def learn_potential_command(
         1000, "--max-training", help="Subsample the training set to this many configurations."
     ),
     rounds: int = typer.Option(2, "--rounds", help="Active-learning rounds at most."),
+    calculator: str | None = typer.Option(
+        None, "--calculator", help="Reference calculator: CHGNet (default) or VASP."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
-    """Reference MD (CHGNet), MTP fit (motep), validation and active learning, on this machine.
+    """Reference MD (CHGNet by default), MTP fit, validation and active learning, here.
 
     The potential is stored under the structure's label (+ "-vac" with vacancies); use it with
     `interfacial transport ... --potential store:LABEL`.
@@ -615,6 +618,7 @@ def learn_potential_command(
         }
         learned = learn_potential(
             structure,
+            calculator=calculator,
             reference=reference,
             fit={"level": level, "max_training": max_training},
             max_rounds=rounds,
@@ -720,10 +724,10 @@ def run_campaign(
     campaign_file: Path = typer.Argument(..., help="Campaign YAML (see workflows/)."),
 ) -> None:
     """Run every flow of a campaign here, one after the other; store, build and summarise."""
+    from interfacial import engines
     from interfacial.api import build as run_builders
     from interfacial.api import query_interfaces
     from interfacial.api import query_surfaces as query
-    from interfacial.calculators import check_can_run_locally
     from interfacial.campaign import load_campaign
     from interfacial.runner import run_flow
     from interfacial.settings import get_settings
@@ -733,7 +737,7 @@ def run_campaign(
     try:
         campaign = load_campaign(campaign_file)
         for calculator in {campaign.calculators.surfaces, campaign.calculators.interfaces}:
-            check_can_run_locally(calculator, settings)
+            engines.calculator(calculator).check_can_run_locally(settings)
         flows = campaign.flows(settings)
         check_writable(settings)
         from interfacial.api import run_directory

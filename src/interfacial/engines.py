@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from interfacial.errors import InterfacialError
 
 if TYPE_CHECKING:
-    from jobflow import Maker
-
+    from interfacial.flows.interface import InterfaceEnergeticsMaker
+    from interfacial.flows.potential import LearnPotentialMaker
+    from interfacial.flows.surface import SurfaceEnergyMaker
     from interfacial.settings import InterfacialSettings
 
 EngineKind = Literal["calculator", "fit", "md"]
@@ -143,23 +144,36 @@ class CalculatorEngine(Protocol):
     def check_can_run_locally(self, settings: InterfacialSettings) -> None:
         """Raise InterfacialError when jobs cannot run on this machine (not when submitting)."""
 
-    def surface_energy_maker(self, settings: InterfacialSettings, **kwargs: Any) -> Maker:
+    def surface_energy_maker(
+        self, settings: InterfacialSettings, **kwargs: Any
+    ) -> SurfaceEnergyMaker:
         """A SurfaceEnergyMaker whose relax makers use this engine."""
 
     def interface_energetics_maker(
         self,
         settings: InterfacialSettings,
-        surface_maker: Maker,
+        surface_maker: SurfaceEnergyMaker | None = None,
         relax_fmax: float | None = None,
         **kwargs: Any,
-    ) -> Maker:
-        """An InterfaceEnergeticsMaker whose relax makers use this engine."""
+    ) -> InterfaceEnergeticsMaker:
+        """An InterfaceEnergeticsMaker whose relax makers use this engine.
 
-    def learn_potential_maker(self, settings: InterfacialSettings, **kwargs: Any) -> Maker:
+        ``surface_maker`` defaults to :meth:`surface_energy_maker` with ``settings``;
+        ``relax_fmax`` (eV/A) overrides ``settings.relax_fmax`` for the model and strained-bulk
+        relaxations of engines that stop on forces.
+        """
+
+    def learn_potential_maker(
+        self,
+        settings: InterfacialSettings,
+        reference: dict[str, Any] | None = None,
+        fit: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> LearnPotentialMaker:
         """A LearnPotentialMaker whose reference MD and labels use this engine.
 
-        ``kwargs`` may hold ``reference_md`` (fields of the reference-MD maker) and ``fit``
-        (the fit maker); the rest are LearnPotentialMaker fields.
+        ``reference`` holds fields of the engine's reference-MD maker, ``fit`` fields of its
+        default fit maker; ``kwargs`` are LearnPotentialMaker fields.
         """
 
 
@@ -215,13 +229,17 @@ def get(kind: EngineKind, name: str) -> Any:
     try:
         module = importlib.import_module(found.module)
     except ImportError as err:
-        hint = (
-            f"pip install 'interfacial[{found.extra}]'" if found.extra else "install its packages"
-        )
         raise InterfacialError(
-            f"the {KIND_LABELS[kind]} {found.name} cannot be loaded ({err}); {hint}"
+            f"the {KIND_LABELS[kind]} {found.name} cannot be loaded ({err}); "
+            f"{install_hint(kind, found.name)}"
         ) from None
     return getattr(module, found.attribute)
+
+
+def install_hint(kind: EngineKind, name: str) -> str:
+    """What to install for an engine: its pip extra of interfacial when it has one."""
+    extra = spec(kind, name).extra
+    return f"pip install 'interfacial[{extra}]'" if extra else "install its packages"
 
 
 def calculator(name: str) -> CalculatorEngine:

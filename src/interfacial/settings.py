@@ -33,7 +33,10 @@ class InterfacialSettings(BaseSettings):
 
     calculator: str = Field(
         "CHGNet",
-        description="Default calculator: 'CHGNet' (embedded, weights ship in its wheel) or 'VASP'.",
+        description=(
+            "Default calculator engine, a name registered in interfacial.engines: 'CHGNet' "
+            "(embedded, weights ship in its wheel) or 'VASP'."
+        ),
     )
     data_dir: Path = Field(
         Path("interfacial-data"),

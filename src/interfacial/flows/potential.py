@@ -1,8 +1,9 @@
 """Learn a moment tensor potential: reference MD -> fit -> validation -> active learning.
 
 Code-agnostic: the reference MD maker, the fit maker (engine) and the labelling maker (the
-reference calculator's single point) are fields; :class:`ForceFieldLearnPotentialMaker` gives
-the embedded defaults (CHGNet reference, motep fits).
+reference calculator's single point) are fields; a calculator engine's
+``learn_potential_maker`` fills them (:mod:`interfacial.engines`), e.g.
+``ForceFieldLearnPotentialMaker`` (CHGNet reference, motep fits) or ``VaspLearnPotentialMaker``.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class LearnPotentialMaker(Maker):
         if None in (self.reference_md_maker, self.fit_maker, self.label_maker):
             raise InterfacialError(
                 "LearnPotentialMaker needs reference_md_maker, fit_maker and label_maker; use "
-                "ForceFieldLearnPotentialMaker for the embedded defaults"
+                "ForceFieldLearnPotentialMaker or VaspLearnPotentialMaker for ready-made defaults"
             )
         if self.max_rounds < 0 or self.al_steps < self.al_interval or self.al_interval < 1:
             raise InterfacialError("max_rounds >= 0 and al_steps >= al_interval >= 1 are needed")
@@ -125,30 +126,3 @@ class LearnPotentialMaker(Maker):
         return Flow(
             [reference, sets, fit, learning], output=learning.output, name=f"{self.name} {system}"
         )
-
-
-def _ff_reference() -> Maker:
-    from interfacial.forcefields.md import ForceFieldReferenceMDMaker
-
-    return ForceFieldReferenceMDMaker()
-
-
-def _motep_fit() -> Maker:
-    from interfacial.flows.mtp import MotepFitMaker
-
-    return MotepFitMaker()
-
-
-def _chgnet_static() -> Maker:
-    from interfacial.forcefields.makers import CHGNetStaticMaker
-
-    return CHGNetStaticMaker()
-
-
-@dataclass
-class ForceFieldLearnPotentialMaker(LearnPotentialMaker):
-    """Embedded defaults: CHGNet reference MD and labels, motep fits."""
-
-    reference_md_maker: Maker | None = field(default_factory=_ff_reference)
-    fit_maker: Maker | None = field(default_factory=_motep_fit)
-    label_maker: Maker | None = field(default_factory=_chgnet_static)

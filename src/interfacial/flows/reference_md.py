@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from jobflow import Flow, Job, Maker
 
 from interfacial.errors import InterfacialError
-from interfacial.jobs.reference_md import ReferenceMDRun, StagedMDRunMaker
+from interfacial.jobs.reference_md import ReferenceMDRun
 from interfacial.schemas.reference_md import VacancyInfo
 from interfacial.structures.defects import check_cell_options, maker_cell
 
@@ -197,21 +197,3 @@ class ReferenceMDMaker(Maker):
             output={"training": steps[0].output, "validation": [s.output for s in steps[1:]]},
             name=f"{self.name} {system}",
         )
-
-
-@dataclass
-class VaspReferenceMDMaker(ReferenceMDMaker):
-    """AIMD as the study ran it: VASP NVT Nose-Hoover, ENCUT 400 eV, Gamma only.
-
-    The engine is atomate2's MDMaker through :func:`interfacial.vasp.flows.aimd_maker` (named
-    by import path, so this module does not import the VASP package). A charged cell (ion
-    vacancies) gets NELECT with a compensating background from the VASP input set.
-    """
-
-    name: str = "reference md"
-    calculator: str = "VASP"
-    md_maker: Maker | None = field(
-        default_factory=lambda: StagedMDRunMaker(
-            name="VASP AIMD", calculator_meta={"code": "VASP", "functional": "PBE"}
-        )
-    )

@@ -1,9 +1,13 @@
-"""Force-field defaults of the code-agnostic flows."""
+"""Force-field subclasses of the code-agnostic flows; defaults: CHGNet, the embedded engine.
+
+The makers a :class:`~interfacial.forcefields.engine.ForceFieldEngine` returns are these classes
+with its nested makers; built directly, they use CHGNet (:mod:`interfacial.forcefields.chgnet`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jobflow import Maker
 
@@ -12,43 +16,69 @@ from interfacial.flows.interface import (
     NORMAL_ONLY_MASK,
     InterfaceEnergeticsMaker,
 )
+from interfacial.flows.potential import LearnPotentialMaker
 from interfacial.flows.surface import SurfaceEnergyMaker
-from interfacial.forcefields.makers import CHGNetRelaxMaker
+
+if TYPE_CHECKING:
+    from interfacial.forcefields.engine import ForceFieldEngine
+
+
+def _default_engine() -> ForceFieldEngine:
+    # Imported when a default is built: the engine module imports this one.
+    from interfacial.forcefields.chgnet import ENGINE
+
+    return ENGINE
 
 
 @dataclass
 class ForceFieldSurfaceEnergyMaker(SurfaceEnergyMaker):
-    """Surface energies with CHGNet (embedded default): bulk cell relaxed, slabs at fixed cell."""
+    """Surface energies with a force field: bulk cell relaxed, slabs at fixed cell."""
 
     name: str = "surface energies"
     calculator: str = "CHGNet"
     bulk_relax_maker: Maker | None = field(
-        default_factory=lambda: CHGNetRelaxMaker(name="CHGNet bulk relax", relax_cell=True)
+        default_factory=lambda: _default_engine().relax_maker("bulk relax", relax_cell=True)
     )
     slab_relax_maker: Maker | None = field(
-        default_factory=lambda: CHGNetRelaxMaker(name="CHGNet slab relax", relax_cell=False)
+        default_factory=lambda: _default_engine().relax_maker("slab relax", relax_cell=False)
     )
-
-
-def normal_relax_maker(
-    name: str, mask: list[int] = NORMAL_ONLY_MASK, **kwargs: Any
-) -> CHGNetRelaxMaker:
-    """CHGNet relaxation of the positions and the cell components of ``mask`` (a, b fixed)."""
-    relax_kwargs = {"fmax": 0.02, **kwargs.pop("relax_kwargs", {})}
-    relax_kwargs["filter_kwargs"] = {"mask": list(mask)}
-    return CHGNetRelaxMaker(name=name, relax_cell=True, relax_kwargs=relax_kwargs, **kwargs)
 
 
 @dataclass
 class ForceFieldInterfaceEnergeticsMaker(InterfaceEnergeticsMaker):
-    """Interface energetics with CHGNet (embedded default)."""
+    """Interface energetics with a force field: models relaxed along the normal only."""
 
     name: str = "interface energetics"
     calculator: str = "CHGNet"
     surface_maker: SurfaceEnergyMaker | None = field(default_factory=ForceFieldSurfaceEnergyMaker)
     interface_relax_maker: Maker | None = field(
-        default_factory=lambda: normal_relax_maker("CHGNet interface relax")
+        default_factory=lambda: _default_engine().relax_maker(
+            "interface relax", mask=NORMAL_ONLY_MASK
+        )
     )
     strained_bulk_relax_maker: Maker | None = field(
-        default_factory=lambda: normal_relax_maker("CHGNet strained bulk relax", FREE_C_MASK)
+        default_factory=lambda: _default_engine().relax_maker(
+            "strained bulk relax", mask=FREE_C_MASK
+        )
     )
+
+
+def _reference_md() -> Maker:
+    from interfacial.forcefields.md import ForceFieldReferenceMDMaker
+
+    return ForceFieldReferenceMDMaker()
+
+
+def _motep_fit() -> Maker:
+    from interfacial.flows.mtp import MotepFitMaker
+
+    return MotepFitMaker()
+
+
+@dataclass
+class ForceFieldLearnPotentialMaker(LearnPotentialMaker):
+    """Embedded defaults: reference MD and labels with a force field in this process, motep fits."""
+
+    reference_md_maker: Maker | None = field(default_factory=_reference_md)
+    fit_maker: Maker | None = field(default_factory=_motep_fit)
+    label_maker: Maker | None = field(default_factory=lambda: _default_engine().static_maker())

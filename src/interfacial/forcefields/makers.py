@@ -34,15 +34,16 @@ def cached_calculator(meta: Any, kwargs: dict[str, Any]) -> Calculator:
 
 
 @dataclass
-class CHGNetRelaxMaker(ForceFieldRelaxMaker):
-    """CHGNet relaxation (weights ship in the chgnet wheel: no download at run time).
+class CachedForceFieldRelaxMaker(ForceFieldRelaxMaker):
+    """Relaxation with any atomate2 force field, its calculator built once per process.
 
-    Relaxation stops when max |F| < ``relax_kwargs['fmax']`` (eV/A); ``relax_cell`` relaxes the cell
-    too (bulk), ``relax_cell=False`` keeps it fixed (slabs).
+    The engine (:class:`~interfacial.forcefields.engine.ForceFieldEngine`) sets
+    ``force_field_name`` (atomate2's name, e.g. "CHGNet") and the job name. Relaxation stops when
+    max |F| < ``relax_kwargs['fmax']`` (eV/A); ``relax_cell`` relaxes the cell too (bulk),
+    ``relax_cell=False`` keeps it fixed (slabs).
     """
 
-    name: str = "CHGNet relax"
-    force_field_name: str = "CHGNet"
+    name: str = "force field relax"
     relax_cell: bool = True
     steps: int = 500
     relax_kwargs: dict = field(default_factory=lambda: {"fmax": 0.02})
@@ -52,11 +53,13 @@ class CHGNetRelaxMaker(ForceFieldRelaxMaker):
 
 
 @dataclass
-class CHGNetStaticMaker(ForceFieldStaticMaker):
-    """CHGNet single point (energy eV, forces eV/A, stress): labels for active learning."""
+class CachedForceFieldStaticMaker(ForceFieldStaticMaker):
+    """Single point (energy eV, forces eV/A, stress) with any atomate2 force field, cached.
 
-    name: str = "CHGNet static"
-    force_field_name: str = "CHGNet"
+    The labels of active learning when a force field is the reference calculator.
+    """
+
+    name: str = "force field static"
 
     def _get_calculator(self) -> Calculator:
         return cached_calculator(self.calculator_meta, self.calculator_kwargs)

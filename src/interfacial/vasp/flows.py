@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from atomate2.vasp.jobs.core import RelaxMaker, StaticMaker
 from atomate2.vasp.jobs.md import MDMaker
@@ -10,7 +11,9 @@ from jobflow import Maker
 
 from interfacial.flows.interface import InterfaceEnergeticsMaker
 from interfacial.flows.potential import LearnPotentialMaker
+from interfacial.flows.reference_md import ReferenceMDMaker
 from interfacial.flows.surface import SurfaceEnergyMaker
+from interfacial.vasp.md import StagedMDRunMaker
 from interfacial.vasp.sets import (
     StudyAIMDSetGenerator,
     StudyBulkRelaxSetGenerator,
@@ -110,23 +113,41 @@ def label_static_maker(vasp_cmd: str | None = None) -> StaticMaker:
     )
 
 
-def _vasp_reference_md() -> Maker:
-    from interfacial.flows.reference_md import VaspReferenceMDMaker
+def aimd_run_maker(vasp_cmd: str | None = None) -> StagedMDRunMaker:
+    """One reference MD run as VASP ramp and production jobs (:func:`aimd_maker`) and a summary."""
+    return StagedMDRunMaker(
+        name="VASP AIMD",
+        stage_factory=aimd_maker,
+        stage_kwargs=_run_kwargs(vasp_cmd),
+        calculator_meta={"code": "VASP", "functional": "PBE"},
+    )
 
-    return VaspReferenceMDMaker()
+
+@dataclass
+class VaspReferenceMDMaker(ReferenceMDMaker):
+    """AIMD as the study ran it: VASP NVT Nose-Hoover, ENCUT 400 eV, Gamma only.
+
+    A charged cell (ion vacancies) gets NELECT with a compensating background from the VASP
+    input set.
+    """
+
+    name: str = "reference md"
+    calculator: str = "VASP"
+    md_maker: Maker | None = field(default_factory=aimd_run_maker)
 
 
-def _mlp_fit() -> Maker:
+def mlp_fit_maker(**kwargs: Any) -> Maker:
+    """MLPFitMaker with ``kwargs``; the command defaults to the worker's INTERFACIAL_MLP_CMD."""
     from interfacial.flows.mtp import MLPFitMaker
 
     # Expanded on the worker that runs the fit (see MLPBinaryEngine).
-    return MLPFitMaker(engine_options={"command": "${INTERFACIAL_MLP_CMD}"})
+    return MLPFitMaker(**{"engine_options": {"command": "${INTERFACIAL_MLP_CMD}"}, **kwargs})
 
 
 @dataclass
 class VaspLearnPotentialMaker(LearnPotentialMaker):
     """The study's path: VASP AIMD, ``mlp train`` fits, VASP single points for active learning."""
 
-    reference_md_maker: Maker | None = field(default_factory=_vasp_reference_md)
-    fit_maker: Maker | None = field(default_factory=_mlp_fit)
+    reference_md_maker: Maker | None = field(default_factory=VaspReferenceMDMaker)
+    fit_maker: Maker | None = field(default_factory=mlp_fit_maker)
     label_maker: Maker | None = field(default_factory=label_static_maker)

@@ -1,0 +1,114 @@
+"""VASP as a calculator engine: the study's DFT settings through atomate2's VASP makers."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from interfacial.errors import InterfacialError
+from interfacial.vasp.flows import (
+    VaspInterfaceEnergeticsMaker,
+    VaspLearnPotentialMaker,
+    VaspReferenceMDMaker,
+    VaspSurfaceEnergyMaker,
+    aimd_run_maker,
+    bulk_relax_maker,
+    label_static_maker,
+    mlp_fit_maker,
+    normal_relax_maker,
+    slab_relax_maker,
+)
+
+if TYPE_CHECKING:
+    from interfacial.flows.surface import SurfaceEnergyMaker
+    from interfacial.settings import InterfacialSettings
+
+
+@dataclass(frozen=True)
+class VaspEngine:
+    """VASP run by atomate2 (custodian) with ``settings.vasp_cmd`` and pymatgen's POTCARs."""
+
+    name: str = "VASP"
+
+    def check_available(self) -> None:
+        """Nothing to import: atomate2's VASP makers ship with atomate2 itself."""
+
+    def check_can_run_locally(self, settings: InterfacialSettings) -> None:
+        """Fail before any job starts if VASP cannot run on this machine.
+
+        VASP needs its command (first and last word of ``vasp_cmd``, e.g. ``srun ...
+        vasp_std``) on the PATH and pymatgen's POTCAR directory (``PMG_VASP_PSP_DIR``).
+        Submitting to FireWorks does not need either here: the workers check their own
+        environment.
+        """
+        words = shlex.split(settings.vasp_cmd)
+        missing = [w for w in {words[0], words[-1]} if shutil.which(w) is None] if words else ["''"]
+        if missing:
+            raise InterfacialError(
+                f"VASP command '{settings.vasp_cmd}' cannot run here ({', '.join(missing)} not "
+                "on PATH); set INTERFACIAL_VASP_CMD or vasp_cmd in ~/.interfacial.yaml, or submit "
+                "the flow to FireWorks workers that have VASP"
+            )
+        from pymatgen.core import SETTINGS
+
+        if not SETTINGS.get("PMG_VASP_PSP_DIR"):
+            raise InterfacialError(
+                "VASP needs POTCARs: set PMG_VASP_PSP_DIR in ~/.config/.pmgrc.yaml "
+                "(pmg config --add PMG_VASP_PSP_DIR /path/to/potcars)"
+            )
+
+    def surface_energy_maker(
+        self, settings: InterfacialSettings, **kwargs: Any
+    ) -> VaspSurfaceEnergyMaker:
+        """Bulk ISIF 3, slabs ISIF 2, run with ``settings.vasp_cmd``."""
+        return VaspSurfaceEnergyMaker(
+            bulk_relax_maker=bulk_relax_maker(settings.vasp_cmd),
+            slab_relax_maker=slab_relax_maker(settings.vasp_cmd),
+            **kwargs,
+        )
+
+    def interface_energetics_maker(
+        self,
+        settings: InterfacialSettings,
+        surface_maker: SurfaceEnergyMaker | None = None,
+        relax_fmax: float | None = None,
+        **kwargs: Any,
+    ) -> VaspInterfaceEnergeticsMaker:
+        """Models and strained bulks relaxed along the normal (LATTICE_CONSTRAINTS F F T).
+
+        ``relax_fmax`` is a force-field setting: VASP stops on EDIFFG (energy) and ignores it.
+        """
+        return VaspInterfaceEnergeticsMaker(
+            surface_maker=surface_maker or self.surface_energy_maker(settings),
+            interface_relax_maker=normal_relax_maker("VASP interface relax", settings.vasp_cmd),
+            strained_bulk_relax_maker=normal_relax_maker(
+                "VASP strained bulk relax", settings.vasp_cmd
+            ),
+            **kwargs,
+        )
+
+    def learn_potential_maker(
+        self,
+        settings: InterfacialSettings,
+        reference: dict[str, Any] | None = None,
+        fit: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> VaspLearnPotentialMaker:
+        """The study's path: VASP AIMD, ``mlp train`` fits, VASP single points as labels.
+
+        ``reference`` holds VaspReferenceMDMaker fields, ``fit`` MLPFitMaker fields;
+        ``kwargs`` are LearnPotentialMaker fields.
+        """
+        return VaspLearnPotentialMaker(
+            reference_md_maker=VaspReferenceMDMaker(
+                **{"md_maker": aimd_run_maker(settings.vasp_cmd), **(reference or {})}
+            ),
+            fit_maker=mlp_fit_maker(**(fit or {})),
+            label_maker=label_static_maker(settings.vasp_cmd),
+            **kwargs,
+        )
+
+
+ENGINE = VaspEngine()

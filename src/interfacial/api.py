@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from interfacial.errors import InterfacialError
+from interfacial.schemas.roles import Role, role_filter
 from interfacial.settings import InterfacialSettings, get_settings
 from interfacial.stores import (
     ARRHENIUS,
@@ -70,6 +71,7 @@ def run_surfaces(
 ) -> list[dict[str, Any]]:
     """Run the surface-energy flow locally, build, and return the per-termination documents."""
     from interfacial.calculators import check_can_run_locally
+    from interfacial.flows.surface import bulk_relaxation
     from interfacial.runner import run_flow
 
     settings = settings or get_settings()
@@ -77,7 +79,7 @@ def run_surfaces(
     check_can_run_locally(flow_kwargs.get("calculator") or settings.calculator, settings)
     check_writable(settings)
     run_flow(flow, get_job_store(settings), run_directory(settings), show_progress=show_progress)
-    bulk_uuid = flow.jobs[0].uuid
+    bulk_uuid = bulk_relaxation(flow).uuid
     build(settings, query={"uuid": bulk_uuid})
     return query_surfaces(settings=settings, bulk_uuid=bulk_uuid)
 
@@ -306,7 +308,7 @@ def save_diffusion(document: Any, settings: InterfacialSettings | None = None) -
 
 
 def _newest_output(
-    role: str, system: str, settings: InterfacialSettings | None
+    role: Role, system: str, settings: InterfacialSettings | None
 ) -> dict[str, Any] | None:
     """The newest task document of ``role`` for ``system`` with its data-store fields loaded.
 
@@ -318,7 +320,7 @@ def _newest_output(
     store.connect()
     try:
         doc = store.query_one(
-            {"metadata.interfacial.role": role, "metadata.interfacial.system": system},
+            role_filter(role, system=system),
             sort={"completed_at": -1},
             load=True,
         )
@@ -341,7 +343,7 @@ def load_potential(
     text = str(spec)
     if text.startswith("store:"):
         system = text.removeprefix("store:")
-        doc = _newest_output("mtp_fit", system, settings)
+        doc = _newest_output(Role.MTP_FIT, system, settings)
         if doc is None:
             raise InterfacialError(
                 f"no fitted potential for system {system!r} in the database: run "
@@ -364,7 +366,7 @@ def training_set(system: str, settings: InterfacialSettings | None = None) -> di
     For grading transport frames against a potential fitted on it (active learning may have
     added configurations since: grades against this set are then slightly pessimistic).
     """
-    doc = _newest_output("training_sets", system, settings)
+    doc = _newest_output(Role.TRAINING_SETS, system, settings)
     if doc is None:
         return None
     return {
@@ -684,9 +686,7 @@ def _parity_plots(out_dir: Path, settings: InterfacialSettings) -> list[Path]:
     store = get_job_store(settings)
     store.connect()
     try:
-        fits = list(
-            store.query({"metadata.interfacial.role": "mtp_fit"}, load=True, sort={"index": 1})
-        )
+        fits = list(store.query(role_filter(Role.MTP_FIT), load=True, sort={"index": 1}))
     finally:
         store.close()
     newest: dict[str, dict[str, Any]] = {}
@@ -845,6 +845,7 @@ def run_interface(
 ) -> list[dict[str, Any]]:
     """Run the interface-energetics flow locally, build, and return this run's documents."""
     from interfacial.calculators import check_can_run_locally
+    from interfacial.flows.interface import bulk_relaxations
     from interfacial.runner import run_flow
 
     settings = settings or get_settings()
@@ -854,7 +855,7 @@ def run_interface(
     check_can_run_locally(flow_kwargs.get("calculator") or settings.calculator, settings)
     check_writable(settings)
     run_flow(flow, get_job_store(settings), run_directory(settings), show_progress=show_progress)
-    metal_bulk_uuid = flow.jobs[0].jobs[0].uuid
+    metal_bulk_uuid = bulk_relaxations(flow)["metal"].uuid
     build(settings)
     return query_interfaces(settings=settings, metal_bulk_uuid=metal_bulk_uuid, lowest_only=False)
 
@@ -952,7 +953,7 @@ def learn_potential(
     try:
         learning = [
             d
-            for d in store.query({"metadata.interfacial.role": "active_learning"})
+            for d in store.query(role_filter(Role.ACTIVE_LEARNING))
             if d["hosts"]
             and flow.uuid in d["hosts"]
             and isinstance(d.get("output"), dict)

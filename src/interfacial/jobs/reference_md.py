@@ -27,7 +27,6 @@ from jobflow import Flow, Job, Maker, job
 from pydantic import BaseModel, Field
 
 from interfacial.errors import InterfacialError
-from interfacial.jobs.surface import tag
 from interfacial.schemas.reference_md import (
     SNAPSHOTS_FIELD,
     MDSnapshot,
@@ -36,6 +35,7 @@ from interfacial.schemas.reference_md import (
     TemperatureSchedule,
     VacancyInfo,
 )
+from interfacial.schemas.roles import Role, tag
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -115,7 +115,6 @@ class ReferenceMDRun(BaseModel):
     def keys(self) -> dict[str, Any]:
         """Grouping keys of the run's summary job (``metadata['interfacial']``)."""
         return {
-            "role": "reference_md",
             "purpose": self.purpose,
             "temperature": self.temperature,
             "system": self.system,
@@ -126,7 +125,7 @@ class ReferenceMDRun(BaseModel):
 def tag_run(job_: Job, run: ReferenceMDRun, prefix: str) -> Job:
     """Name the summary job of a run ('<prefix> Li2S training 1000 K') and tag it."""
     job_.name = f"{prefix} {run.label}"
-    return tag(job_, **run.keys())
+    return tag(job_, Role.REFERENCE_MD, **run.keys())
 
 
 def _as_pymatgen_trajectory(trajectory: Any) -> Any:
@@ -270,7 +269,7 @@ class StagedMDRunMaker(Maker):
                 **self.stage_kwargs,
             ).make(structure)
             ramp.name = f"{self.name} ramp {run.label}"
-            tag(ramp, **{**run.keys(), "role": "reference_md_ramp"})
+            tag(ramp, Role.REFERENCE_MD_RAMP, **run.keys())
             jobs.append(ramp)
             start, prev_dir = ramp.output.structure, ramp.output.dir_name
         production = factory(
@@ -281,7 +280,7 @@ class StagedMDRunMaker(Maker):
             **self.stage_kwargs,
         ).make(start, prev_dir=prev_dir)
         production.name = f"{self.name} production {run.label}"
-        tag(production, **{**run.keys(), "role": "reference_md_production"})
+        tag(production, Role.REFERENCE_MD_PRODUCTION, **run.keys())
         jobs.append(production)
         summary = staged_md_summary(
             production.output.vasp_objects["trajectory"],

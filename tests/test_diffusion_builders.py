@@ -7,10 +7,11 @@ import pytest
 from maggma.stores import MemoryStore
 
 from interfacial.analysis.diffusion import BOLTZMANN_MEV_PER_K, StreamingMSD
-from interfacial.builders.diffusion import DIFFUSION_ROLE, ArrheniusBuilder, DiffusionBuilder
+from interfacial.builders.diffusion import ArrheniusBuilder, DiffusionBuilder
 from interfacial.diffusion import arrhenius_documents, check_fit_window, fit_diffusivities
 from interfacial.errors import InterfacialError
 from interfacial.schemas.diffusion import DiffusionDocument, MSDCurves
+from interfacial.schemas.roles import Role
 
 EA_MEV = 300.0
 D0_A2_PS = 10.0  # 1e-3 cm^2/s
@@ -127,7 +128,14 @@ def _task(doc: DiffusionDocument, uuid: str, fit_window: list[float] | None = No
         "uuid": uuid,
         "index": 1,
         "completed_at": f"2026-01-01T00:00:{int(doc.temperature) % 60:02d}",
-        "metadata": {"interfacial": {"role": DIFFUSION_ROLE, "fit_window": fit_window}},
+        "metadata": {
+            "interfacial": {
+                "role": Role.DIFFUSION_MD.value,
+                "system": doc.system,
+                "temperature": doc.temperature,
+                "fit_window": fit_window,
+            }
+        },
         "output": doc.model_dump(),
     }
 

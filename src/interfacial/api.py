@@ -11,8 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from interfacial import engines
 from interfacial.conventions import system_name
 from interfacial.errors import InterfacialError
+from interfacial.schemas.roles import Role, role_filter
 from interfacial.settings import InterfacialSettings, get_settings
 from interfacial.stores import (
     ARRHENIUS,
@@ -44,7 +46,6 @@ def surface_flow(
     """Validate the input and return the surface-energy Flow (not run)."""
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-    from interfacial import engines
     from interfacial.structures.library import load_structure, structure_label
 
     settings = settings or get_settings()
@@ -69,7 +70,7 @@ def run_surfaces(
     **flow_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """Run the surface-energy flow locally, build, and return the per-termination documents."""
-    from interfacial import engines
+    from interfacial.flows.surface import bulk_relaxation
     from interfacial.runner import run_flow
 
     settings = settings or get_settings()
@@ -79,7 +80,7 @@ def run_surfaces(
     )
     check_writable(settings)
     run_flow(flow, get_job_store(settings), run_directory(settings), show_progress=show_progress)
-    bulk_uuid = flow.jobs[0].uuid
+    bulk_uuid = bulk_relaxation(flow).uuid
     build(settings, query={"uuid": bulk_uuid})
     return query_surfaces(settings=settings, bulk_uuid=bulk_uuid)
 
@@ -308,7 +309,7 @@ def save_diffusion(document: Any, settings: InterfacialSettings | None = None) -
 
 
 def _newest_output(
-    role: str, system: str, settings: InterfacialSettings | None
+    role: Role, system: str, settings: InterfacialSettings | None
 ) -> dict[str, Any] | None:
     """The newest task document of ``role`` for ``system`` with its data-store fields loaded.
 
@@ -320,7 +321,7 @@ def _newest_output(
     store.connect()
     try:
         doc = store.query_one(
-            {"metadata.interfacial.role": role, "metadata.interfacial.system": system},
+            role_filter(role, system=system),
             sort={"completed_at": -1},
             load=True,
         )
@@ -343,7 +344,7 @@ def load_potential(
     text = str(spec)
     if text.startswith("store:"):
         system = text.removeprefix("store:")
-        doc = _newest_output("mtp_fit", system, settings)
+        doc = _newest_output(Role.MTP_FIT, system, settings)
         if doc is None:
             raise InterfacialError(
                 f"no fitted potential for system {system!r} in the database: run "
@@ -366,7 +367,7 @@ def training_set(system: str, settings: InterfacialSettings | None = None) -> di
     For grading transport frames against a potential fitted on it (active learning may have
     added configurations since: grades against this set are then slightly pessimistic).
     """
-    doc = _newest_output("training_sets", system, settings)
+    doc = _newest_output(Role.TRAINING_SETS, system, settings)
     if doc is None:
         return None
     return {
@@ -676,9 +677,7 @@ def _parity_plots(out_dir: Path, settings: InterfacialSettings) -> list[Path]:
     store = get_job_store(settings)
     store.connect()
     try:
-        fits = list(
-            store.query({"metadata.interfacial.role": "mtp_fit"}, load=True, sort={"index": 1})
-        )
+        fits = list(store.query(role_filter(Role.MTP_FIT), load=True, sort={"index": 1}))
     finally:
         store.close()
     newest: dict[str, dict[str, Any]] = {}
@@ -798,7 +797,6 @@ def interface_flow(
     The geometry (matching, candidate choice and every model) is built once on the unrelaxed
     structures so that an impossible request fails here, before anything is stored.
     """
-    from interfacial import engines
     from interfacial.structures.interfaces import build_interface_models
     from interfacial.structures.matching import find_matches, select_candidates
     from interfacial.structures.slabs import parse_miller
@@ -837,7 +835,7 @@ def run_interface(
     **flow_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """Run the interface-energetics flow locally, build, and return this run's documents."""
-    from interfacial import engines
+    from interfacial.flows.interface import bulk_relaxations
     from interfacial.runner import run_flow
 
     settings = settings or get_settings()
@@ -849,7 +847,7 @@ def run_interface(
     )
     check_writable(settings)
     run_flow(flow, get_job_store(settings), run_directory(settings), show_progress=show_progress)
-    metal_bulk_uuid = flow.jobs[0].jobs[0].uuid
+    metal_bulk_uuid = bulk_relaxations(flow)["metal"].uuid
     build(settings)
     return query_interfaces(settings=settings, metal_bulk_uuid=metal_bulk_uuid, lowest_only=False)
 
@@ -921,7 +919,6 @@ def learn_potential(
     LearnPotentialMaker. Returns the active-learning output: ``rounds`` (one summary per round)
     and ``final_fit`` (the last fit's document).
     """
-    from interfacial import engines
     from interfacial.runner import run_flow
 
     settings = settings or get_settings()
@@ -942,7 +939,7 @@ def learn_potential(
     try:
         learning = [
             d
-            for d in store.query({"metadata.interfacial.role": "active_learning"})
+            for d in store.query(role_filter(Role.ACTIVE_LEARNING))
             if d["hosts"]
             and flow.uuid in d["hosts"]
             and isinstance(d.get("output"), dict)

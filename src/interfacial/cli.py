@@ -830,6 +830,7 @@ def _launchpad(path: Path | None) -> Any:
 def _stored_sets(system: str) -> tuple[str, dict[str, str], list[str]]:
     """Training and validation .cfg texts of the newest stored reference MD of ``system``."""
     from interfacial.jobs.potential import make_training_sets
+    from interfacial.schemas.roles import ReferenceMDKeys, Role, read_keys, role_filter
     from interfacial.settings import get_settings
     from interfacial.stores import check_writable, get_job_store
 
@@ -837,13 +838,13 @@ def _stored_sets(system: str) -> tuple[str, dict[str, str], list[str]]:
     check_writable(settings)
     store = get_job_store(settings)
     store.connect()
-    role = {"metadata.interfacial.role": "reference_md"}
+    role = role_filter(Role.REFERENCE_MD)
     try:
-        runs = list(store.query({**role, "metadata.interfacial.system": system}, load=True))
-        stored = {d["metadata"]["interfacial"]["system"] for d in store.query(role, ["metadata"])}
+        runs = list(store.query(role_filter(Role.REFERENCE_MD, system=system), load=True))
+        stored = {read_keys(d, ReferenceMDKeys).system for d in store.query(role, ["metadata"])}
     finally:
         store.close()
-    training = [r for r in runs if r["metadata"]["interfacial"].get("purpose") == "training"]
+    training = [r for r in runs if read_keys(r, ReferenceMDKeys).purpose == "training"]
     if not training:
         raise InterfacialError(
             f"no stored reference MD training run of system '{system}'; systems stored: "
@@ -853,7 +854,7 @@ def _stored_sets(system: str) -> tuple[str, dict[str, str], list[str]]:
     same_flow = [
         r
         for r in runs
-        if r["metadata"]["interfacial"].get("purpose") == "validation"
+        if read_keys(r, ReferenceMDKeys).purpose == "validation"
         and set(r.get("hosts") or []) & set(newest.get("hosts") or [])
     ]
     sets = make_training_sets(

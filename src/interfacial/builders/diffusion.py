@@ -22,24 +22,23 @@ from typing import Any
 
 from maggma.core import Builder, Store
 
-from interfacial.builders.surface import ROLE, latest
+from interfacial.builders.surface import latest
 from interfacial.diffusion import arrhenius_documents, fit_diffusivities
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS, DiffusionDocument, digest
+from interfacial.schemas.roles import DiffusionMDKeys, Role, read_keys, role_filter
 
-#: Role of the transport MD jobs in their metadata.
-DIFFUSION_ROLE = "diffusion_md"
 _STAMP = ["uuid", "index", "completed_at", "metadata", "output.diffusion_id"]
 
 
 def _task_fingerprint(task: dict[str, Any]) -> str:
-    keys = task.get("metadata", {}).get("interfacial", {})
+    keys = read_keys(task, DiffusionMDKeys)
     return digest(
         json.dumps(
             [
                 task["uuid"],
                 task.get("index", 1),
                 str(task.get("completed_at")),
-                keys.get("fit_window"),
+                keys.fit_window,
             ]
         )
     )
@@ -78,7 +77,9 @@ class DiffusionBuilder(Builder):
         tasks = latest(
             [
                 d
-                for d in self.tasks.query({ROLE: DIFFUSION_ROLE, **self.query}, properties=_STAMP)
+                for d in self.tasks.query(
+                    {**role_filter(Role.DIFFUSION_MD), **self.query}, properties=_STAMP
+                )
                 if isinstance(d.get("output"), dict) and d["output"].get("diffusion_id")
             ]
         )
@@ -104,7 +105,7 @@ class DiffusionBuilder(Builder):
         task = self.tasks.query_one({"uuid": item["uuid"], "index": item["index"]})
         output = {k: v for k, v in task["output"].items() if not k.startswith("@")}
         doc = DiffusionDocument.model_validate(output)
-        window = task.get("metadata", {}).get("interfacial", {}).get("fit_window")
+        window = read_keys(task, DiffusionMDKeys).fit_window
         # Refit the components the job fitted (a user may have asked for x/y/z too).
         components = sorted({r.component for r in doc.diffusivities}) or DEFAULT_COMPONENTS
         rule, records = fit_diffusivities(doc.msd, window, components)

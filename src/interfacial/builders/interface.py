@@ -21,12 +21,19 @@ from typing import Any
 
 from maggma.core import Builder, Store
 
-from interfacial.builders.surface import ROLE, fingerprint, latest
+from interfacial.builders.surface import fingerprint, latest
 from interfacial.errors import InterfacialError
 from interfacial.schemas.interface import InterfaceDocument, InterfaceEnergies, mark_lowest
+from interfacial.schemas.roles import (
+    InterfaceKeys,
+    Role,
+    StrainedBulkKeys,
+    read_keys,
+    role_filter,
+    stored_role,
+)
 from interfacial.schemas.surface import SurfaceEnergyDocument
 
-INTERFACE_ID = "metadata.interfacial.interface_id"
 _STAMP = ["uuid", "index", "completed_at", "metadata", "output.output.energy"]
 #: Job metadata copied into the documents (the threshold is passed on separately).
 _DOCUMENT_KEYS = set(InterfaceDocument.model_fields) - {"adhesion_threshold"}
@@ -77,36 +84,34 @@ class InterfaceBuilder(Builder):
         group = latest(
             list(
                 self.tasks.query(
-                    {INTERFACE_ID: interface_id, ROLE: {"$in": ["interface", "strained_bulk"]}},
+                    role_filter([Role.INTERFACE, Role.STRAINED_BULK], interface_id=interface_id),
                     properties=properties,
                 )
             )
         )
-        models = [d for d in group if d["metadata"]["interfacial"]["role"] == "interface"]
+        models = [d for d in group if stored_role(d) is Role.INTERFACE]
         strained = {
-            d["metadata"]["interfacial"]["side"]: d
+            read_keys(d, StrainedBulkKeys).side: d
             for d in group
-            if d["metadata"]["interfacial"]["role"] == "strained_bulk"
+            if stored_role(d) is Role.STRAINED_BULK
         }
-        first = models[0]["metadata"]["interfacial"] if models else {}
-        bulk_ids = [first.get("metal_bulk_uuid"), first.get("compound_bulk_uuid")]
+        first = read_keys(models[0], InterfaceKeys) if models else None
+        bulk_ids = [first.metal_bulk_uuid, first.compound_bulk_uuid] if first else []
         bulks = {
             d["uuid"]: d
             for d in latest(list(self.tasks.query({"uuid": {"$in": bulk_ids}}, properties=None)))
         }
         surface_ids = set()
         for model in models:
-            keys = model["metadata"]["interfacial"]
+            keys = read_keys(model, InterfaceKeys)
             surface_ids.add(
                 SurfaceEnergyDocument.make_id(
-                    keys["metal_bulk_uuid"], keys["metal_miller"], keys["metal_termination"]
+                    keys.metal_bulk_uuid, keys.metal_miller, keys.metal_termination
                 )
             )
             surface_ids.add(
                 SurfaceEnergyDocument.make_id(
-                    keys["compound_bulk_uuid"],
-                    keys["compound_miller"],
-                    keys["compound_termination"],
+                    keys.compound_bulk_uuid, keys.compound_miller, keys.compound_termination
                 )
             )
         surfaces = {
@@ -138,9 +143,9 @@ class InterfaceBuilder(Builder):
         self.ensure_indexes()
         ids = sorted(
             {
-                d["metadata"]["interfacial"]["interface_id"]
+                read_keys(d, InterfaceKeys).interface_id
                 for d in self.tasks.query(
-                    {ROLE: "interface", **self.query}, properties=["metadata"]
+                    {**role_filter(Role.INTERFACE), **self.query}, properties=["uuid", "metadata"]
                 )
             }
         )
@@ -164,28 +169,28 @@ class InterfaceBuilder(Builder):
         strained = sources["strained"]
         docs = []
         for model in sources["models"]:
-            keys = model["metadata"]["interfacial"]
-            metal = sources["bulks"][keys["metal_bulk_uuid"]]["output"]
-            compound = sources["bulks"][keys["compound_bulk_uuid"]]["output"]
+            keys = read_keys(model, InterfaceKeys)
+            metal = sources["bulks"][keys.metal_bulk_uuid]["output"]
+            compound = sources["bulks"][keys.compound_bulk_uuid]["output"]
             compound_structure = Structure.from_dict(compound["structure"])
             _, compound_units = compound_structure.composition.get_reduced_composition_and_factor()
             metal_id = SurfaceEnergyDocument.make_id(
-                keys["metal_bulk_uuid"], keys["metal_miller"], keys["metal_termination"]
+                keys.metal_bulk_uuid, keys.metal_miller, keys.metal_termination
             )
             compound_id = SurfaceEnergyDocument.make_id(
-                keys["compound_bulk_uuid"], keys["compound_miller"], keys["compound_termination"]
+                keys.compound_bulk_uuid, keys.compound_miller, keys.compound_termination
             )
             energies = InterfaceEnergies(
                 interface_energy=_energy(model),
-                n_metal_atoms=keys["n_metal_atoms"],
-                n_compound_formula_units=keys["n_compound_formula_units"],
+                n_metal_atoms=keys.n_metal_atoms,
+                n_compound_formula_units=keys.n_compound_formula_units,
                 metal_energy_per_atom=metal["output"]["energy"] / len(metal["structure"]["sites"]),
                 compound_energy_per_formula_unit=compound["output"]["energy"] / compound_units,
                 strained_metal_energy_per_atom=_energy(strained["metal"])
-                / strained["metal"]["metadata"]["interfacial"]["n_units"],
+                / read_keys(strained["metal"], StrainedBulkKeys).n_units,
                 strained_compound_energy_per_formula_unit=_energy(strained["compound"])
-                / strained["compound"]["metadata"]["interfacial"]["n_units"],
-                area=keys["area"],
+                / read_keys(strained["compound"], StrainedBulkKeys).n_units,
+                area=keys.area,
                 gamma_metal=sources["surfaces"][metal_id]["surface_energy"],
                 gamma_compound=sources["surfaces"][compound_id]["surface_energy"],
             )
@@ -197,8 +202,8 @@ class InterfaceBuilder(Builder):
                 "compound_surface_id": compound_id,
                 "source_fingerprint": item["fingerprint"],
             }
-            fields = {k: v for k, v in keys.items() if k in _DOCUMENT_KEYS}
-            threshold = keys.get("adhesion_threshold")
+            fields = {k: v for k, v in keys.model_dump().items() if k in _DOCUMENT_KEYS}
+            threshold = keys.adhesion_threshold
             doc = InterfaceDocument.from_energies(
                 energies,
                 {**fields, **provenance},

@@ -22,15 +22,13 @@ from typing import Any
 
 from maggma.core import Builder, Store
 
+from interfacial.schemas.roles import Role, SlabKeys, read_keys, role_filter, stored_role
 from interfacial.schemas.surface import (
     FacetReport,
     SurfaceEnergyDocument,
     SurfaceMaterialDocument,
     ThicknessPoint,
 )
-
-ROLE = "metadata.interfacial.role"
-BULK_UUID = "metadata.interfacial.bulk_uuid"
 
 
 def latest(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -108,7 +106,7 @@ class SurfaceBuilder(Builder):
         criteria = {
             "$or": [
                 {"uuid": bulk_uuid},
-                {BULK_UUID: bulk_uuid, ROLE: {"$in": ["facets", "slab"]}},
+                role_filter([Role.FACETS, Role.SLAB], bulk_uuid=bulk_uuid),
             ]
         }
         return latest(list(self.tasks.query(criteria, properties=properties)))
@@ -117,13 +115,15 @@ class SurfaceBuilder(Builder):
         """Yield one item per bulk relaxation whose sources changed since the last build."""
         self.ensure_indexes()
         stamp = ["uuid", "index", "completed_at"]
-        bulks = latest(list(self.tasks.query({ROLE: "bulk", **self.query}, properties=stamp)))
+        bulks = latest(
+            list(self.tasks.query({**role_filter(Role.BULK), **self.query}, properties=stamp))
+        )
         for bulk in bulks:
             sources = self._group_sources(
                 bulk["uuid"], [*stamp, "metadata", "output.output.energy"]
             )
-            roles = {d["metadata"]["interfacial"]["role"] for d in sources}
-            if "facets" not in roles:
+            roles = {stored_role(d) for d in sources}
+            if Role.FACETS not in roles:
                 continue  # the flow has not enumerated the slabs yet
             fp = fingerprint(sources)
             built = self.surfaces.query_one(
@@ -138,19 +138,19 @@ class SurfaceBuilder(Builder):
         from pymatgen.core import Lattice, Structure
 
         sources = self._group_sources(item["bulk_uuid"], None)
-        by_role: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_role: dict[Role, list[dict[str, Any]]] = defaultdict(list)
         for doc in sources:
-            by_role[doc["metadata"]["interfacial"]["role"]].append(doc)
-        bulk = by_role["bulk"][0]["output"]
+            by_role[read_keys(doc).ROLE].append(doc)  # every source validated
+        bulk = by_role[Role.BULK][0]["output"]
         bulk_structure = Structure.from_dict(bulk["structure"])
         bulk_energy_per_atom = bulk["output"]["energy"] / len(bulk_structure)
-        report = FacetReport.model_validate(_payload(by_role["facets"][0]["output"]))
+        report = FacetReport.model_validate(_payload(by_role[Role.FACETS][0]["output"]))
 
         series: dict[tuple[str, str], list[ThicknessPoint]] = defaultdict(list)
-        keys: dict[tuple[str, str], dict[str, Any]] = {}
-        for slab in by_role["slab"]:
-            slab_keys = slab["metadata"]["interfacial"]
-            group = (json.dumps(slab_keys["miller_index"]), slab_keys["termination"])
+        keys: dict[tuple[str, str], SlabKeys] = {}
+        for slab in by_role[Role.SLAB]:
+            slab_keys = read_keys(slab, SlabKeys)
+            group = (json.dumps(slab_keys.miller_index), slab_keys.termination)
             series[group].append(
                 ThicknessPoint.from_slab(
                     slab["output"]["output"]["energy"],

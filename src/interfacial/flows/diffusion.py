@@ -28,6 +28,7 @@ from interfacial.conventions import system_name
 from interfacial.errors import InterfacialError
 from interfacial.jobs.diffusion import arrhenius_summary, transport_md
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS
+from interfacial.schemas.roles import Role, tag
 from interfacial.structures.defects import check_cell_options, maker_cell
 
 if TYPE_CHECKING:
@@ -85,6 +86,9 @@ class DiffusionMDMaker(Maker):
         Root of the run directories; default the ``md_dir`` setting where the job runs.
     engine_options : dict
         Options of the force provider (e.g. ``lammps_cmd``, ``mpi_cmd`` for "mlip").
+    metadata : dict
+        Extra metadata of the transport jobs, beside ``interfacial`` (whose keys are typed by
+        :class:`~interfacial.schemas.roles.DiffusionMDKeys`).
 
     """
 
@@ -230,21 +234,18 @@ class DiffusionMDMaker(Maker):
                 **common,
             )
             md.name = f"{self.name} {system} {temperature:g} K"
-            md.update_metadata(
-                {
-                    "interfacial": {
-                        "role": "diffusion_md",
-                        "system": system,
-                        "temperature": float(temperature),
-                        "fit_window": list(self.fit_window) if self.fit_window else None,
-                        **self.metadata,
-                    }
-                }
+            tag(
+                md,
+                Role.DIFFUSION_MD,
+                system=system,
+                temperature=float(temperature),
+                fit_window=list(self.fit_window) if self.fit_window else None,
             )
+            md.update_metadata(self.metadata)  # the user's own keys, beside the typed ones
             jobs.append(md)
         summary = arrhenius_summary([j.output for j in jobs])
         summary.name = f"arrhenius {system}"
-        summary.update_metadata({"interfacial": {"role": "arrhenius_summary", "system": system}})
+        tag(summary, Role.ARRHENIUS_SUMMARY, system=system)
         return Flow([*jobs, summary], output=summary.output, name=f"{self.name} {system}")
 
 

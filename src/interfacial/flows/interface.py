@@ -12,14 +12,21 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jobflow import Flow, Maker
+from jobflow import Flow, Job, Maker
 
 from interfacial.analysis.interface import DEFAULT_ADHESION_THRESHOLD
 from interfacial.errors import InterfacialError
-from interfacial.flows.surface import SurfaceEnergyMaker
+from interfacial.flows.surface import SurfaceEnergyMaker, bulk_relaxation
 from interfacial.jobs.interface import interface_calculations, interface_key, match_interfaces
-from interfacial.jobs.surface import tag
 from interfacial.schemas.interface import RELAXATIONS
+from interfacial.schemas.roles import (
+    InterfaceFanoutKeys,
+    Role,
+    read_keys,
+    tag,
+    tagged_job,
+    tagged_jobs,
+)
 from interfacial.structures.slabs import parse_miller
 
 if TYPE_CHECKING:
@@ -157,7 +164,7 @@ class InterfaceEnergeticsMaker(Maker):
             maker = dataclasses.replace(self.surface_maker, millers=[hkl])
             sides[label] = maker.make(structure, label)
         metal_flow, compound_flow = sides[metal_label], sides[compound_label]
-        metal_bulk, compound_bulk = metal_flow.jobs[0], compound_flow.jobs[0]
+        metal_bulk, compound_bulk = bulk_relaxation(metal_flow), bulk_relaxation(compound_flow)
         match = match_interfaces(
             metal_bulk.output.structure,
             compound_bulk.output.structure,
@@ -170,7 +177,7 @@ class InterfaceEnergeticsMaker(Maker):
             self.n_candidates,
         )
         match.name = f"match {key}"
-        tag(match, role="match", interface_key=key)
+        tag(match, Role.MATCH, interface_key=key)
         calculations = interface_calculations(
             match.output,
             metal_bulk.output.structure,
@@ -189,9 +196,26 @@ class InterfaceEnergeticsMaker(Maker):
             self.adhesion_threshold,
         )
         calculations.name = f"interface calculations {key}"
-        tag(calculations, role="interface_fanout", interface_key=key)
+        tag(
+            calculations,
+            Role.INTERFACE_FANOUT,
+            interface_key=key,
+            metal_bulk_uuid=metal_bulk.uuid,
+            compound_bulk_uuid=compound_bulk.uuid,
+        )
         return Flow(
             [metal_flow, compound_flow, match, calculations],
             output=calculations.output,
             name=f"{self.name} {key}",
         )
+
+
+def bulk_relaxations(flow: Flow) -> dict[str, Job]:
+    """The two bulk relaxations of an interface-energetics flow, by side ('metal', 'compound').
+
+    Found through the uuids its fan-out job is tagged with, so neither the order of the jobs
+    nor the material labels (a metal on itself has one label twice) matter.
+    """
+    keys = read_keys(tagged_job(flow, Role.INTERFACE_FANOUT), InterfaceFanoutKeys)
+    bulks = {job.uuid: job for job in tagged_jobs(flow, Role.BULK)}
+    return {"metal": bulks[keys.metal_bulk_uuid], "compound": bulks[keys.compound_bulk_uuid]}

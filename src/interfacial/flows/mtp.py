@@ -15,9 +15,9 @@ from jobflow import Job, Maker
 from interfacial import engines
 from interfacial.errors import InterfacialError
 from interfacial.jobs.mtp import fit_mtp
-from interfacial.jobs.surface import tag
 from interfacial.mtp.basis import SUPPORTED_LEVELS
 from interfacial.mtp.defaults import DEFAULT_CUTOFF, DEFAULT_LEVEL, DEFAULT_WEIGHTS
+from interfacial.schemas.roles import Role, tag
 
 
 @dataclass
@@ -91,7 +91,7 @@ class MTPFitMaker(Maker):
             self.max_training,
         )
         job_.name = f"{self.name} {system} level {self.level}"
-        return tag(job_, role="mtp_fit", system=system, engine=self.engine, level=self.level)
+        return tag(job_, Role.MTP_FIT, system=system, engine=self.engine, level=self.level)
 
 
 @dataclass

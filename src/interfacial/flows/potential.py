@@ -16,8 +16,8 @@ from jobflow import Flow, Maker
 
 from interfacial.errors import InterfacialError
 from interfacial.jobs.potential import active_learning_round, training_sets
-from interfacial.jobs.surface import tag
 from interfacial.mtp.defaults import SELECT_THRESHOLD
+from interfacial.schemas.roles import Role, tag
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -90,7 +90,7 @@ class LearnPotentialMaker(Maker):
             getattr(self.fit_maker, "seed", 0),
         )
         sets.name = f"training sets {system}"
-        tag(sets, role="training_sets", system=system)
+        tag(sets, Role.TRAINING_SETS, system=system)
         fit_maker = (
             dataclasses.replace(self.fit_maker, max_training=None)  # type: ignore[call-arg]
             if dataclasses.is_dataclass(self.fit_maker) and hasattr(self.fit_maker, "max_training")
@@ -122,7 +122,7 @@ class LearnPotentialMaker(Maker):
             [],
         )
         learning.name = f"active learning {system} round 0"
-        tag(learning, role="active_learning", system=system, round=0)
+        tag(learning, Role.ACTIVE_LEARNING, system=system, round=0)
         return Flow(
             [reference, sets, fit, learning], output=learning.output, name=f"{self.name} {system}"
         )

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from jobflow import Flow, Maker
+from jobflow import Flow, Job, Maker
 
 from interfacial.analysis.surface import DEFAULT_CONVERGENCE_TOL
 from interfacial.errors import InterfacialError
-from interfacial.jobs.surface import enumerate_facets, surface_calculations, tag
+from interfacial.jobs.surface import enumerate_facets, named, surface_calculations
+from interfacial.schemas.roles import Role, output_job, tag, tagged_job
 from interfacial.structures.slabs import check_thickness, distinct_facets, parse_miller
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ class SurfaceEnergyMaker(Maker):
     bulk_relax_maker : Maker
         Relaxes the bulk (cell and positions). Its task document must have ``output.energy``
         (eV) and ``structure`` (final), as atomate2's VASP and force-field task documents do.
+        It may return a Flow (atomate2's ``DoubleRelaxMaker``): the job whose output is the
+        flow's output is then the bulk relaxation (see :func:`bulk_relaxation`).
     slab_relax_maker : Maker
         Relaxes a slab at fixed cell.
     calculator : str
@@ -98,39 +101,49 @@ class SurfaceEnergyMaker(Maker):
         # Miller indices refer to the conventional standard cell, as everywhere in pymatgen.
         conventional = SpacegroupAnalyzer(structure).get_conventional_standard_structure()
         millers = self.facets(conventional)
-        bulk = self.bulk_relax_maker.make(conventional)
-        bulk.name = f"bulk relax {material}"
+        bulk = named(self.bulk_relax_maker.make(conventional), f"bulk relax {material}")
         tag(
             bulk,
-            role="bulk",
+            Role.BULK,
             material=material,
             formula=conventional.composition.reduced_formula,
             calculator=self.calculator,
         )
+        bulk_job = output_job(bulk)  # the relaxed bulk, also when the maker returned a Flow
         report = enumerate_facets(
-            bulk.output.structure,
+            bulk_job.output.structure,
             material,
-            bulk.uuid,
+            bulk_job.uuid,
             self.calculator,
             millers,
             self.min_thickness,
             None if self.millers is not None else self.max_index,
         )
         report.name = f"enumerate slabs {material}"
-        tag(report, role="facets", material=material, bulk_uuid=bulk.uuid)
+        tag(report, Role.FACETS, material=material, bulk_uuid=bulk_job.uuid)
         fan_out = surface_calculations(
             report.output,
-            bulk.output.structure,
-            bulk.output.output.energy,
+            bulk_job.output.structure,
+            bulk_job.output.output.energy,
             self.slab_relax_maker,
             self.vacuum,
             self.convergence_tol,
             self.max_thickness,
         )
         fan_out.name = f"surface calculations {material}"
-        tag(fan_out, role="surface_fanout", material=material, bulk_uuid=bulk.uuid)
+        tag(fan_out, Role.SURFACE_FANOUT, material=material, bulk_uuid=bulk_job.uuid)
         return Flow(
             [bulk, report, fan_out],
             output=fan_out.output,
             name=f"{self.name} {material}",
         )
+
+
+def bulk_relaxation(flow: Flow) -> Job:
+    """The bulk relaxation of a surface-energy flow: the job tagged ``Role.BULK``.
+
+    Its output is the relaxed bulk (``structure``, ``output.energy``) and its uuid is the
+    ``bulk_uuid`` of every surface document. With a flow-returning bulk maker it is that flow's
+    output job. Found by role, so it does not depend on the order of the flow's jobs.
+    """
+    return tagged_job(flow, Role.BULK)

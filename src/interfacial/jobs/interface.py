@@ -1,8 +1,9 @@
 """Jobs of the interface-energetics flow: match lattices, build and relax models, energetics.
 
-Grouping keys for builders go into each job's ``metadata['interfacial']``: ``role`` (interface /
-strained_bulk), ``interface_id``, ``side`` (metal / compound, strained bulks), Miller indices as
-lists, terminations, registry, gap, relaxation, area and the counts the energetics need.
+Grouping keys for builders go into each job's ``metadata['interfacial']``, typed by
+:mod:`interfacial.schemas.roles` (roles interface / strained_bulk / interface_energetics):
+``interface_id``, ``side`` (strained bulks), Miller indices as lists, terminations, registry,
+gap, relaxation, area and the counts the energetics need.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from jobflow import Flow, Job, Maker, Response, job
 
 from interfacial.errors import InterfacialError
-from interfacial.jobs.surface import tag
+from interfacial.jobs.surface import named
 from interfacial.schemas.interface import (
     InterfaceDocument,
     InterfaceEnergies,
@@ -21,6 +22,7 @@ from interfacial.schemas.interface import (
     MatchReport,
     mark_lowest,
 )
+from interfacial.schemas.roles import Role, StrainedBulkKeys, output_job, read_keys, tag
 from interfacial.structures.slabs import miller_label
 
 if TYPE_CHECKING:
@@ -139,10 +141,10 @@ def model_keys(
     }
 
 
-def _tagged_relax(maker: Maker, structure: Structure, name: str, **keys: Any) -> Job:
-    relax = maker.make(structure)
-    relax.name = name
-    return tag(relax, **keys)
+def _tagged_relax(
+    maker: Maker, structure: Structure, name: str, role: Role, **keys: Any
+) -> Job | Flow:
+    return tag(named(maker.make(structure), name), role, **keys)
 
 
 @job
@@ -191,7 +193,7 @@ def interface_calculations(
                     interface_relax_maker,
                     freeze_middle(model, relaxation),
                     f"interface relax {report.interface_key} {model.label} {relaxation}",
-                    role="interface",
+                    Role.INTERFACE,
                     metal_bulk_uuid=metal_bulk_uuid,
                     compound_bulk_uuid=compound_bulk_uuid,
                     adhesion_threshold=adhesion_threshold,
@@ -209,7 +211,7 @@ def interface_calculations(
                 strained_bulk_relax_maker,
                 structure,
                 f"strained bulk relax {report.interface_key} {side}",
-                role="strained_bulk",
+                Role.STRAINED_BULK,
                 side=side,
                 n_units=int(n_units),
                 **common,
@@ -217,13 +219,13 @@ def interface_calculations(
         energetics = interface_energetics(
             keys,
             [r.output.output.energy for r in relaxes],
-            [r.uuid for r in relaxes],
+            [output_job(r).uuid for r in relaxes],
             strained["metal"].output.output.energy,
-            strained["metal"].metadata["interfacial"]["n_units"],
-            strained["metal"].uuid,
+            read_keys(output_job(strained["metal"]), StrainedBulkKeys).n_units,
+            output_job(strained["metal"]).uuid,
             strained["compound"].output.output.energy,
-            strained["compound"].metadata["interfacial"]["n_units"],
-            strained["compound"].uuid,
+            read_keys(output_job(strained["compound"]), StrainedBulkKeys).n_units,
+            output_job(strained["compound"]).uuid,
             metal_per_atom,
             compound_per_fu,
             metal_bulk_uuid,
@@ -234,7 +236,7 @@ def interface_calculations(
             adhesion_threshold,
         )
         energetics.name = f"interface energetics {report.interface_key} #{index}"
-        tag(energetics, role="interface_energetics", **common)
+        tag(energetics, Role.INTERFACE_ENERGETICS, **common)
         jobs.extend([*relaxes, strained["metal"], strained["compound"], energetics])
         outputs.append(energetics.output)
     return Response(replace=Flow(jobs, output=outputs))

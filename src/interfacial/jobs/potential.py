@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from interfacial import engines
 from interfacial.errors import InterfacialError
-from interfacial.jobs.surface import tag
+from interfacial.schemas.roles import Role, tag
 from interfacial.schemas.surface import utcnow
 
 
@@ -171,7 +171,7 @@ def active_learning_round(
         structure.set_charge(charge)  # the labels see the cell the reference MD saw
         label = label_maker.make(structure)
         label.name = f"label {round_index} step {steps[i]}"
-        labels.append(tag(label, role="al_label", round=round_index))
+        labels.append(tag(label, Role.AL_LABEL, round=round_index))
     merged = merge_labels(training_cfg, [lab.output for lab in labels], order)
     merged.name = f"add labels round {round_index}"
     refit = fit_maker.make(merged.output, order, fit["system"], sets["validation_cfg"])
@@ -187,7 +187,7 @@ def active_learning_round(
         history,
     )
     following.name = f"active learning round {round_index + 1}"
-    tag(following, role="active_learning", round=round_index + 1)
+    tag(following, Role.ACTIVE_LEARNING, round=round_index + 1)
     jobs: list[Job | Flow] = [*labels, merged, refit, following]
     return Response(replace=Flow(jobs, output=following.output))
 

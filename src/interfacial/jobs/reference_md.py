@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from interfacial.jobs.surface import tag
 from interfacial.schemas.reference_md import TemperatureSchedule, VacancyInfo
+from interfacial.schemas.roles import Role, tag
 
 if TYPE_CHECKING:
     from jobflow import Job
@@ -95,7 +95,6 @@ class ReferenceMDRun(BaseModel):
     def keys(self) -> dict[str, Any]:
         """Grouping keys of the run's summary job (``metadata['interfacial']``)."""
         return {
-            "role": "reference_md",
             "purpose": self.purpose,
             "temperature": self.temperature,
             "system": self.system,
@@ -106,4 +105,4 @@ class ReferenceMDRun(BaseModel):
 def tag_run(job_: Job, run: ReferenceMDRun, prefix: str) -> Job:
     """Name the summary job of a run ('<prefix> Li2S training 1000 K') and tag it."""
     job_.name = f"{prefix} {run.label}"
-    return tag(job_, **run.keys())
+    return tag(job_, Role.REFERENCE_MD, **run.keys())

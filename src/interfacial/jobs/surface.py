@@ -1,16 +1,16 @@
 """Jobs of the surface-energy flow: enumerate slabs, converge thickness, build the Wulff shape.
 
-Grouping keys for builders go into each job's ``metadata['interfacial']``:
-``role`` (bulk / facets / slab / surface / surface_material), ``material``, ``bulk_uuid``,
-``miller_index`` (list), ``termination``, ``n_repeats``.
+Grouping keys for builders go into each job's ``metadata['interfacial']``, typed by
+:mod:`interfacial.schemas.roles` (roles bulk / facets / slab / surface / surface_material).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jobflow import Flow, Job, Maker, Response, job
 
+from interfacial.schemas.roles import Role, SlabKeys, output_job, read_keys, tag
 from interfacial.schemas.surface import (
     FacetInfo,
     FacetReport,
@@ -32,16 +32,17 @@ if TYPE_CHECKING:
     from pymatgen.core import Structure
 
 
-def tag(job_: Job | Flow, **keys: Any) -> Job:
-    """Add grouping keys under ``metadata['interfacial']`` and return the job.
+def named(job_or_flow: Job | Flow, name: str) -> Job | Flow:
+    """Name a maker's job, or a maker's flow and every job in it ('<name> <job name>').
 
-    Builders find task documents by these keys, so every engine step must be a single Job
-    (atomate2's relax makers are); a maker returning a Flow is rejected here.
+    Job names must be unique within a run (routing, powerups and tests key on them); the jobs
+    of a flow-returning maker (atomate2's DoubleRelaxMaker names its two 'relax 1', 'relax 2')
+    get the flow's name in front.
     """
-    if not isinstance(job_, Job):
-        raise TypeError(f"{job_.name}: expected a maker that returns a single Job, got a Flow")
-    job_.metadata = {**(job_.metadata or {}), "interfacial": keys}
-    return job_
+    if isinstance(job_or_flow, Flow):
+        job_or_flow.append_name(f"{name} ", prepend=True)
+    job_or_flow.name = name
+    return job_or_flow
 
 
 @job(output_schema=FacetReport)
@@ -96,18 +97,18 @@ def slab_relax_job(
     n_repeats: int,
     vacuum: float,
     convergence_tol: float,
-) -> Job:
+) -> Job | Flow:
     """A fixed-cell relaxation of one slab, named and tagged for routing and builders."""
     hkl = (facet.miller_index[0], facet.miller_index[1], facet.miller_index[2])
     slab = build_slab(bulk_structure, hkl, termination.shift, n_repeats, vacuum)
-    relax = slab_relax_maker.make(slab)
-    relax.name = (
+    relax = named(
+        slab_relax_maker.make(slab),
         f"slab relax {report.material} {miller_label(hkl)} {termination.label.split('-')[0]} "
-        f"n{n_repeats}"
+        f"n{n_repeats}",
     )
     return tag(
         relax,
-        role="slab",
+        Role.SLAB,
         material=report.material,
         formula=report.formula,
         bulk_uuid=report.bulk_uuid,
@@ -151,8 +152,8 @@ def thickness_chain(
     )
     step = thickness_step(
         relax.output.output.energy,
-        relax.uuid,
-        relax.metadata["interfacial"],
+        output_job(relax).uuid,
+        read_keys(output_job(relax), SlabKeys),
         slab_relax_maker,
         bulk_structure,
         bulk_energy_per_atom,
@@ -165,7 +166,7 @@ def thickness_chain(
     step.name = relax.name.replace("slab relax", "surface energy")
     tag(
         step,
-        role="surface",
+        Role.SURFACE,
         material=report.material,
         bulk_uuid=report.bulk_uuid,
         miller_index=facet.miller_index,
@@ -181,7 +182,7 @@ def thickness_chain(
 def thickness_step(
     slab_energy: float,
     slab_uuid: str,
-    slab_keys: dict[str, Any],
+    slab_keys: SlabKeys,
     slab_relax_maker: Maker,
     bulk_structure: Structure,
     bulk_energy_per_atom: float,
@@ -209,8 +210,8 @@ def thickness_step(
         termination,
         n_next,
         series,
-        slab_keys["vacuum"],
-        slab_keys["convergence_tol"],
+        slab_keys.vacuum,
+        slab_keys.convergence_tol,
         max_repeats,
     )
     return Response(replace=chain)
@@ -258,5 +259,5 @@ def surface_calculations(
         )
     wulff = wulff_shape(bulk_structure, report, [c.output for c in chains])
     wulff.name = f"wulff shape {report.material}"
-    tag(wulff, role="surface_material", material=report.material, bulk_uuid=report.bulk_uuid)
+    tag(wulff, Role.SURFACE_MATERIAL, material=report.material, bulk_uuid=report.bulk_uuid)
     return Response(replace=Flow([*chains, wulff], output=wulff.output))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from interfacial.analysis.surface import converged_index, surface_energy, wulff_summary
+from interfacial.schemas.roles import SlabKeys
 
 if TYPE_CHECKING:
     from pymatgen.core import Lattice
@@ -65,17 +66,17 @@ class ThicknessPoint(BaseModel):
         cls,
         slab_energy: float,
         slab_uuid: str,
-        slab_keys: dict[str, Any],
+        slab_keys: SlabKeys,
         bulk_energy_per_atom: float,
     ) -> ThicknessPoint:
         """Gamma of one relaxed slab, from its energy and the grouping keys of its job."""
         return cls(
-            n_repeats=slab_keys["n_repeats"],
-            n_atoms=slab_keys["n_atoms"],
-            slab_thickness=slab_keys["slab_thickness"],
+            n_repeats=slab_keys.n_repeats,
+            n_atoms=slab_keys.n_atoms,
+            slab_thickness=slab_keys.slab_thickness,
             energy=slab_energy,
             surface_energy=surface_energy(
-                slab_energy, slab_keys["n_atoms"], bulk_energy_per_atom, slab_keys["area"]
+                slab_energy, slab_keys.n_atoms, bulk_energy_per_atom, slab_keys.area
             ),
             slab_uuid=slab_uuid,
         )
@@ -118,40 +119,40 @@ class SurfaceEnergyDocument(BaseModel):
     def from_series(
         cls,
         series: list[ThicknessPoint],
-        slab_keys: dict[str, Any],
+        slab_keys: SlabKeys,
         bulk_energy_per_atom: float,
         source_fingerprint: str | None = None,
     ) -> SurfaceEnergyDocument:
         """Pick gamma from slabs of increasing thickness (the study's convergence rule).
 
         gamma is that of the first thickness whose gamma differs from the previous one by less
-        than ``slab_keys['convergence_tol']`` (J/m^2); without convergence it is the thickest
+        than ``slab_keys.convergence_tol`` (J/m^2); without convergence it is the thickest
         slab's, flagged ``converged=False``. ``slab_keys`` are the slab relax job's grouping keys.
         """
-        convergence_tol = slab_keys["convergence_tol"]
+        convergence_tol = slab_keys.convergence_tol
         series = sorted(series, key=lambda p: p.n_repeats)
         index = converged_index([p.surface_energy for p in series], convergence_tol)
         chosen = series[-1] if index is None else series[index]
-        miller = list(slab_keys["miller_index"])
+        miller = list(slab_keys.miller_index)
         return cls(
-            surface_id=cls.make_id(slab_keys["bulk_uuid"], miller, slab_keys["termination"]),
-            material=slab_keys["material"],
-            formula=slab_keys["formula"],
+            surface_id=cls.make_id(slab_keys.bulk_uuid, miller, slab_keys.termination),
+            material=slab_keys.material,
+            formula=slab_keys.formula,
             miller_index=miller,
-            termination=slab_keys["termination"],
-            shift=slab_keys["shift"],
-            tasker_type=slab_keys["tasker_type"],
+            termination=slab_keys.termination,
+            shift=slab_keys.shift,
+            tasker_type=slab_keys.tasker_type,
             surface_energy=chosen.surface_energy,
             converged=index is not None,
             convergence_tol=convergence_tol,
             n_atoms=chosen.n_atoms,
             slab_thickness=chosen.slab_thickness,
-            vacuum=slab_keys["vacuum"],
-            area=slab_keys["area"],
+            vacuum=slab_keys.vacuum,
+            area=slab_keys.area,
             bulk_energy_per_atom=bulk_energy_per_atom,
             thickness_series=series,
-            calculator=slab_keys["calculator"],
-            bulk_uuid=slab_keys["bulk_uuid"],
+            calculator=slab_keys.calculator,
+            bulk_uuid=slab_keys.bulk_uuid,
             slab_uuid=chosen.slab_uuid,
             source_fingerprint=source_fingerprint,
         )

@@ -20,13 +20,13 @@ from jobflow import Flow, Job, Maker, job
 
 from interfacial.errors import InterfacialError
 from interfacial.jobs.reference_md import ReferenceMDRun, tag_run
-from interfacial.jobs.surface import tag
 from interfacial.schemas.reference_md import (
     SNAPSHOTS_FIELD,
     MDSnapshot,
     MDSnapshots,
     ReferenceMDDocument,
 )
+from interfacial.schemas.roles import Role, tag
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -178,7 +178,7 @@ class StagedMDRunMaker(Maker):
                 **self.stage_kwargs,
             ).make(structure)
             ramp.name = f"{self.name} ramp {run.label}"
-            tag(ramp, **{**run.keys(), "role": "reference_md_ramp"})
+            tag(ramp, Role.REFERENCE_MD_RAMP, **run.keys())
             jobs.append(ramp)
             start, prev_dir = ramp.output.structure, ramp.output.dir_name
         production = factory(
@@ -189,7 +189,7 @@ class StagedMDRunMaker(Maker):
             **self.stage_kwargs,
         ).make(start, prev_dir=prev_dir)
         production.name = f"{self.name} production {run.label}"
-        tag(production, **{**run.keys(), "role": "reference_md_production"})
+        tag(production, Role.REFERENCE_MD_PRODUCTION, **run.keys())
         jobs.append(production)
         summary = staged_md_summary(
             production.output.vasp_objects["trajectory"],

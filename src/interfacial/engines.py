@@ -213,7 +213,9 @@ def get(kind: EngineKind, name: str) -> Any:
         module = importlib.import_module(found.module)
     except ImportError as err:
         hint = (
-            f"pip install 'interfacial[{found.extra}]'" if found.extra else "install its packages"
+            f"pip install 'interfacial[{found.extra}]'"
+            if found.extra
+            else "install its packages"
         )
         raise InterfacialError(
             f"the {KIND_LABELS[kind]} {found.name} cannot be loaded ({err}); {hint}"

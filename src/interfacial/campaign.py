@@ -327,6 +327,13 @@ class Campaign(_Strict):
         """Every entry of every stage in running order, its flow built when it can be now."""
         from interfacial.api import interface_flow, surface_flow
 
+        learnt = self.learnt_systems()
+        if learnt and not local:
+            raise InterfacialError(
+                f"potentials[0] ({self.potentials[0].structure}): the potentials stage runs only "
+                "here (`interfacial run`); learn the potentials first, then submit a campaign "
+                "without them"
+            )
         steps: list[_Step] = []
         for spec in self.surfaces:
             options = spec.model_dump(exclude={"material"})
@@ -348,16 +355,10 @@ class Campaign(_Strict):
                 **options,
             )
             steps.append(_Step("interfaces", flow.name, flow))
-        learnt = self.learnt_systems()
-        if learnt and not local:
-            raise InterfacialError(
-                f"potentials[0] ({self.potentials[0].structure}): the potentials stage runs only "
-                "here (`interfacial run`); learn the potentials first, then submit a campaign "
-                "without them"
-            )
         steps += [_Step("potentials", system, None, i) for i, system in enumerate(learnt)]
         for i, tspec in enumerate(self.transport):
-            deferred = local and tspec.potential.removeprefix("store:") in learnt
+            store = tspec.potential.startswith("store:")
+            deferred = local and store and tspec.potential.removeprefix("store:") in learnt
             try:
                 flow = self._transport_flow(tspec, settings, local, check_only=deferred)
             except InterfacialError as exc:

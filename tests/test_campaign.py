@@ -11,6 +11,7 @@ from interfacial.campaign import load_campaign, submit
 from interfacial.errors import InterfacialError
 
 WORKFLOWS = Path(__file__).parents[1] / "workflows"
+SMALL = Path(__file__).parent / "reference" / "small_campaign.yaml"
 
 
 @pytest.mark.parametrize("name", ["demo.yaml", "li_study.yaml", "na_study.yaml"])
@@ -48,6 +49,43 @@ BAD = {
     ),
     "bad temperature": ("name: x\nmd_temperatures: [300, -5]\n", [":2: md_temperatures: "]),
     "missing name": ("surfaces: []\n", ["name: Field required"]),
+    "unknown potentials field": (
+        "name: x\npotentials:\n  - structure: Li2S\n    rounds: 2\n",
+        [":4: potentials.0.rounds: unknown field; allowed here: structure, reference, fit"],
+    ),
+    "unknown reference field": (
+        "name: x\npotentials:\n  - structure: Li2S\n    reference:\n      temprature: 900\n",
+        [":5: potentials.0.reference.temprature: unknown field; allowed here: temperature"],
+    ),
+    "bad reference vacancies": (
+        "name: x\npotentials:\n  - structure: Li2S\n    reference:\n"
+        "      vacancy_element: Xx\n      vacancy_fraction: 0.9\n",
+        [
+            ":5: potentials.0.reference.vacancy_element: 'Xx' is not an element",
+            ":6: potentials.0.reference.vacancy_fraction: ",
+        ],
+    ),
+    "bad reference temperature": (
+        "name: x\npotentials:\n  - structure: Li2S\n"
+        "    reference: {validation_temperatures: [300, -1]}\n",
+        [":4: potentials.0.reference.validation_temperatures: temperatures [-1.0] K"],
+    ),
+    "bad fit level": (
+        "name: x\npotentials:\n  - structure: Li2S\n    fit:\n      level: 7\n",
+        [":5: potentials.0.fit.level: level 7 is not one of"],
+    ),
+    "unknown fit field": (
+        "name: x\npotentials:\n  - structure: Li2S\n    fit: {levle: 10}\n",
+        [":4: potentials.0.fit.levle: unknown field; allowed here: level, cutoff"],
+    ),
+    "bad active learning": (
+        "name: x\npotentials:\n  - structure: Li2S\n    max_rounds: -1\n    grade_threshold: 0.5\n",
+        [":4: potentials.0.max_rounds: ", ":5: potentials.0.grade_threshold: "],
+    ),
+    "potential without structure": (
+        "name: x\npotentials:\n  - {max_rounds: 1}\n",
+        [":3: potentials.0.structure: Field required"],
+    ),
     "not a mapping": ("- just\n- a list\n", ["a campaign is a mapping"]),
 }
 
@@ -80,7 +118,7 @@ def test_submission_routes_jobs_and_carries_no_credentials(monkeypatch):
         "INTERFACIAL_STORE_URI", f"mongodb://alice:{secret}@db.example.org/interfacial"
     )
     monkeypatch.setenv("INTERFACIAL_VASP_CMD", "srun vasp_std")
-    campaign = load_campaign(WORKFLOWS / "demo.yaml")
+    campaign = load_campaign(SMALL)
     campaign.routing.dft = "gpu-dft"
     campaign.routing.fworker = "node-7"
     lpad = RecordingLaunchPad()
@@ -132,3 +170,44 @@ def test_run_executes_a_campaign_here(tmp_path):
     (doc,) = json.loads(query.stdout)
     assert doc["miller_index"] == [1, 1, 0]
     assert 0.2 < doc["surface_energy"] < 0.5
+
+
+def test_the_demo_ships_inside_the_package_as_workflows_demo_yaml():
+    from interfacial.campaign import demo_file
+
+    assert demo_file().read_bytes() == (WORKFLOWS / "demo.yaml").read_bytes()
+
+
+def test_the_demo_plan_is_the_main_job():
+    demo = load_campaign(WORKFLOWS / "demo.yaml")
+    assert [s.material for s in demo.surfaces] == ["Li", "Li2S", "Li3P", "LiCl"]
+    assert all(s.max_index == 1 and s.millers is None for s in demo.surfaces)
+    assert [(i.metal_miller, i.compound, i.compound_miller) for i in demo.interfaces] == [
+        ([1, 1, 0], "Li2S", [1, 1, 0]),
+        ([1, 0, 0], "Li3P", [0, 0, 1]),
+        ([1, 1, 0], "LiCl", [1, 0, 0]),
+    ]
+    (potential,) = demo.potentials
+    assert demo.learnt_systems() == ["Li2S-vac"]
+    options = potential.learn_options()
+    assert options["reference"]["vacancy_count"] == 1
+    assert options["reference"]["production_steps"] * options["reference"]["time_step"] == 3000
+    assert options["fit"] == {"level": 10, "max_training": 200, "engine_options": {"max_iter": 150}}
+    (transport,) = demo.transport
+    assert transport.potential == "store:Li2S-vac"
+    assert demo.md_temperatures == [700, 850, 1000]
+    steps = transport.maker_options(demo.md_temperatures)
+    assert (steps["production_steps"], steps["dump_interval"], steps["supercell_atoms"]) == (
+        10_000,
+        20,
+        96,
+    )
+
+
+def test_a_potentials_stage_is_not_submitted(monkeypatch):
+    campaign = load_campaign(SMALL)
+    campaign.potentials = load_campaign(WORKFLOWS / "demo.yaml").potentials
+    lpad = RecordingLaunchPad()
+    with pytest.raises(InterfacialError, match=r"potentials\[0\] \(Li2S\).*runs only here"):
+        submit(campaign, lpad)
+    assert lpad.workflows == []

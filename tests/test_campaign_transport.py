@@ -200,3 +200,60 @@ def test_submitted_transport_runs_on_an_md_worker(files, tmp_path):
     assert sorted(d["temperature"] for d in data["diffusion"]) == [400.0, 800.0]
     assert all(d["md"]["work_dir"].startswith(str(md_dir)) for d in data["diffusion"])
     assert data["arrhenius"]
+
+
+@pytest.mark.slow
+def test_the_demo_plan_cut_to_seconds_learns_a_potential_then_runs_transport_on_it(tmp_path):
+    """The demo's potentials and transport stages, with the sizes cut: the transport entry's
+    store:Li2S-vac is the potential that the same campaign learns, built once it exists.
+    """
+    from interfacial.campaign import demo_file, run
+    from interfacial.cli.render import campaign_tables
+    from interfacial.settings import InterfacialSettings
+
+    demo = load_campaign(demo_file())
+    demo.surfaces, demo.interfaces = [], []  # run by the surface and interface tests
+    (potential,) = demo.potentials
+    potential.reference = potential.reference.model_copy(
+        update={
+            "ramp_steps": 10,
+            "production_steps": 80,
+            "snapshot_interval": 2,
+            "validation_temperatures": [400.0],
+            "validation_steps": 20,
+            "validation_ramp_steps": 5,
+        }
+    )
+    potential.fit = potential.fit.model_copy(
+        update={"level": 4, "engine_options": {"max_iter": 10}}
+    )
+    potential.max_rounds, potential.al_steps, potential.al_interval = 0, 20, 10
+    (transport,) = demo.transport
+    demo.transport = [
+        transport.model_copy(
+            update={
+                "ramp_ps": 0.05,
+                "equilibration_ps": 0.05,
+                "production_ps": 0.3,
+                "dump_fs": 5.0,
+                "supercell_atoms": 48,
+            }
+        )
+    ]
+    demo.md_temperatures = [700.0, 1000.0]
+    lines: list[str] = []
+    settings = InterfacialSettings(data_dir=tmp_path / "db")
+    result = run(demo, settings, show_progress=False, say=lines.append)
+
+    assert lines == ["[1/2] potentials: Li2S-vac", "[2/2] transport: Li2S"]
+    (learned,) = result.potentials
+    assert learned["final_fit"]["system"] == "Li2S-vac"
+    assert sorted(d["temperature"] for d in result.diffusion) == [700.0, 1000.0]
+    assert {d["system"] for d in result.diffusion} == {"Li2S-vac"}
+    # The frames were graded against the training set of the potential this campaign learnt.
+    assert all(d["extrapolation"]["n_training"] == 40 for d in result.diffusion)
+    sha = learned["final_fit"]["potential_sha256"]
+    assert {d["potential_sha256"] for d in result.diffusion} == {sha}
+    assert {f["group"] for f in result.arrhenius} >= {"Li", "S"}
+    titles = {k: k for k in ("surfaces", "interfaces", "diffusion", "arrhenius")}
+    campaign_tables(result, titles)  # renders without a store

@@ -171,3 +171,61 @@ def test_structure_file_input_works_like_a_name(tmp_path):
     assert result.returncode == 0, result.stderr
     (doc,) = json.loads(result.stdout)
     assert doc["material"] == "LiCl" and doc["surface_energy"] > 0
+
+
+CLI_PACKAGE = Path(__file__).resolve().parents[1] / "src" / "interfacial" / "cli"
+#: What a command must not do itself: open stores, run flows, talk to databases.
+NOT_IN_COMMANDS = ("jobflow", "maggma", "montydb", "pymongo", "fireworks", "interfacial.stores")
+#: Functions that open stores or run flows, and the methods of an open store.
+STORE_FUNCTIONS = {"get_job_store", "derived_store", "run_flow", "run_locally"}
+STORE_METHODS = {"connect", "query", "query_one", "distinct", "count"}
+
+
+@pytest.mark.parametrize("module", sorted(p.name for p in CLI_PACKAGE.glob("*.py")))
+def test_commands_are_a_thin_face(module):
+    """Each command parses, calls the API, renders: no store access, no jobflow or maggma."""
+    import ast
+
+    tree = ast.parse((CLI_PACKAGE / module).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+            imported.update(f"{node.module}.{alias.name}" for alias in node.names)
+    bad = sorted(
+        name
+        for name in imported
+        if any(name == p or name.startswith(p + ".") for p in NOT_IN_COMMANDS)
+        or name.rpartition(".")[2] in STORE_FUNCTIONS
+    )
+    calls = sorted(
+        ast.unparse(node.func)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Name) and node.func.id in STORE_FUNCTIONS)
+            or (isinstance(node.func, ast.Attribute) and node.func.attr in STORE_METHODS)
+        )
+    )
+    assert not bad and not calls, f"{module} imports {bad} and calls {calls}"
+
+
+def test_demo_dry_run_prints_the_shipped_plan_and_runs_nothing(tmp_path):
+    from interfacial.campaign import load_campaign
+
+    db = tmp_path / "db"
+    result = run_cli("demo", "--dry-run", data_dir=db)
+    assert result.returncode == 0, result.stderr
+    plan = load_campaign(Path(__file__).parents[1] / "workflows" / "demo.yaml")
+    out = result.stdout
+    assert "campaign demo" in out
+    for spec in plan.surfaces:
+        assert f"  {spec.material}: max_index 1" in out
+    for i in plan.interfaces:
+        assert f"{i.metal}({''.join(map(str, i.metal_miller))}) || {i.compound}(" in out
+    assert "Li2S (stored as Li2S-vac): reference (temperature 1000" in out
+    assert "transport at 700, 850, 1000 K:" in out
+    assert "Li2S with store:Li2S-vac: md_engine motep-external, supercell_atoms 96" in out
+    assert not db.exists()

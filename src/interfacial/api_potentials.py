@@ -1,0 +1,279 @@
+"""The Python API of potentials and their use: MTP fits from files or the store, transport MD.
+
+Like :mod:`interfacial.api`, every function validates its input completely before it opens a
+store, so bad input writes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from interfacial.errors import InterfacialError
+from interfacial.settings import InterfacialSettings, get_settings
+
+
+def stored_training_sets(
+    system: str, settings: InterfacialSettings | None = None
+) -> tuple[str, dict[str, str], list[str]]:
+    """Training and validation sets of the newest stored reference MD of ``system``.
+
+    The validation runs are those of the same flow as the newest training run.
+
+    Returns
+    -------
+    tuple
+        Training set (.cfg text), validation sets by name (.cfg texts), species order.
+
+    Raises
+    ------
+    InterfacialError
+        When no training run of ``system`` is stored (the message lists the stored systems).
+
+    """
+    from interfacial.jobs.potential import make_training_sets
+    from interfacial.schemas.roles import ReferenceMDKeys, Role, read_keys, role_filter
+    from interfacial.stores import check_writable, get_job_store
+
+    settings = settings or get_settings()
+    check_writable(settings)
+    store = get_job_store(settings)
+    store.connect()
+    role = role_filter(Role.REFERENCE_MD)
+    try:
+        runs = list(store.query(role_filter(Role.REFERENCE_MD, system=system), load=True))
+        stored = {read_keys(d, ReferenceMDKeys).system for d in store.query(role, ["metadata"])}
+    finally:
+        store.close()
+    training = [r for r in runs if read_keys(r, ReferenceMDKeys).purpose == "training"]
+    if not training:
+        raise InterfacialError(
+            f"no stored reference MD training run of system '{system}'; systems stored: "
+            + (", ".join(sorted(stored)) or "none")
+        )
+    newest = max(training, key=lambda r: str(r["completed_at"]))
+    same_flow = [
+        r
+        for r in runs
+        if read_keys(r, ReferenceMDKeys).purpose == "validation"
+        and set(r.get("hosts") or []) & set(newest.get("hosts") or [])
+    ]
+    sets = make_training_sets(
+        {"training": newest["output"], "validation": [r["output"] for r in same_flow]}
+    )
+    return sets["training_cfg"], sets["validation_cfg"], sets["species_order"]
+
+
+def training_text(path: Path, species: list[str] | None) -> tuple[str, list[str]]:
+    """A labelled set as .cfg text and its species order.
+
+    An MLIP .cfg file numbers its atom types, so it needs ``species`` (the element of each type,
+    in type order); other formats are read with ASE and default to the species ordered by
+    electronegativity.
+    """
+    from interfacial.mtp.cfg import check_species_order, read_cfg, write_cfg
+
+    if not path.is_file():
+        raise InterfacialError(f"training/validation file {path} does not exist")
+    if path.suffix == ".cfg":
+        if not species:
+            raise InterfacialError(
+                f"{path} is an MLIP .cfg file, whose atom types are numbers: give --species "
+                "in the order of the types, e.g. --species Li,S"
+            )
+        read_cfg(path, species)  # validates the file before anything is stored
+        return path.read_text(), check_species_order(species)
+    import tempfile
+
+    from ase.io import read
+
+    from interfacial.conventions import species_order
+
+    try:
+        frames = read(path, index=":")
+    except Exception as exc:  # ASE raises many types for unreadable files
+        raise InterfacialError(f"cannot read configurations from {path}: {exc}") from None
+    frames = frames if isinstance(frames, list) else [frames]
+    present = {s for atoms in frames for s in atoms.get_chemical_symbols()}
+    order = species or species_order(present)
+    with tempfile.TemporaryDirectory() as folder:
+        out = write_cfg(frames, Path(folder) / "set.cfg", order)
+        return out.read_text(), check_species_order(order)
+
+
+def fit_mtp(
+    training: str | Path,
+    *,
+    validation: list[Path] | None = None,
+    level: int = 10,
+    engine: str = "motep",
+    species: list[str] | None = None,
+    max_training: int | None = None,
+    max_iter: int | None = None,
+    settings: InterfacialSettings | None = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Fit a moment tensor potential on a labelled set; store it with its errors.
+
+    Parameters
+    ----------
+    training : str or Path
+        A labelled training set (.cfg with ``species``; .extxyz, .traj, ... read by ASE), or
+        ``store:SYSTEM``: the newest stored reference MD of SYSTEM, its validation runs too.
+        The potential is stored under SYSTEM, or the file's stem.
+    validation : list of Path, optional
+        Further labelled validation sets, each reported under its file's stem.
+    level : int
+        MTP level (lev_max).
+    engine : str
+        Fit engine: "motep" (embedded) or "mlp".
+    species : list of str, optional
+        Species order (required for .cfg input).
+    max_training : int, optional
+        Subsample the training set to this many configurations.
+    max_iter : int, optional
+        Optimiser iterations (motep).
+    settings : InterfacialSettings, optional
+        Settings (database, engine commands); the global ones by default.
+    show_progress : bool
+        Progress on stderr.
+
+    Returns
+    -------
+    dict
+        The fit document's output without the potential and the parity data: engine, level,
+        species order, potential sha256, training and validation errors (meV/atom, meV/A).
+
+    """
+    from jobflow import Flow
+
+    from interfacial import engines
+    from interfacial.api import run_directory
+    from interfacial.flows.mtp import MTPFitMaker
+    from interfacial.jobs.mtp import configurations_from_cfg
+    from interfacial.mtp.cfg import check_training_set
+    from interfacial.runner import run_flow
+    from interfacial.stores import check_writable, get_job_store
+
+    settings = settings or get_settings()
+    text = str(training)
+    order = species
+    if text.startswith("store:"):
+        system = text.removeprefix("store:")
+        train_text, validation_text, order = stored_training_sets(system, settings)
+    else:
+        system = Path(text).stem
+        train_text, order = training_text(Path(text), order)
+        validation_text = {}
+    validation_text |= {p.stem: training_text(p, order)[0] for p in validation or []}
+    options: dict[str, Any] = engines.get("fit", engine).options_from_settings(settings)
+    if max_iter is not None:
+        options["max_iter"] = max_iter
+    maker = MTPFitMaker(
+        engine=engine.strip().lower(),
+        engine_options=options,
+        level=level,
+        max_training=max_training,
+    )
+    # Validate the sets here, so that bad data stops before anything is stored.
+    check_training_set(configurations_from_cfg(train_text, order), order)
+    fit = maker.make(train_text, order, system, validation_text)
+    check_writable(settings)
+    store = get_job_store(settings)
+    run_flow(Flow([fit]), store, run_directory(settings), show_progress=show_progress)
+    store.connect()
+    try:
+        doc = store.query_one({"uuid": fit.uuid}, sort={"index": -1})
+    finally:
+        store.close()
+    if doc is None:
+        raise InterfacialError("the fit finished but its document is not in the store")
+    return {k: v for k, v in doc["output"].items() if k not in ("potential", "parity")}
+
+
+def transport(
+    structure: str | Path,
+    potential: str | Path,
+    *,
+    species: list[str] | None = None,
+    label: str | None = None,
+    settings: InterfacialSettings | None = None,
+    show_progress: bool = True,
+    **maker_kwargs: Any,
+) -> dict[str, list[dict[str, Any]]]:
+    """Transport MD of one cell with one potential on the embedded path; D* and Arrhenius fits.
+
+    Parameters
+    ----------
+    structure : str or Path
+        Built-in name, structure file, or ``interface:METAL(hkl)|COMPOUND(hkl)``.
+    potential : str or Path
+        ``store:SYSTEM`` (the newest fit of SYSTEM; its training set then grades the production
+        frames) or a .mtp file with ``species``.
+    species : list of str, optional
+        Element of each MLIP type of a .mtp file.
+    label : str, optional
+        System name of the documents.
+    settings : InterfacialSettings, optional
+        Settings; the global ones by default.
+    show_progress : bool
+        Progress on stderr.
+    **maker_kwargs
+        Fields of EmbeddedDiffusionMDMaker (temperatures in K, steps, vacancies, ...).
+
+    Returns
+    -------
+    dict
+        ``diffusion``: this potential's D* documents of the simulated system(s) (cm^2/s);
+        ``arrhenius``: this run's Arrhenius fits (Ea in meV, D0 in cm^2/s).
+
+    """
+    from interfacial.api import load_potential, run_transport, training_set
+
+    settings = settings or get_settings()
+    spec = str(potential)
+    mtp = load_potential(spec, species, settings)
+    # A potential from the database comes with its training set: grade the frames with it.
+    training = (
+        training_set(spec.removeprefix("store:"), settings) if spec.startswith("store:") else None
+    )
+    fits = run_transport(
+        structure,
+        mtp,
+        label=label,
+        settings=settings,
+        show_progress=show_progress,
+        training=training,
+        **maker_kwargs,
+    )
+    return {"diffusion": diffusion_of(fits, mtp.sha256, settings), "arrhenius": fits}
+
+
+def diffusion_of(
+    fits: list[dict[str, Any]], potential_sha256: str, settings: InterfacialSettings | None = None
+) -> list[dict[str, Any]]:
+    """The MD-derived D* documents of the systems of ``fits`` computed with that potential."""
+    from interfacial.api import query_diffusion
+
+    systems = {f["system"] for f in fits}
+    return [
+        d
+        for d in query_diffusion(settings=settings)
+        if d["system"] in systems
+        and d.get("source") == "md"
+        and d.get("potential_sha256") == potential_sha256
+    ]
+
+
+def query_transport(
+    system: str | None = None,
+    *,
+    temperature: float | None = None,
+    settings: InterfacialSettings | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Stored D* documents and, unless one temperature is asked for, the Arrhenius fits."""
+    from interfacial.api import query_arrhenius, query_diffusion
+
+    docs = query_diffusion(system, temperature=temperature, settings=settings)
+    fits = query_arrhenius(system, settings=settings) if temperature is None else []
+    return {"diffusion": docs, "arrhenius": fits}

@@ -1,0 +1,5 @@
+"""``python -m interfacial.cli``."""
+
+from interfacial.cli import main
+
+main()

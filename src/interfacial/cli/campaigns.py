@@ -1,0 +1,105 @@
+"""Commands of campaigns: run one here, submit one to FireWorks, and the demo (shipped one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from interfacial.cli.app import app, fail, say
+from interfacial.cli.render import campaign_tables
+from interfacial.errors import InterfacialError
+
+
+@app.command("run")
+def run_campaign(
+    campaign_file: Path = typer.Argument(..., help="Campaign YAML (see workflows/)."),
+) -> None:
+    """Run every stage of a campaign here, in order; store, build and summarise."""
+    from interfacial.campaign import run_file
+
+    try:
+        result = run_file(campaign_file, say=say)
+    except InterfacialError as exc:
+        fail(str(exc))
+    name = result.campaign.name
+    campaign_tables(
+        result,
+        {
+            "surfaces": f"Surface energies ({name})",
+            "interfaces": f"Interfaces ({name})",
+            "diffusion": f"Tracer diffusivities ({name})",
+            "arrhenius": f"Arrhenius fits ({name})",
+        },
+    )
+
+
+@app.command()
+def submit(
+    campaign_file: Path = typer.Argument(..., help="Campaign YAML (see workflows/)."),
+    launchpad: Path | None = typer.Option(
+        None, "--launchpad", help="my_launchpad.yaml (default: FireWorks' own configuration)."
+    ),
+) -> None:
+    """Add a campaign to a FireWorks LaunchPad; workers run it with their own jobflow.yaml."""
+    from interfacial.campaign import submit_file
+
+    try:
+        campaign, added = submit_file(campaign_file, launchpad)
+    except InterfacialError as exc:
+        fail(str(exc))
+    for item in added:
+        typer.echo(
+            f"added {item['stage']} workflow '{item['flow']}' with {item['fireworks']} "
+            f"firework(s), category '{item['category']}'"
+        )
+    typer.echo(
+        f"{len(added)} workflow(s) of campaign '{campaign.name}'; run them with "
+        "`rlaunch rapidfire` or `qlaunch rapidfire` on workers of those categories"
+    )
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("interfacial-report"), "--out", help="Directory for figures."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the plan (the shipped demo campaign) and run nothing."
+    ),
+) -> None:
+    """Run the main job on the embedded default: surfaces, Li interfaces, an MTP, transport.
+
+    The plan is the campaign file workflows/demo.yaml, shipped inside the package.
+    """
+    from interfacial.campaign import demo_file, load_campaign, run_demo
+
+    if dry_run:
+        try:
+            lines = load_campaign(demo_file()).describe()
+        except InterfacialError as exc:
+            fail(str(exc))
+        typer.echo(f"plan of {demo_file()}")
+        for line in lines:
+            typer.echo(line)
+        return
+    from interfacial.settings import get_settings
+
+    say(f"interfacial demo; database in {get_settings().data_dir.resolve()}")
+    try:
+        result = run_demo(out, say=say)
+    except InterfacialError as exc:
+        fail(str(exc))
+    campaign_tables(
+        result,
+        {
+            "surfaces": "Surface energies (demo)",
+            "interfaces": "Interfaces (demo: thin slabs, small models)",
+            "diffusion": "Tracer diffusivities (demo: short runs, small cell)",
+            "arrhenius": "Arrhenius fits (demo)",
+        },
+    )
+    for path in result.report:
+        typer.echo(f"wrote {path}")
+    typer.echo(
+        f"{result.stored_surfaces} surface documents in the database; `interfacial query "
+        "surfaces`, `interfacial query interfaces`"
+    )

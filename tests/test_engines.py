@@ -221,3 +221,17 @@ def test_a_registered_engine_is_selectable_by_a_campaign(fake_registered, tmp_pa
     ((stage, flow),) = campaign.flows()
     assert stage == "surfaces"
     assert flow.jobs[0].metadata["interfacial"]["calculator"] == "Fake"
+
+
+def test_sevennet_engine_names_its_model_in_every_relaxation():
+    # No sevenn import needed to build makers: only running them loads the model.
+    engine = engines.get("calculator", "sevennet")
+    surface = engine.surface_energy_maker(InterfacialSettings())
+    for maker in (surface.bulk_relax_maker, surface.slab_relax_maker):
+        assert str(maker.force_field_name).endswith("SevenNet")  # atomate2 keeps its MLFF enum
+        assert maker.calculator_kwargs == {"model": "7net-0"}
+    assert surface.bulk_relax_maker.name == "SevenNet bulk relax"
+    assert surface.calculator == "SevenNet"
+    interface = engine.interface_energetics_maker(InterfacialSettings())
+    assert interface.interface_relax_maker.name == "SevenNet interface relax"
+    assert interface.calculator == "SevenNet"

@@ -86,6 +86,13 @@ BUILTIN_ENGINES: tuple[EngineSpec, ...] = (
     ),
     EngineSpec(
         "calculator",
+        "SevenNet",
+        "interfacial.forcefields.sevennet",
+        "universal ML potential SevenNet-0, weights ship in the sevenn wheel",
+        "sevennet",
+    ),
+    EngineSpec(
+        "calculator",
         "VASP",
         "interfacial.vasp.engine",
         "DFT with VASP at the study's settings (needs vasp_cmd and POTCARs)",

@@ -104,7 +104,8 @@ class InterfaceEnergeticsMaker(Maker):
         if None in (self.surface_maker, self.interface_relax_maker, self.strained_bulk_relax_maker):
             raise InterfacialError(
                 "InterfaceEnergeticsMaker needs surface_maker, interface_relax_maker and "
-                "strained_bulk_relax_maker; use the CHGNet or VASP subclass for ready-made defaults"
+                "strained_bulk_relax_maker; interfacial.engines.calculator(name)"
+                ".interface_energetics_maker(settings) gives ready-made defaults"
             )
         unknown = [r for r in self.relaxations if r not in RELAXATIONS]
         if unknown or not self.relaxations:

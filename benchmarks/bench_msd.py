@@ -126,7 +126,8 @@ def peak_rss_mb() -> float:
 
 
 def run_ours(n_atoms: int, n_frames: int, origin_interval: int) -> dict[str, Any]:
-    from interfacial.analysis.diffusion import StreamingMSD, fit_window_default
+    from interfacial.analysis.diffusivity import fit_window_default
+    from interfacial.analysis.msd import StreamingMSD
 
     li, framework = layout(n_atoms)
     max_lag = n_frames // 2

@@ -5,17 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from interfacial.analysis.diffusion import (
+from interfacial.analysis.arrhenius import BOLTZMANN_MEV_PER_K, arrhenius
+from interfacial.analysis.diffusivity import (
     A2_PER_PS_TO_CM2_PER_S,
-    BOLTZMANN_MEV_PER_K,
+    msd_covariance,
+    tracer_diffusivity,
+)
+from interfacial.analysis.msd import (
     COMPONENT_DIMENSION,
     MSDResult,
     StreamingMSD,
     Unwrapper,
-    arrhenius,
     minimum_image_displacement,
-    msd_covariance,
-    tracer_diffusivity,
 )
 
 DT = 0.1  # ps between frames

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from maggma.stores import MemoryStore
 
-from interfacial.analysis.diffusion import BOLTZMANN_MEV_PER_K, StreamingMSD
+from interfacial.analysis.arrhenius import BOLTZMANN_MEV_PER_K
+from interfacial.analysis.msd import StreamingMSD
 from interfacial.builders.diffusion import ArrheniusBuilder, DiffusionBuilder
 from interfacial.diffusion import arrhenius_documents, check_fit_window, fit_diffusivities
 from interfacial.errors import InterfacialError

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from interfacial.analysis.diffusion import COMPONENT_DIMENSION, fit_window_default
+from interfacial.analysis.diffusivity import fit_window_default
+from interfacial.analysis.msd import COMPONENT_DIMENSION
 from interfacial.diffusion import check_fit_window, trajectory_msd
 from interfacial.errors import InterfacialError
 from interfacial.trajectory import (

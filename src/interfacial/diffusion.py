@@ -13,8 +13,10 @@ frames or curves:
   frames, :mod:`interfacial.conventions`);
 - :func:`arrhenius_documents`: documents across temperatures -> Arrhenius fits.
 
-The numbers come from the pure functions of :mod:`interfacial.analysis.diffusion`; this module
-adds the documents and the boundary checks. Units: A, ps, K; D* in cm^2/s.
+The numbers come from the pure functions of :mod:`interfacial.analysis.msd` (unwrapping, MSD),
+:mod:`interfacial.analysis.diffusivity` (D* fits, fit windows) and
+:mod:`interfacial.analysis.arrhenius`; this module adds the documents and the boundary checks.
+Units: A, ps, K; D* in cm^2/s.
 """
 
 from __future__ import annotations
@@ -26,17 +28,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from interfacial.analysis.diffusion import (
-    COMPONENT_DIMENSION,
+from interfacial.analysis.arrhenius import arrhenius
+from interfacial.analysis.diffusivity import (
     MIN_FIT_POINTS,
-    MSDResult,
-    StreamingMSD,
-    Unwrapper,
-    arrhenius,
     fit_window_default,
     fit_window_problem,
     tracer_diffusivity,
 )
+from interfacial.analysis.msd import COMPONENT_DIMENSION, MSDResult, StreamingMSD, Unwrapper
 from interfacial.conventions import formula, species_order
 from interfacial.errors import InterfacialError
 from interfacial.schemas.diffusion import (
@@ -80,7 +79,7 @@ def trajectory_msd(
     """Drift-corrected multiple-origin MSD of a stream of frames.
 
     Wrapped frames (``Frame.unwrapped`` False) are unwrapped with
-    :class:`~interfacial.analysis.diffusion.Unwrapper` (minimum image between consecutive
+    :class:`~interfacial.analysis.msd.Unwrapper` (minimum image between consecutive
     frames: store frames often enough that no atom moves half a cell between them); unwrapped
     ones are used as they are. Memory is that of :class:`StreamingMSD`:
     ``(max_lag // origin_interval + 1) * n_atoms * 3`` floats, independent of the run length.
@@ -243,7 +242,7 @@ def _streamed_msd(
 
 
 def default_fit_window(curves: MSDCurves) -> tuple[float, float]:
-    """The default window (ps) of :func:`~interfacial.analysis.diffusion.fit_window_default`."""
+    """The default window (ps) of :func:`~interfacial.analysis.diffusivity.fit_window_default`."""
     return fit_window_default(curves.lag_times, curves.run_time)
 
 
@@ -454,7 +453,7 @@ def arrhenius_documents(docs: Iterable[DiffusionDocument]) -> list[ArrheniusDocu
     r"""One Arrhenius fit per (system, potential, group, component) over the temperatures.
 
     :math:`\ln D^* = \ln D_0 - E_a / (k_B T)`, weighted by the GLS errors of D*
-    (:func:`~interfacial.analysis.diffusion.arrhenius`). Temperatures with D* <= 0 or no
+    (:func:`~interfacial.analysis.arrhenius.arrhenius`). Temperatures with D* <= 0 or no
     finite error cannot enter a log fit and are listed in ``excluded`` with the reason; with
     fewer than two temperatures left the document has a ``note`` and no parameters. When two
     documents share a temperature, the newest wins.

@@ -21,7 +21,9 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
-    from interfacial.analysis.diffusion import ArrheniusFit, DiffusivityFit, MSDResult
+    from interfacial.analysis.arrhenius import ArrheniusFit
+    from interfacial.analysis.diffusivity import DiffusivityFit
+    from interfacial.analysis.msd import MSDResult
 
 
 def utcnow() -> datetime:
@@ -117,7 +119,7 @@ class DiffusivityRecord(BaseModel):
 
     @classmethod
     def from_fit(cls, group: str, component: str, n_atoms: int, fit: DiffusivityFit) -> Any:
-        """Record of :func:`~interfacial.analysis.diffusion.tracer_diffusivity`'s result."""
+        """Record of :func:`~interfacial.analysis.diffusivity.tracer_diffusivity`'s result."""
         return cls(
             group=group,
             component=component,

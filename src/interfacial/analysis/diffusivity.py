@@ -1,0 +1,434 @@
+"""Tracer diffusivity D* from an MSD by generalised least squares, and the MSD fit window.
+
+Holds the fit :func:`tracer_diffusivity` (result :class:`DiffusivityFit`) with the random-walk
+covariance of multiple-origin MSD points (:func:`msd_covariance`), and the fit-window helpers
+(:func:`fit_window_default`, :func:`fit_window_problem`, :data:`MIN_FIT_POINTS`). The MSD itself
+comes from :mod:`interfacial.analysis.msd`.
+
+Pure functions of arrays: no file I/O and no MD engine.
+
+Units: times in ps, MSD in A^2, D* in cm^2/s (1 A^2/ps = 1e-4 cm^2/s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import linalg, stats
+
+#: 1 A^2/ps expressed in cm^2/s: 1e-16 cm^2 / 1e-12 s.
+A2_PER_PS_TO_CM2_PER_S = 1e-4
+
+FloatArray = NDArray[np.float64]
+
+
+# --------------------------------------------------------------------------------------------
+# Tracer diffusivity by generalised least squares
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiffusivityFit:
+    """Result of :func:`tracer_diffusivity`.
+
+    Attributes
+    ----------
+    D, sigma_D : float
+        Tracer diffusivity and its standard error (cm^2/s): the GLS error times
+        ``max(1, sqrt(chi2 / dof))``. The GLS error alone is that of an ideal Gaussian walker;
+        when the MSD scatters more than such a walker's (hops, correlated ions, a plateau of
+        ions that do not diffuse), the Birge ratio sqrt(chi2/dof) widens it accordingly.
+    sigma_D_model : float
+        The unscaled GLS error (cm^2/s) of the random-walk covariance model.
+    intercept, sigma_intercept : float
+        MSD intercept of the linear fit and its (scaled) standard error (A^2).
+    fit_window : tuple[float, float]
+        First and last lag time actually used (ps).
+    dimension : int
+        d in MSD = 2 d D t.
+    n_points : int
+        MSD points entering the GLS fit (the window may be thinned, see ``max_points``).
+    chi2, dof, p_value : float, int, float
+        GLS chi-square of the residuals under the covariance model, its degrees of freedom and
+        the upper-tail probability; chi2/dof near 1 means the MSD scatters like a random walk.
+    n_independent : float
+        n_atoms * run_time / t_end: an estimate of the decorrelated displacement samples at the
+        longest lag used.
+    sigma_D_ols : float
+        Naive ordinary-least-squares standard error (cm^2/s), for comparison only: it treats
+        overlapping MSD points as independent and underestimates the error.
+    converged : bool
+        D > 0, at least ``min_independent`` decorrelated samples, relative (scaled) error below
+        ``max_relative_error`` and chi2/dof at most ``max_reduced_chi2`` (beyond it the MSD is
+        not a straight line: ballistic or caged regime in the window, or no diffusion at all).
+
+    """
+
+    D: float
+    sigma_D: float  # noqa: N815 - physics notation
+    intercept: float
+    sigma_intercept: float
+    fit_window: tuple[float, float]
+    dimension: int
+    n_points: int
+    chi2: float
+    dof: int
+    p_value: float
+    n_independent: float
+    sigma_D_ols: float  # noqa: N815 - physics notation
+    converged: bool
+    sigma_D_model: float  # noqa: N815 - physics notation
+    covariance: FloatArray = field(repr=False)
+
+
+def msd_covariance(
+    lag_times: ArrayLike,
+    n_origins: ArrayLike,
+    origin_spacing: float,
+    n_atoms: int,
+    dimension: int,
+    diffusivity: float,
+) -> FloatArray:
+    r"""Covariance of multiple-origin MSD estimates of independent Gaussian random walkers.
+
+    Model (why: it is exact for the reference process, a Brownian walker sampled at the frames,
+    and needs only D): origins for lag :math:`t_i` sit at :math:`0, \delta, \dots,
+    (n_i - 1)\delta`. Two displacements of one walker along one axis over the intervals
+    :math:`[a, a + t_i]` and :math:`[b, b + t_j]` are jointly Gaussian with covariance
+    :math:`2 D\,\ell` where :math:`\ell` is the length of the intervals' overlap, and Isserlis'
+    theorem gives :math:`\mathrm{cov}(X^2, Y^2) = 2\,\mathrm{cov}(X, Y)^2`. Summing over origin
+    pairs by their offset :math:`m\delta`,
+
+    .. math::
+
+        \Sigma_{ij} = \frac{2 d (2D)^2}{N n_i n_j} \sum_m c_{ij}(m)\, \ell_{ij}(m\delta)^2
+
+    with :math:`c_{ij}(m)` the number of origin pairs at offset m and N the number of
+    independent walkers. For a long run and dense origins it reduces to the known asymptote
+    :math:`\Sigma_{ij} \approx 8 d D^2 (t_i^2 t_j - t_i^3/3)/(N T)` for :math:`t_i \le t_j`
+    (the overlapping-window covariance used by kinisi after Bullerjahn et al.); for sparse
+    origins (:math:`\delta \ge t`) it gives independent samples, :math:`2 (2 d D t)^2/(d N n)`.
+
+    Parameters
+    ----------
+    lag_times : array_like
+        Lags (ps), positive.
+    n_origins : array_like
+        Origins averaged at each lag.
+    origin_spacing : float
+        delta, time between origins (ps).
+    n_atoms : int
+        Walkers in the group.
+    dimension : int
+        d, axes summed in the MSD.
+    diffusivity : float
+        D (A^2/ps) of the model walk.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_lags, n_lags)
+        Covariance of the MSD points (A^4).
+
+    """
+    t = np.asarray(lag_times, dtype=float)
+    n = np.asarray(n_origins, dtype=float)
+    if np.any(t <= 0) or np.any(n < 1):
+        raise ValueError("lag times must be positive and every lag needs >= 1 origin")
+    if origin_spacing <= 0:
+        raise ValueError(f"origin_spacing must be positive, got {origin_spacing}")
+    # Offsets m (in units of the origin spacing) at which two windows can overlap.
+    m_max = int(np.ceil(t.max() / origin_spacing)) + 1
+    m = np.arange(-m_max, m_max + 1, dtype=float)
+    s = m * origin_spacing
+    cov = np.empty((t.size, t.size))
+    for i in range(t.size):
+        # Window i = [s, s + t_i] against windows j = [0, t_j], for all j at once: (n_j, n_m).
+        overlap = np.clip(
+            np.minimum(s[None, :] + t[i], t[:, None]) - np.maximum(s, 0.0)[None, :], 0.0, None
+        )
+        pairs = np.clip(
+            np.minimum(n[i], n[:, None] + m[None, :]) - np.maximum(m, 0.0)[None, :], 0.0, None
+        )
+        cov[i] = (pairs * overlap**2).sum(axis=1) / (n[i] * n)
+    cov *= 2.0 * dimension * (2.0 * diffusivity) ** 2 / n_atoms
+    # Symmetrise away round-off so Cholesky sees an exactly symmetric matrix.
+    return np.asarray(0.5 * (cov + cov.T), dtype=float)
+
+
+def _gls(x: FloatArray, y: FloatArray, cov: FloatArray) -> tuple[FloatArray, FloatArray, float]:
+    """Straight-line GLS: returns (intercept, slope), their covariance and chi-square."""
+    design = np.column_stack([np.ones_like(x), x])
+    # Neighbouring MSD points are almost perfectly correlated, so the covariance is badly
+    # conditioned: work on the correlation matrix and add the smallest jitter that lets
+    # Cholesky through.
+    scale = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(scale, scale)
+    jitter = 0.0
+    for _ in range(12):
+        try:
+            chol = linalg.cholesky(corr + jitter * np.eye(x.size), lower=True)
+            break
+        except linalg.LinAlgError:
+            jitter = 1e-12 if jitter == 0.0 else jitter * 10.0
+    else:  # pragma: no cover - a covariance this singular means a broken input
+        raise ValueError("MSD covariance matrix is singular; widen the fit window")
+    a = linalg.solve_triangular(chol, design / scale[:, None], lower=True)
+    b = linalg.solve_triangular(chol, y / scale, lower=True)
+    beta, *_ = np.linalg.lstsq(a, b, rcond=None)
+    beta_cov = np.linalg.inv(a.T @ a)
+    resid = b - a @ beta
+    return beta, beta_cov, float(resid @ resid)
+
+
+def tracer_diffusivity(
+    lag_times: ArrayLike,
+    msd: ArrayLike,
+    n_samples: ArrayLike,
+    dimension: int,
+    fit_window: tuple[float, float],
+    *,
+    n_atoms: int,
+    origin_spacing: float,
+    max_points: int = 64,
+    min_independent: float = 10.0,
+    max_relative_error: float = 0.5,
+    max_reduced_chi2: float = 10.0,
+) -> DiffusivityFit:
+    r"""Tracer diffusivity from the slope of the MSD, with a correlation-aware uncertainty.
+
+    .. math::
+
+        \mathrm{MSD}(t) = b + 2 d D^* t, \qquad D^* = \frac{\text{slope}}{2d}
+
+    fitted over ``fit_window`` (start it after the ballistic/caging regime). Because every
+    MSD point reuses the same trajectory, the points are strongly correlated and ordinary least
+    squares underestimates sigma_D several-fold. This fit is generalised least squares with the
+    random-walk covariance of :func:`msd_covariance`, evaluated at the fitted D (iterated from
+    the OLS estimate): the error of an ideal Gaussian diffusor sampled like the data
+    (``sigma_D_model``). Non-Gaussian hopping, correlated ions or ions that only vibrate make
+    the MSD scatter more than that; the reported sigma_D is therefore widened by the Birge
+    ratio sqrt(chi2/dof) when it exceeds 1, and a chi2/dof above ``max_reduced_chi2`` (a MSD
+    that is not a line in the window) leaves the fit unconverged.
+
+    Parameters
+    ----------
+    lag_times : array_like
+        Lag times (ps); index k is a lag of k frames as returned by
+        :class:`~interfacial.analysis.msd.StreamingMSD`.
+    msd : array_like
+        MSD (A^2) at each lag.
+    n_samples : array_like
+        (origin, atom) pairs averaged at each lag; divided by ``n_atoms`` it gives the origins.
+    dimension : int
+        d: 1 (one axis, out-of-plane), 2 (in-plane) or 3 (total).
+    fit_window : tuple[float, float]
+        (t_start, t_end) in ps, inclusive.
+    n_atoms : int
+        Atoms in the group (independent walkers of the covariance model).
+    origin_spacing : float
+        Time between consecutive origins (ps),
+        :attr:`~interfacial.analysis.msd.MSDResult.origin_spacing`.
+    max_points : int
+        The window is thinned to at most this many evenly spaced lags: adjacent points carry
+        almost no independent information and the covariance cost grows as its square.
+    min_independent, max_relative_error, max_reduced_chi2 : float
+        Thresholds of the ``converged`` flag (see :class:`DiffusivityFit`).
+
+    Returns
+    -------
+    DiffusivityFit
+        D and sigma_D in cm^2/s, intercept in A^2, window in ps and diagnostics.
+
+    Raises
+    ------
+    ValueError
+        Inconsistent array lengths, a bad dimension, an empty window, or a window longer than
+        the lags available.
+
+    """
+    t_all = np.asarray(lag_times, dtype=float).ravel()
+    y_all = np.asarray(msd, dtype=float).ravel()
+    ns_all = np.asarray(n_samples, dtype=float).ravel()
+    if not t_all.size == y_all.size == ns_all.size:
+        raise ValueError(
+            f"lag_times, msd and n_samples differ in length: {t_all.size}, {y_all.size}, "
+            f"{ns_all.size}"
+        )
+    if dimension not in (1, 2, 3):
+        raise ValueError(f"dimension must be 1, 2 or 3, got {dimension}")
+    if n_atoms < 1:
+        raise ValueError(f"n_atoms must be >= 1, got {n_atoms}")
+    t_start, t_end = (float(v) for v in fit_window)
+    if not t_end > t_start:
+        raise ValueError(f"empty fit window {fit_window}: need t_start < t_end")
+    t_max = float(t_all.max()) if t_all.size else 0.0
+    # Lag times are means over origins, so allow round-off of a fraction of a frame.
+    tol = 1e-6 * max(t_max, 1.0)
+    if t_end > t_max + tol:
+        raise ValueError(
+            f"fit window ends at {t_end} ps but the MSD only reaches lag {t_max} ps: the window "
+            "is longer than the run (or than max_lag)"
+        )
+    in_window = np.flatnonzero((t_all >= t_start - tol) & (t_all <= t_end + tol) & (t_all > 0))
+    if in_window.size < 3:
+        raise ValueError(
+            f"fit window {fit_window} holds {in_window.size} positive lags; need at least 3"
+        )
+    if in_window.size > max_points:
+        pick = np.unique(np.round(np.linspace(0, in_window.size - 1, max_points)).astype(int))
+        in_window = in_window[pick]
+    t = t_all[in_window]
+    y = y_all[in_window]
+    n_orig = ns_all[in_window] / n_atoms
+    if np.any(n_orig < 1):
+        raise ValueError("n_samples below n_atoms at some lag: inconsistent n_atoms")
+
+    # OLS: starting point for the covariance model and the naive error for comparison.
+    design = np.column_stack([np.ones_like(t), t])
+    beta_ols, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ beta_ols
+    s2 = float(resid @ resid) / max(t.size - 2, 1)
+    sigma_slope_ols = float(np.sqrt(s2 * np.linalg.inv(design.T @ design)[1, 1]))
+
+    # GLS iterated on D: the covariance scales as D^2, so the slope does not depend on the
+    # starting D but the error does. Three passes settle it to well below its own uncertainty.
+    d_model = abs(float(beta_ols[1])) / (2 * dimension)
+    if d_model == 0.0:
+        d_model = max(float(np.mean(np.abs(y))) / (2 * dimension * t.mean()), 1e-12)
+    for _ in range(3):
+        cov = msd_covariance(t, n_orig, origin_spacing, n_atoms, dimension, d_model)
+        beta, beta_cov, chi2 = _gls(t, y, cov)
+        if beta[1] > 0:
+            d_model = float(beta[1]) / (2 * dimension)
+
+    to_cgs = A2_PER_PS_TO_CM2_PER_S / (2 * dimension)
+    diff = float(beta[1]) * to_cgs
+    dof = t.size - 2
+    p_value = float(stats.chi2.sf(chi2, dof)) if dof > 0 else 1.0
+    reduced_chi2 = chi2 / dof if dof > 0 else 1.0
+    sigma_model = float(np.sqrt(beta_cov[1, 1])) * to_cgs
+    # Birge scaling: never narrower than the random-walk model, wider when the data scatter more.
+    scale = max(1.0, float(np.sqrt(reduced_chi2)))
+    sigma = sigma_model * scale
+    # Run length: the last origin reaching lag t starts at (n_origins - 1) * spacing.
+    run_time = float((n_orig[-1] - 1) * origin_spacing + t[-1])
+    n_independent = n_atoms * run_time / float(t[-1])
+    converged = bool(
+        diff > 0
+        and n_independent >= min_independent
+        and sigma <= max_relative_error * diff
+        and reduced_chi2 <= max_reduced_chi2
+    )
+    return DiffusivityFit(
+        D=diff,
+        sigma_D=sigma,
+        intercept=float(beta[0]),
+        sigma_intercept=float(np.sqrt(beta_cov[0, 0])) * scale,
+        fit_window=(float(t[0]), float(t[-1])),
+        dimension=dimension,
+        n_points=int(t.size),
+        chi2=chi2,
+        dof=dof,
+        p_value=p_value,
+        n_independent=n_independent,
+        sigma_D_ols=sigma_slope_ols * to_cgs,
+        converged=converged,
+        covariance=beta_cov * scale**2,
+        sigma_D_model=sigma_model,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Fit window
+# --------------------------------------------------------------------------------------------
+
+#: Fewest positive MSD lags a fit window must hold for :func:`fit_window_problem`.
+MIN_FIT_POINTS = 5
+
+
+def fit_window_default(lag_times: ArrayLike, run_time: float) -> tuple[float, float]:
+    """Default MSD fit window (ps): the middle of the reliable part of the MSD.
+
+    The window ends at ``t_end = min(run_time / 2, longest lag)``: beyond half the run fewer
+    than half the origins reach a lag and the MSD turns noisy. It starts at ``t_end / 5``
+    (10 % of the run when the MSD reaches half the run), well after the ballistic and caging
+    regime of an ion in a solid (a few ps) for any production run of >= 1 ns, and leaves the
+    window four fifths of the reachable lags.
+
+    Parameters
+    ----------
+    lag_times : array_like
+        Lag times of the MSD (ps), :attr:`~interfacial.analysis.msd.MSDResult.lag_times`.
+    run_time : float
+        Duration of the trajectory (ps): time of the last frame minus that of the first.
+
+    Returns
+    -------
+    tuple[float, float]
+        (t_start, t_end) in ps, for :func:`tracer_diffusivity`.
+
+    Raises
+    ------
+    ValueError
+        No positive lag, or a non-positive run time.
+
+    """
+    t = np.asarray(lag_times, dtype=float).ravel()
+    if run_time <= 0 or not np.isfinite(run_time):
+        raise ValueError(f"run_time must be positive (ps), got {run_time}")
+    if t.size == 0 or not np.any(t > 0):
+        raise ValueError("the MSD has no positive lag time: need at least 2 frames")
+    t_end = min(0.5 * float(run_time), float(t.max()))
+    return (0.2 * t_end, t_end)
+
+
+def fit_window_problem(  # noqa: PLR0911 - one return per problem reads best
+    fit_window: tuple[float, float], lag_times: ArrayLike, min_points: int = MIN_FIT_POINTS
+) -> str | None:
+    """What is wrong with an MSD fit window, or None when it is usable.
+
+    Pure check for the boundary (command line, makers): a window is usable when
+    ``0 <= t_start < t_end <= longest lag`` and it holds at least ``min_points`` positive lags.
+
+    Parameters
+    ----------
+    fit_window : tuple[float, float]
+        (t_start, t_end) in ps.
+    lag_times : array_like
+        Lag times of the MSD (ps).
+    min_points : int
+        Fewest positive lags the window must hold.
+
+    Returns
+    -------
+    str or None
+        A one-line description of the problem and what to do, or None.
+
+    """
+    t = np.asarray(lag_times, dtype=float).ravel()
+    try:
+        t_start, t_end = (float(v) for v in fit_window)
+    except (TypeError, ValueError):
+        return f"fit window {fit_window!r} is not a pair of times (t_start, t_end) in ps"
+    if not (np.isfinite(t_start) and np.isfinite(t_end)):
+        return f"fit window ({t_start}, {t_end}) ps is not finite"
+    if t_start < 0:
+        return f"fit window starts at a negative time {t_start} ps"
+    if not t_end > t_start:
+        return f"fit window ({t_start}, {t_end}) ps is empty or reversed: need t_start < t_end"
+    t_max = float(t.max()) if t.size else 0.0
+    tol = 1e-6 * max(t_max, 1.0)
+    if t_end > t_max + tol:
+        return (
+            f"fit window ends at {t_end} ps but the MSD only reaches {t_max:.6g} ps: end it "
+            "earlier, or run longer / raise max_lag"
+        )
+    n_in = int(np.count_nonzero((t >= t_start - tol) & (t <= t_end + tol) & (t > 0)))
+    if n_in < min_points:
+        return (
+            f"fit window ({t_start}, {t_end}) ps holds {n_in} MSD points; need at least "
+            f"{min_points}: widen it or store frames more often"
+        )
+    return None

@@ -113,7 +113,7 @@ def fit_mtp_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a summary."),
 ) -> None:
     """Fit a moment tensor potential; store it with its training and validation errors."""
-    from interfacial.api_potentials import fit_mtp
+    from interfacial.api import fit_mtp
 
     try:
         output = fit_mtp(

@@ -19,7 +19,7 @@ def query_diffusion(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Tracer diffusivities per system, temperature, group and component, and Arrhenius fits."""
-    from interfacial.api_potentials import query_transport
+    from interfacial.api import query_transport
 
     try:
         found = query_transport(system, temperature=temperature)
@@ -170,7 +170,7 @@ def transport(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Transport MD over a temperature ladder with a fitted MTP (LAMMPS); D* and Arrhenius."""
-    from interfacial.api_potentials import transport as run_transport
+    from interfacial.api import transport as run_transport
 
     try:
         temps = _floats(temperatures, "--temperatures")

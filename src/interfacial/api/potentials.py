@@ -1,16 +1,74 @@
-"""The Python API of potentials and their use: MTP fits from files or the store, transport MD.
+"""Potentials: learning an MTP here (reference MD, fit, active learning), fits of labelled sets.
 
-Like :mod:`interfacial.api`, every function validates its input completely before it opens a
-store, so bad input writes nothing.
+Every function validates its input completely before it opens a store, so bad input writes
+nothing.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
+from interfacial import engines
+from interfacial.api.results import run_directory
+from interfacial.api.transport import load_md_structure
+from interfacial.conventions import system_name
 from interfacial.errors import InterfacialError
+from interfacial.schemas.roles import Role, role_filter
 from interfacial.settings import InterfacialSettings, get_settings
+from interfacial.stores import check_writable, get_job_store
+
+
+def learn_potential(
+    structure: str | Path,
+    *,
+    settings: InterfacialSettings | None = None,
+    show_progress: bool = True,
+    calculator: str | None = None,
+    reference: dict[str, Any] | None = None,
+    fit: dict[str, Any] | None = None,
+    **learn_kwargs: Any,
+) -> dict[str, Any]:
+    """Reference MD, MTP fit, validation and active learning, run here.
+
+    ``calculator`` (default ``settings.calculator``) is the reference calculator engine;
+    ``reference`` and ``fit`` are keyword arguments of its reference-MD maker and fit maker
+    (CHGNet: ForceFieldReferenceMDMaker and MotepFitMaker); the rest go to its
+    LearnPotentialMaker. Returns the active-learning output: ``rounds`` (one summary per round)
+    and ``final_fit`` (the last fit's document).
+    """
+    from interfacial.runner import run_flow
+
+    settings = settings or get_settings()
+    engine = engines.calculator(calculator or settings.calculator)
+    bulk, label = load_md_structure(structure, settings)
+    maker = engine.learn_potential_maker(settings, reference=reference, fit=fit, **learn_kwargs)
+    if maker.reference_md_maker is not None:
+        label = system_name(label, getattr(maker.reference_md_maker, "vacancy_element", None))
+    with warnings.catch_warnings():
+        # Cells with charge-compensated vacancies carry a charge on purpose.
+        warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
+        flow = maker.make(bulk, label)
+    engine.check_can_run_locally(settings)
+    check_writable(settings)
+    store = get_job_store(settings)
+    run_flow(flow, store, run_directory(settings), show_progress=show_progress)
+    store.connect()
+    try:
+        learning = [
+            d
+            for d in store.query(role_filter(Role.ACTIVE_LEARNING))
+            if d["hosts"]
+            and flow.uuid in d["hosts"]
+            and isinstance(d.get("output"), dict)
+            and "rounds" in d["output"]
+        ]
+    finally:
+        store.close()
+    if not learning:
+        raise InterfacialError("the potential flow finished without an active-learning result")
+    return learning[-1]["output"]
 
 
 def stored_training_sets(
@@ -32,8 +90,7 @@ def stored_training_sets(
 
     """
     from interfacial.jobs.potential import make_training_sets
-    from interfacial.schemas.roles import ReferenceMDKeys, Role, read_keys, role_filter
-    from interfacial.stores import check_writable, get_job_store
+    from interfacial.schemas.roles import ReferenceMDKeys, read_keys
 
     settings = settings or get_settings()
     check_writable(settings)
@@ -147,13 +204,10 @@ def fit_mtp(
     """
     from jobflow import Flow
 
-    from interfacial import engines
-    from interfacial.api import run_directory
     from interfacial.flows.mtp import MTPFitMaker
     from interfacial.jobs.mtp import configurations_from_cfg
     from interfacial.mtp.cfg import check_training_set
     from interfacial.runner import run_flow
-    from interfacial.stores import check_writable, get_job_store
 
     settings = settings or get_settings()
     text = str(training)
@@ -189,91 +243,3 @@ def fit_mtp(
     if doc is None:
         raise InterfacialError("the fit finished but its document is not in the store")
     return {k: v for k, v in doc["output"].items() if k not in ("potential", "parity")}
-
-
-def transport(
-    structure: str | Path,
-    potential: str | Path,
-    *,
-    species: list[str] | None = None,
-    label: str | None = None,
-    settings: InterfacialSettings | None = None,
-    show_progress: bool = True,
-    **maker_kwargs: Any,
-) -> dict[str, list[dict[str, Any]]]:
-    """Transport MD of one cell with one potential on the embedded path; D* and Arrhenius fits.
-
-    Parameters
-    ----------
-    structure : str or Path
-        Built-in name, structure file, or ``interface:METAL(hkl)|COMPOUND(hkl)``.
-    potential : str or Path
-        ``store:SYSTEM`` (the newest fit of SYSTEM; its training set then grades the production
-        frames) or a .mtp file with ``species``.
-    species : list of str, optional
-        Element of each MLIP type of a .mtp file.
-    label : str, optional
-        System name of the documents.
-    settings : InterfacialSettings, optional
-        Settings; the global ones by default.
-    show_progress : bool
-        Progress on stderr.
-    **maker_kwargs
-        Fields of EmbeddedDiffusionMDMaker (temperatures in K, steps, vacancies, ...).
-
-    Returns
-    -------
-    dict
-        ``diffusion``: this potential's D* documents of the simulated system(s) (cm^2/s);
-        ``arrhenius``: this run's Arrhenius fits (Ea in meV, D0 in cm^2/s).
-
-    """
-    from interfacial.api import load_potential, run_transport, training_set
-
-    settings = settings or get_settings()
-    spec = str(potential)
-    mtp = load_potential(spec, species, settings)
-    # A potential from the database comes with its training set: grade the frames with it.
-    training = (
-        training_set(spec.removeprefix("store:"), settings) if spec.startswith("store:") else None
-    )
-    fits = run_transport(
-        structure,
-        mtp,
-        label=label,
-        settings=settings,
-        show_progress=show_progress,
-        training=training,
-        **maker_kwargs,
-    )
-    return {"diffusion": diffusion_of(fits, mtp.sha256, settings), "arrhenius": fits}
-
-
-def diffusion_of(
-    fits: list[dict[str, Any]], potential_sha256: str, settings: InterfacialSettings | None = None
-) -> list[dict[str, Any]]:
-    """The MD-derived D* documents of the systems of ``fits`` computed with that potential."""
-    from interfacial.api import query_diffusion
-
-    systems = {f["system"] for f in fits}
-    return [
-        d
-        for d in query_diffusion(settings=settings)
-        if d["system"] in systems
-        and d.get("source") == "md"
-        and d.get("potential_sha256") == potential_sha256
-    ]
-
-
-def query_transport(
-    system: str | None = None,
-    *,
-    temperature: float | None = None,
-    settings: InterfacialSettings | None = None,
-) -> dict[str, list[dict[str, Any]]]:
-    """Stored D* documents and, unless one temperature is asked for, the Arrhenius fits."""
-    from interfacial.api import query_arrhenius, query_diffusion
-
-    docs = query_diffusion(system, temperature=temperature, settings=settings)
-    fits = query_arrhenius(system, settings=settings) if temperature is None else []
-    return {"diffusion": docs, "arrhenius": fits}

@@ -1,0 +1,135 @@
+"""Interfaces: lattice matching, the interface-energetics flow, and running it here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from interfacial import engines
+from interfacial.api.results import build, query_interfaces, run_directory
+from interfacial.errors import InterfacialError
+from interfacial.settings import InterfacialSettings, get_settings
+from interfacial.stores import check_writable, get_job_store
+
+
+def _interface_bulks(metal: str | Path, compound: str | Path) -> tuple[Any, Any, str, str]:
+    """Load both sides (conventional standard cells) and check they make a metal||compound pair."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    from interfacial.structures.library import load_structure, structure_label
+
+    structures = []
+    for name in (metal, compound):
+        structure = load_structure(name)
+        conventional = SpacegroupAnalyzer(structure).get_conventional_standard_structure()
+        structures.append((conventional, structure_label(name, structure)))
+    (metal_bulk, metal_label), (compound_bulk, compound_label) = structures
+    elements = metal_bulk.composition.elements
+    if len(elements) != 1 or not elements[0].is_alkali:
+        raise InterfacialError(
+            f"the metal side must be an elemental alkali metal (Li, Na, K, ...); "
+            f"{metal_label} is {metal_bulk.composition.reduced_formula}"
+        )
+    if elements[0] not in compound_bulk.composition:
+        raise InterfacialError(
+            f"{compound_label} contains no {elements[0].symbol}: the compound side must be a "
+            f"decomposition product holding the metal's element (e.g. {elements[0].symbol}2S)"
+        )
+    return metal_bulk, compound_bulk, metal_label, compound_label
+
+
+def match(
+    metal: str | Path,
+    compound: str | Path,
+    metal_miller: Any,
+    compound_miller: Any,
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """Lattice-match a metal facet on a compound facet (geometry only, seconds).
+
+    ``options`` go to :func:`interfacial.structures.matching.find_matches` (max_area,
+    max_mismatch, max_angle_mismatch, metal_thickness, compound_thickness).
+    """
+    from interfacial.structures.matching import find_matches
+    from interfacial.structures.slabs import parse_miller
+
+    metal_bulk, compound_bulk, _, _ = _interface_bulks(metal, compound)
+    candidates = find_matches(
+        metal_bulk,
+        compound_bulk,
+        list(parse_miller(metal_miller)),
+        list(parse_miller(compound_miller)),
+        **{k: v for k, v in options.items() if v is not None},
+    )
+    return [c.as_dict() for c in candidates]
+
+
+def interface_flow(
+    metal: str | Path,
+    compound: str | Path,
+    metal_miller: Any,
+    compound_miller: Any,
+    *,
+    calculator: str | None = None,
+    surface_kwargs: dict[str, Any] | None = None,
+    settings: InterfacialSettings | None = None,
+    **maker_kwargs: Any,
+) -> Any:
+    """Validate the input and return the interface-energetics Flow (not run).
+
+    The geometry (matching, candidate choice and every model) is built once on the unrelaxed
+    structures so that an impossible request fails here, before anything is stored.
+    """
+    from interfacial.structures.interfaces import build_interface_models
+    from interfacial.structures.matching import find_matches, select_candidates
+    from interfacial.structures.slabs import parse_miller
+
+    settings = settings or get_settings()
+    metal_bulk, compound_bulk, metal_label, compound_label = _interface_bulks(metal, compound)
+    metal_hkl, compound_hkl = list(parse_miller(metal_miller)), list(parse_miller(compound_miller))
+    engine = engines.calculator(calculator or settings.calculator)
+    maker = engine.interface_energetics_maker(
+        settings,
+        engine.surface_energy_maker(
+            settings, **{k: v for k, v in (surface_kwargs or {}).items() if v is not None}
+        ),
+        **{k: v for k, v in maker_kwargs.items() if v is not None},
+    )
+    candidates = find_matches(
+        metal_bulk, compound_bulk, metal_hkl, compound_hkl, **maker.match_options()
+    )
+    for index in select_candidates(candidates, maker.max_atoms, maker.n_candidates):
+        build_interface_models(
+            metal_bulk, compound_bulk, candidates[index], **maker.model_options()
+        )
+    return maker.make(
+        metal_bulk, compound_bulk, metal_hkl, compound_hkl, metal_label, compound_label
+    )
+
+
+def run_interface(
+    metal: str | Path,
+    compound: str | Path,
+    metal_miller: Any,
+    compound_miller: Any,
+    *,
+    settings: InterfacialSettings | None = None,
+    show_progress: bool = True,
+    **flow_kwargs: Any,
+) -> list[dict[str, Any]]:
+    """Run the interface-energetics flow locally, build, and return this run's documents."""
+    from interfacial.flows.interface import bulk_relaxations
+    from interfacial.runner import run_flow
+
+    settings = settings or get_settings()
+    flow = interface_flow(
+        metal, compound, metal_miller, compound_miller, settings=settings, **flow_kwargs
+    )
+    engines.calculator(flow_kwargs.get("calculator") or settings.calculator).check_can_run_locally(
+        settings
+    )
+    check_writable(settings)
+    run_flow(flow, get_job_store(settings), run_directory(settings), show_progress=show_progress)
+    metal_bulk_uuid = bulk_relaxations(flow)["metal"].uuid
+    build(settings)
+    return query_interfaces(settings=settings, metal_bulk_uuid=metal_bulk_uuid, lowest_only=False)

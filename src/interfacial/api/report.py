@@ -1,0 +1,130 @@
+"""The report: figures of the stored results (Wulff shapes, adhesion, models, parity, D*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from interfacial.api.results import (
+    query_arrhenius,
+    query_diffusion,
+    query_interfaces,
+    query_surface_materials,
+)
+from interfacial.schemas.roles import Role, role_filter
+from interfacial.settings import InterfacialSettings, get_settings
+from interfacial.stores import get_job_store
+
+
+def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[Path]:
+    """Write the figures: Wulff shapes, adhesion bars, interface models, MTP parity plots.
+
+    One Wulff shape per material and calculator (the one with the most facets, newest first;
+    documents whose facets enclose no shape are skipped); one bar
+    chart of E_f, sigma and W per interface (Li and Na panels); one side view per interface.
+    """
+    from interfacial.plots import adhesion_bars, wulff_figure
+
+    settings = settings or get_settings()
+    # Per material and calculator, the shape with the most facets (a single-facet run of an
+    # interface flow must not hide a full Wulff shape), the newest of those.
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for doc in query_surface_materials(settings):
+        if doc.get("weighted_surface_energy") is None:
+            continue
+        key = (doc["material"], doc["calculator"])
+        rank = (len(doc["facets"]), doc["last_updated"])
+        if key not in best or rank > (len(best[key]["facets"]), best[key]["last_updated"]):
+            best[key] = doc
+    paths = [
+        wulff_figure(doc, out_dir / f"wulff_{material}_{calculator}.png")
+        for (material, calculator), doc in sorted(best.items())
+    ]
+    interfaces = query_interfaces(settings=settings)
+    for calculator in sorted({d["calculator"] for d in interfaces}):
+        docs = [d for d in interfaces if d["calculator"] == calculator]
+        paths.append(adhesion_bars(docs, out_dir / f"adhesion_{calculator}.png"))
+    paths.extend(_model_pictures(interfaces, out_dir, settings))
+    paths.extend(_parity_plots(out_dir, settings))
+    paths.extend(_transport_plots(out_dir, settings))
+    return paths
+
+
+def _transport_plots(out_dir: Path, settings: InterfacialSettings) -> list[Path]:
+    """MSD curves per system and temperature, Arrhenius plots, in-plane vs out-of-plane bars."""
+    from interfacial.plots import anisotropy_bars, arrhenius_figure, msd_figure, safe_filename
+
+    docs = query_diffusion(settings=settings)
+    paths = [
+        msd_figure(doc, out_dir / f"msd_{safe_filename(doc['system'])}_{doc['temperature']:g}K.png")
+        for doc in docs
+    ]
+    by_system: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+    for fit in query_arrhenius(settings=settings):
+        by_system.setdefault((fit["system"], fit.get("potential_sha256")), []).append(fit)
+    for (system, _), fits in sorted(by_system.items(), key=lambda kv: kv[0][0]):
+        paths.append(
+            arrhenius_figure(system, fits, out_dir / f"arrhenius_{safe_filename(system)}.png")
+        )
+    if docs:
+        paths.append(anisotropy_bars(docs, out_dir / "diffusion_in_vs_out_of_plane.png"))
+    return paths
+
+
+def _parity_plots(out_dir: Path, settings: InterfacialSettings) -> list[Path]:
+    """One parity plot per fitted system (its newest fit), from the stored parity data."""
+    from interfacial.plots import parity_plot
+
+    store = get_job_store(settings)
+    store.connect()
+    try:
+        fits = list(store.query(role_filter(Role.MTP_FIT), load=True, sort={"index": 1}))
+    finally:
+        store.close()
+    newest: dict[str, dict[str, Any]] = {}
+    for fit in fits:
+        output = fit.get("output") or {}
+        if output.get("parity") and str(fit["completed_at"]) >= str(
+            newest.get(output["system"], {}).get("completed_at", "")
+        ):
+            newest[output["system"]] = fit
+    return [
+        parity_plot(system, fit["output"]["parity"], out_dir / f"parity_{system}.png")
+        for system, fit in sorted(newest.items())
+    ]
+
+
+def _model_pictures(
+    docs: list[dict[str, Any]], out_dir: Path, settings: InterfacialSettings
+) -> list[Path]:
+    """Side views of the relaxed models (read from their task documents)."""
+    from pymatgen.core import Structure
+
+    from interfacial.plots import interface_picture
+
+    if not docs:
+        return []
+    tasks = get_job_store(settings).docs_store
+    tasks.connect()
+    try:
+        paths = []
+        for d in docs:
+            task = tasks.query_one(
+                {"uuid": d["interface_uuid"]}, properties=["output.structure"], sort={"index": -1}
+            )
+            if task is None:
+                continue
+            name = (
+                f"{d['metal']}{''.join(map(str, d['metal_miller']))}_"
+                f"{d['compound']}{''.join(map(str, d['compound_miller']))}_{d['calculator']}"
+            )
+            title = (
+                f"{d['metal']}{d['metal_miller']} || {d['compound']}{d['compound_miller']} "
+                f"{d['metal_termination']}|{d['compound_termination']}\n"
+                f"E_f {d['E_f']:.3f}, W {d['W_adhesion']:.3f} J/m^2, {d['n_atoms']} atoms"
+            )
+            structure = Structure.from_dict(task["output"]["structure"])
+            paths.append(interface_picture(structure, title, out_dir / f"model_{name}.png"))
+        return paths
+    finally:
+        tasks.close()

@@ -1,0 +1,107 @@
+"""Submitting a campaign to FireWorks: routed workflows on a LaunchPad, no credentials inside.
+
+Converting uses ``flow_to_workflow(flow, store=None)``: no store settings and no credentials
+travel inside a Firework; workers use their own ``jobflow.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from interfacial.campaign.spec import Campaign, load_campaign
+from interfacial.errors import InterfacialError
+
+if TYPE_CHECKING:
+    from jobflow import Flow
+
+    from interfacial.settings import InterfacialSettings
+
+
+#: The VASP command as submitted jobs carry it: expanded by atomate2 on the worker at run time, so
+#: each cluster's own INTERFACIAL_VASP_CMD (set in the qadapter's pre_rocket) is used.
+WORKER_VASP_CMD = "${INTERFACIAL_VASP_CMD}"
+
+
+#: Which routing category each stage's jobs go to.
+STAGE_ROUTE = {"surfaces": "dft", "interfaces": "dft", "transport": "md"}
+
+
+def route(flow: Flow, category: str, fworker: str | None = None) -> Flow:
+    """Send every job of ``flow`` (and the jobs it creates at run time) to ``category``.
+
+    jobflow passes a job's manager_config on to the jobs it creates (``pass_manager_config``),
+    so run-time fan-outs keep the routing (checked with real workers in the tests).
+    """
+    config: dict[str, Any] = {"_category": category}
+    if fworker:
+        config["_fworker"] = fworker
+    flow.update_config({"manager_config": config})
+    return flow
+
+
+def submit(
+    campaign: Campaign, launchpad: Any, settings: InterfacialSettings | None = None
+) -> list[dict[str, Any]]:
+    """Add every flow of the campaign to a LaunchPad as a workflow (``store=None``).
+
+    Returns one summary per workflow: stage, flow name, number of Fireworks, categories.
+    """
+    from jobflow.managers.fireworks import flow_to_workflow
+
+    from interfacial.settings import get_settings
+
+    # Engine commands are the worker's, not the submitter's.
+    worker_settings = (settings or get_settings()).model_copy(update={"vasp_cmd": WORKER_VASP_CMD})
+    added = []
+    for stage, flow in campaign.flows(worker_settings, local=False):
+        category = getattr(campaign.routing, STAGE_ROUTE[stage])
+        # store=None: nothing about the database (credentials included) goes into the specs.
+        routed = route(flow, category, campaign.routing.fworker)
+        workflow = flow_to_workflow(routed, store=None)  # type: ignore[arg-type]
+        launchpad.add_wf(workflow)
+        added.append(
+            {
+                "stage": stage,
+                "flow": flow.name,
+                "fireworks": len(workflow.fws),
+                "category": category,
+            }
+        )
+    return added
+
+
+def open_launchpad(path: Path | None) -> Any:
+    """Open a LaunchPad from ``path`` (or FireWorks' default) and check the server answers.
+
+    An embedded (file-backed) LaunchPad is locked for this process first, so a submission
+    cannot be lost under a running worker.
+    """
+    from interfacial.fireworks_embedded import embedded_store_file
+    from interfacial.fireworks_embedded import open_launchpad as open_lpad
+
+    try:
+        lpad = open_lpad(path)
+    except InterfacialError:
+        raise
+    except FileNotFoundError:
+        raise InterfacialError(f"launchpad file {path} does not exist") from None
+    except Exception as exc:  # FireWorks raises several types for a bad file
+        raise InterfacialError(f"cannot load launchpad file {path}: {exc}") from None
+    if embedded_store_file() is None:
+        try:
+            lpad.connection.admin.command("ping")
+        except Exception as exc:  # pymongo's ServerSelectionTimeoutError and friends
+            raise InterfacialError(
+                f"the LaunchPad's database does not answer ({type(exc).__name__}); check "
+                f"host, port and credentials in {path or 'your FireWorks configuration'}"
+            ) from None
+    return lpad
+
+
+def submit_file(
+    path: str | Path, launchpad_file: Path | None = None
+) -> tuple[Campaign, list[dict[str, Any]]]:
+    """Load a campaign file and :func:`submit` it to the LaunchPad of ``launchpad_file``."""
+    campaign = load_campaign(path)
+    return campaign, submit(campaign, open_launchpad(launchpad_file))

@@ -1,0 +1,185 @@
+"""Running a campaign here: every stage in order, stored, built, this run's documents returned.
+
+The stages run in file order, so a transport entry may use the potential that the same
+campaign's potentials stage learns (``store:SYSTEM``). The demo campaign ships with the package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from interfacial import engines
+from interfacial.campaign.spec import Campaign, Step, load_campaign
+from interfacial.errors import InterfacialError
+
+if TYPE_CHECKING:
+    from jobflow import Flow
+
+    from interfacial.settings import InterfacialSettings
+
+
+@dataclass
+class CampaignResult:
+    """What a local run of a campaign computed: this run's documents, not older ones.
+
+    ``surfaces`` and ``interfaces`` are per-termination and per-model documents (J/m^2),
+    ``potentials`` the active-learning outputs (``rounds``, ``final_fit``), ``diffusion`` the
+    D* documents (cm^2/s) and ``arrhenius`` the Arrhenius fits (Ea in meV) of the transport
+    stage. ``report`` and ``stored_surfaces`` are filled by :func:`run_demo`.
+    """
+
+    campaign: Campaign
+    surfaces: list[dict[str, Any]] = field(default_factory=list)
+    interfaces: list[dict[str, Any]] = field(default_factory=list)
+    potentials: list[dict[str, Any]] = field(default_factory=list)
+    diffusion: list[dict[str, Any]] = field(default_factory=list)
+    arrhenius: list[dict[str, Any]] = field(default_factory=list)
+    report: list[Path] = field(default_factory=list)
+    stored_surfaces: int | None = None
+
+
+def run(
+    campaign: Campaign,
+    settings: InterfacialSettings | None = None,
+    *,
+    show_progress: bool = True,
+    say: Callable[[str], None] | None = None,
+) -> CampaignResult:
+    """Run every stage of the campaign here, in order; store, build and return what it made.
+
+    Everything that can be checked before a job runs is checked first (calculators, every
+    flow that can be built now, the potentials entries); a transport entry on a potential of
+    this campaign's potentials stage is built once that stage has run. ``say`` receives one
+    line per entry (progress).
+    """
+    from interfacial.api import (
+        build,
+        learn_potential,
+        query_diffusion,
+        query_interfaces,
+        query_surfaces,
+        run_directory,
+    )
+    from interfacial.runner import run_flow
+    from interfacial.settings import get_settings
+    from interfacial.stores import check_writable, get_job_store
+
+    settings = settings or get_settings()
+    calculators = {campaign.calculators.surfaces, campaign.calculators.interfaces}
+    calculators |= {spec.calculator or settings.calculator for spec in campaign.potentials}
+    for calculator in calculators:
+        engines.calculator(calculator).check_can_run_locally(settings)
+    steps = campaign.steps(settings, local=True)
+    check_writable(settings)
+    store = get_job_store(settings)
+    result = CampaignResult(campaign)
+    energetics: list[Step] = []
+
+    def collect_energetics() -> None:
+        # One build for every surface and interface flow, then this run's documents.
+        if not energetics:
+            return
+        build(settings)
+        surfaces = query_surfaces(latest_only=False, settings=settings)
+        interfaces = query_interfaces(lowest_only=False, latest_only=False, settings=settings)
+        for step in energetics:
+            assert step.flow is not None
+            uuids = set(step.flow.job_uuids)
+            if step.stage == "surfaces":
+                result.surfaces += [d for d in surfaces if d["bulk_uuid"] in uuids]
+            else:
+                result.interfaces += [d for d in interfaces if d["metal_bulk_uuid"] in uuids]
+        energetics.clear()
+
+    for n, step in enumerate(steps, 1):
+        if say:
+            say(f"[{n}/{len(steps)}] {step.stage}: {step.name}")
+        if step.stage in ("surfaces", "interfaces"):
+            assert step.flow is not None
+            run_flow(step.flow, store, run_directory(settings), show_progress=show_progress)
+            energetics.append(step)
+            continue
+        collect_energetics()
+        if step.stage == "potentials":
+            spec = campaign.potentials[step.index]
+            learned = learn_potential(
+                spec.structure,
+                settings=settings,
+                show_progress=show_progress,
+                **spec.learn_options(),
+            )
+            if learned["final_fit"]["system"] != step.name:
+                raise InterfacialError(
+                    f"potentials[{step.index}] ({spec.structure}) was stored as "
+                    f"{learned['final_fit']['system']!r}, not {step.name!r}"
+                )
+            result.potentials.append(learned)
+            continue
+        flow = step.flow or campaign.transport_flow(
+            campaign.transport[step.index], settings, local=True
+        )
+        assert flow is not None
+        run_flow(flow, store, run_directory(settings), show_progress=show_progress)
+        build(settings)
+        uuids = set(flow.job_uuids)
+        result.diffusion += [
+            d for d in query_diffusion(settings=settings) if d.get("task_uuid") in uuids
+        ]
+        result.arrhenius += _output(flow, settings)
+    collect_energetics()
+    return result
+
+
+def _output(flow: Flow, settings: InterfacialSettings) -> list[dict[str, Any]]:
+    """The stored output of a flow (its output job's newest document)."""
+    from interfacial.stores import get_job_store
+
+    store = get_job_store(settings)
+    store.connect()
+    try:
+        doc = store.query_one({"uuid": flow.output.uuid}, sort={"index": -1})
+    finally:
+        store.close()
+    if doc is None:
+        raise InterfacialError(f"the flow '{flow.name}' finished without its output document")
+    return list(doc["output"])
+
+
+def run_file(
+    path: str | Path,
+    settings: InterfacialSettings | None = None,
+    *,
+    show_progress: bool = True,
+    say: Callable[[str], None] | None = None,
+) -> CampaignResult:
+    """Load a campaign file and :func:`run` it here."""
+    return run(load_campaign(path), settings, show_progress=show_progress, say=say)
+
+
+def demo_file() -> Path:
+    """The demo campaign shipped inside the package (``workflows/demo.yaml`` of the sources)."""
+    from importlib.resources import files
+
+    return Path(str(files("interfacial") / "workflows" / "demo.yaml"))
+
+
+def run_demo(
+    out_dir: Path,
+    settings: InterfacialSettings | None = None,
+    *,
+    show_progress: bool = True,
+    say: Callable[[str], None] | None = None,
+) -> CampaignResult:
+    """Run the demo campaign here, then write the figures of the report to ``out_dir``."""
+    from interfacial.api import query_surfaces, report
+
+    campaign = load_campaign(demo_file())
+    if say:
+        say(campaign.description.strip())  # what the demo cut, and how the study differs
+    result = run(campaign, settings, show_progress=show_progress, say=say)
+    result.report = report(out_dir, settings)
+    result.stored_surfaces = len(query_surfaces(settings=settings))
+    return result

@@ -38,6 +38,46 @@ def _interface_bulks(metal: str | Path, compound: str | Path) -> tuple[Any, Any,
     return metal_bulk, compound_bulk, metal_label, compound_label
 
 
+def _interface_facets(
+    metal_bulk: Any,
+    compound_bulk: Any,
+    metal_miller: Any,
+    compound_miller: Any,
+    metal_thickness: float | None = None,
+    compound_thickness: float | None = None,
+) -> tuple[list[int], list[int]]:
+    """Both facets parsed and their slabs' cost checked, before any matching or job."""
+    from interfacial.structures.slabs import (
+        DEFAULT_COMPOUND_THICKNESS,
+        default_metal_thickness,
+        parse_miller,
+    )
+    from interfacial.validation import check_facet_cost
+
+    facets = []
+    for side, bulk, miller, thickness in (
+        (
+            "metal",
+            metal_bulk,
+            metal_miller,
+            metal_thickness or default_metal_thickness(metal_bulk.composition.elements[0].symbol),
+        ),
+        (
+            "compound",
+            compound_bulk,
+            compound_miller,
+            compound_thickness or DEFAULT_COMPOUND_THICKNESS,
+        ),
+    ):
+        try:
+            hkl = parse_miller(miller)
+        except InterfacialError as exc:
+            raise InterfacialError(f"{side} facet: {exc}") from None
+        check_facet_cost(bulk, hkl, thickness, what=f"the {side} facet")
+        facets.append(list(hkl))
+    return facets[0], facets[1]
+
+
 def match(
     metal: str | Path,
     compound: str | Path,
@@ -51,14 +91,21 @@ def match(
     max_mismatch, max_angle_mismatch, metal_thickness, compound_thickness).
     """
     from interfacial.structures.matching import find_matches
-    from interfacial.structures.slabs import parse_miller
 
     metal_bulk, compound_bulk, _, _ = _interface_bulks(metal, compound)
+    metal_hkl, compound_hkl = _interface_facets(
+        metal_bulk,
+        compound_bulk,
+        metal_miller,
+        compound_miller,
+        options.get("metal_thickness"),
+        options.get("compound_thickness"),
+    )
     candidates = find_matches(
         metal_bulk,
         compound_bulk,
-        list(parse_miller(metal_miller)),
-        list(parse_miller(compound_miller)),
+        metal_hkl,
+        compound_hkl,
         **{k: v for k, v in options.items() if v is not None},
     )
     return [c.as_dict() for c in candidates]
@@ -82,11 +129,17 @@ def interface_flow(
     """
     from interfacial.structures.interfaces import build_interface_models
     from interfacial.structures.matching import find_matches, select_candidates
-    from interfacial.structures.slabs import parse_miller
 
     settings = settings or get_settings()
     metal_bulk, compound_bulk, metal_label, compound_label = _interface_bulks(metal, compound)
-    metal_hkl, compound_hkl = list(parse_miller(metal_miller)), list(parse_miller(compound_miller))
+    metal_hkl, compound_hkl = _interface_facets(
+        metal_bulk,
+        compound_bulk,
+        metal_miller,
+        compound_miller,
+        maker_kwargs.get("metal_thickness"),
+        maker_kwargs.get("compound_thickness"),
+    )
     engine = engines.calculator(calculator or settings.calculator)
     maker = engine.interface_energetics_maker(
         settings,

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import typer
 
-from interfacial.cli.app import app, fail, say
+from interfacial.cli.app import app, say
 from interfacial.cli.render import campaign_tables
-from interfacial.errors import InterfacialError
 
 
 @app.command("run")
@@ -18,10 +17,7 @@ def run_campaign(
     """Run every stage of a campaign here, in order; store, build and summarise."""
     from interfacial.campaign import run_file
 
-    try:
-        result = run_file(campaign_file, say=say)
-    except InterfacialError as exc:
-        fail(str(exc))
+    result = run_file(campaign_file, say=say)
     name = result.campaign.name
     campaign_tables(
         result,
@@ -44,10 +40,7 @@ def submit(
     """Add a campaign to a FireWorks LaunchPad; workers run it with their own jobflow.yaml."""
     from interfacial.campaign import submit_file
 
-    try:
-        campaign, added = submit_file(campaign_file, launchpad)
-    except InterfacialError as exc:
-        fail(str(exc))
+    campaign, added = submit_file(campaign_file, launchpad)
     for item in added:
         typer.echo(
             f"added {item['stage']} workflow '{item['flow']}' with {item['fireworks']} "
@@ -73,10 +66,7 @@ def demo(
     from interfacial.campaign import demo_file, load_campaign, run_demo
 
     if dry_run:
-        try:
-            lines = load_campaign(demo_file()).describe()
-        except InterfacialError as exc:
-            fail(str(exc))
+        lines = load_campaign(demo_file()).describe()
         typer.echo(f"plan of {demo_file()}")
         for line in lines:
             typer.echo(line)
@@ -84,10 +74,7 @@ def demo(
     from interfacial.settings import get_settings
 
     say(f"interfacial demo; database in {get_settings().data_dir.resolve()}")
-    try:
-        result = run_demo(out, say=say)
-    except InterfacialError as exc:
-        fail(str(exc))
+    result = run_demo(out, say=say)
     campaign_tables(
         result,
         {

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from interfacial.cli.app import app, fail
-from interfacial.errors import InterfacialError
+from interfacial.cli.app import app
 
 
 @app.command()
@@ -15,10 +14,7 @@ def build() -> None:
     """Run the builders: gamma and Wulff shapes, interface energetics, D* and Arrhenius fits."""
     from interfacial.api import build as run_builders
 
-    try:
-        counts = run_builders()
-    except InterfacialError as exc:
-        fail(str(exc))
+    counts = run_builders()
     typer.echo(
         f"rebuilt {counts['surfaces']} material group(s) of surface energies, "
         f"{counts['interfaces']} interface group(s), {counts['diffusion']} diffusion "
@@ -33,10 +29,7 @@ def report(
     """Write figures: Wulff shapes, adhesion bars, models, parity, MSD and Arrhenius plots."""
     from interfacial.api import report as make_report
 
-    try:
-        paths = make_report(out)
-    except InterfacialError as exc:
-        fail(str(exc))
+    paths = make_report(out)
     if not paths:
         typer.echo("nothing to plot yet: run `interfacial surfaces NAME` or `interfacial build`")
     for path in paths:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from interfacial.cli.app import app, fail, query_app
+from interfacial.cli.app import app, query_app
+from interfacial.cli.options import ATOMS, COUNT, FRACTION, POSITIVE, THICKNESS_A
 from interfacial.cli.render import (
     interface_public,
     interface_table,
@@ -30,44 +31,42 @@ def structures(
             c = f", c = {phase.c}" if phase.c else ""
             typer.echo(f"{phase.name:6s} {phase.space_group:9s} a = {phase.a}{c} A  ({phase.note})")
         return
-    try:
-        structure = load_structure(name)
-    except InterfacialError as exc:
-        fail(str(exc))
+    structure = load_structure(name)
     typer.echo(structure.to(fmt="poscar"))
 
 
 @app.command()
 def surfaces(
     structure: str = typer.Argument(..., help="Built-in name (Li, Li2S, ...) or structure file."),
-    max_index: int = typer.Option(1, "--max-index", help="Largest Miller index."),
+    max_index: int = typer.Option(1, "--max-index", help="Largest Miller index.", callback=COUNT),
     miller: list[str] | None = typer.Option(
         None, "--miller", help="Only this facet, e.g. 1,1,0 (repeatable); overrides --max-index."
     ),
     calculator: str | None = typer.Option(None, "--calculator", help="CHGNet (default) or VASP."),
-    min_thickness: float = typer.Option(8.0, "--min-thickness", help="Thinnest slab (A)."),
-    max_thickness: float = typer.Option(30.0, "--max-thickness", help="Thickest slab (A)."),
-    vacuum: float = typer.Option(15.0, "--vacuum", help="Vacuum (A)."),
+    min_thickness: float = typer.Option(
+        8.0, "--min-thickness", help="Thinnest slab (A).", callback=THICKNESS_A
+    ),
+    max_thickness: float = typer.Option(
+        30.0, "--max-thickness", help="Thickest slab (A).", callback=THICKNESS_A
+    ),
+    vacuum: float = typer.Option(15.0, "--vacuum", help="Vacuum (A).", callback=THICKNESS_A),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Compute surface energies of every facet and termination; store and print them."""
     from interfacial.api import run_surfaces
     from interfacial.structures.slabs import parse_miller
 
-    try:
-        millers = [list(parse_miller(m)) for m in miller] if miller else None
-        docs = run_surfaces(
-            structure,
-            max_index=max_index,
-            millers=millers,
-            calculator=calculator,
-            min_thickness=min_thickness,
-            max_thickness=max_thickness,
-            vacuum=vacuum,
-            show_progress=not as_json,
-        )
-    except InterfacialError as exc:
-        fail(str(exc))
+    millers = [list(parse_miller(m)) for m in miller] if miller else None
+    docs = run_surfaces(
+        structure,
+        max_index=max_index,
+        millers=millers,
+        calculator=calculator,
+        min_thickness=min_thickness,
+        max_thickness=max_thickness,
+        vacuum=vacuum,
+        show_progress=not as_json,
+    )
     if as_json:
         print_json([surface_public(d) for d in docs])
     else:
@@ -85,10 +84,7 @@ def query_surfaces(
     """Surface energies stored so far (any process, any earlier run)."""
     from interfacial.api import query_surfaces as query
 
-    try:
-        docs = query(formula, latest_only=not all_runs)
-    except InterfacialError as exc:
-        fail(str(exc))
+    docs = query(formula, latest_only=not all_runs)
     if as_json:
         print_json([surface_public(d) for d in docs])
     else:
@@ -103,26 +99,28 @@ def match_command(
     compound_miller: tuple[int, int, int] = typer.Option(
         ..., "--compound-miller", help=MILLER_HELP
     ),
-    max_area: float | None = typer.Option(None, "--max-area", help="Largest area (A^2)."),
+    max_area: float | None = typer.Option(
+        None, "--max-area", help="Largest area (A^2).", callback=POSITIVE
+    ),
     max_mismatch: float | None = typer.Option(
-        None, "--max-mismatch", help="Largest vector mismatch (fraction, default 0.15)."
+        None,
+        "--max-mismatch",
+        help="Largest vector mismatch (fraction, default 0.15).",
+        callback=FRACTION,
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Lattice-match a metal facet on a compound facet (geometry only; strain on the metal)."""
     from interfacial.api import match
 
-    try:
-        candidates = match(
-            metal,
-            compound,
-            metal_miller,
-            compound_miller,
-            max_area=max_area,
-            max_mismatch=max_mismatch,
-        )
-    except InterfacialError as exc:
-        fail(str(exc))
+    candidates = match(
+        metal,
+        compound,
+        metal_miller,
+        compound_miller,
+        max_area=max_area,
+        max_mismatch=max_mismatch,
+    )
     if as_json:
         print_json(candidates)
     else:
@@ -138,15 +136,27 @@ def interface(
         ..., "--compound-miller", help=MILLER_HELP
     ),
     calculator: str | None = typer.Option(None, "--calculator", help="CHGNet (default) or VASP."),
-    max_area: float | None = typer.Option(None, "--max-area", help="Largest area (A^2)."),
-    max_mismatch: float | None = typer.Option(None, "--max-mismatch", help="Fraction."),
-    max_atoms: int | None = typer.Option(None, "--max-atoms", help="Largest model."),
-    metal_thickness: float | None = typer.Option(None, "--metal-thickness", help="A."),
-    compound_thickness: float | None = typer.Option(None, "--compound-thickness", help="A."),
+    max_area: float | None = typer.Option(
+        None, "--max-area", help="Largest area (A^2).", callback=POSITIVE
+    ),
+    max_mismatch: float | None = typer.Option(
+        None, "--max-mismatch", help="Fraction.", callback=FRACTION
+    ),
+    max_atoms: int | None = typer.Option(
+        None, "--max-atoms", help="Largest model.", callback=ATOMS
+    ),
+    metal_thickness: float | None = typer.Option(
+        None, "--metal-thickness", help="A.", callback=THICKNESS_A
+    ),
+    compound_thickness: float | None = typer.Option(
+        None, "--compound-thickness", help="A.", callback=THICKNESS_A
+    ),
     registry: list[str] | None = typer.Option(
         None, "--registry", help="In-plane shift of the metal, e.g. 0.5,0 (repeatable)."
     ),
-    gap: list[float] | None = typer.Option(None, "--gap", help="Initial gap (A, repeatable)."),
+    gap: list[float] | None = typer.Option(
+        None, "--gap", help="Initial gap (A, repeatable).", callback=THICKNESS_A
+    ),
     relaxation: list[str] | None = typer.Option(
         None, "--relaxation", help="fully-relaxed (default), fix-binary, fix-metal (repeatable)."
     ),
@@ -155,26 +165,23 @@ def interface(
     """Compute E_f, sigma and W_adhesion of a metal||compound interface; store and print them."""
     from interfacial.api import run_interface
 
-    try:
-        registries = [_parse_pair(r) for r in registry] if registry else None
-        docs = run_interface(
-            metal,
-            compound,
-            metal_miller,
-            compound_miller,
-            calculator=calculator,
-            max_area=max_area,
-            max_mismatch=max_mismatch,
-            max_atoms=max_atoms,
-            metal_thickness=metal_thickness,
-            compound_thickness=compound_thickness,
-            registries=registries,
-            gaps=list(gap) if gap else None,
-            relaxations=list(relaxation) if relaxation else None,
-            show_progress=not as_json,
-        )
-    except InterfacialError as exc:
-        fail(str(exc))
+    registries = [_parse_pair(r) for r in registry] if registry else None
+    docs = run_interface(
+        metal,
+        compound,
+        metal_miller,
+        compound_miller,
+        calculator=calculator,
+        max_area=max_area,
+        max_mismatch=max_mismatch,
+        max_atoms=max_atoms,
+        metal_thickness=metal_thickness,
+        compound_thickness=compound_thickness,
+        registries=registries,
+        gaps=list(gap) if gap else None,
+        relaxations=list(relaxation) if relaxation else None,
+        show_progress=not as_json,
+    )
     if as_json:
         print_json([interface_public(d) for d in docs])
     else:
@@ -204,10 +211,7 @@ def query_interfaces(
     """Interface energetics stored so far."""
     from interfacial.api import query_interfaces as query
 
-    try:
-        docs = query(metal, compound, lowest_only=not all_models, latest_only=not all_models)
-    except InterfacialError as exc:
-        fail(str(exc))
+    docs = query(metal, compound, lowest_only=not all_models, latest_only=not all_models)
     if as_json:
         print_json([interface_public(d) for d in docs])
     else:

@@ -6,25 +6,33 @@ from pathlib import Path
 
 import typer
 
-from interfacial.cli.app import app, fail, query_app, say
+from interfacial.cli.app import app, query_app, say
+from interfacial.cli.options import (
+    ATOMS,
+    DURATION_PS,
+    FRACTION,
+    POSITIVE,
+    TEMPERATURE,
+    TIME_STEP_FS,
+)
 from interfacial.cli.render import arrhenius_table, diffusion_public, diffusion_table, print_json
 from interfacial.errors import InterfacialError
+from interfacial.validation import check_number
 
 
 @query_app.command("diffusion")
 def query_diffusion(
     system: str | None = typer.Option(None, "--system", help="Only this system."),
-    temperature: float | None = typer.Option(None, "--temperature", help="Only this T (K)."),
+    temperature: float | None = typer.Option(
+        None, "--temperature", help="Only this T (K).", callback=TEMPERATURE
+    ),
     curves: bool = typer.Option(False, "--curves", help="Include the MSD curves in --json."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Tracer diffusivities per system, temperature, group and component, and Arrhenius fits."""
     from interfacial.api import query_transport
 
-    try:
-        found = query_transport(system, temperature=temperature)
-    except InterfacialError as exc:
-        fail(" ".join(str(exc).split()))
+    found = query_transport(system, temperature=temperature)
     docs, fits = found["diffusion"], found["arrhenius"]
     if as_json:
         print_json({"diffusion": [diffusion_public(d, curves) for d in docs], "arrhenius": fits})
@@ -39,12 +47,15 @@ def diffusion(
     trajectory: list[Path] = typer.Argument(
         ..., help="LAMMPS dump(s) (segments in order), ASE .traj, extxyz or XDATCAR."
     ),
-    temperature: float = typer.Option(..., "--temperature", "-T", help="Run temperature (K)."),
+    temperature: float = typer.Option(
+        ..., "--temperature", "-T", help="Run temperature (K).", callback=TEMPERATURE
+    ),
     time_step: float | None = typer.Option(
         None,
         "--time-step",
         help="LAMMPS dumps: the MD time step (fs per step). XDATCAR (POTIM x stride), .traj and "
         "extxyz: fs between stored frames. Dumps and XDATCARs do not record it.",
+        callback=POSITIVE,
     ),
     species: str | None = typer.Option(
         None, "--species", help="Element of each LAMMPS atom type, in type order: e.g. S,Li."
@@ -80,47 +91,50 @@ def diffusion(
     """
     from interfacial.api import analyse_trajectory, save_diffusion
 
-    try:
-        window = None
-        if fit_window is not None:
-            parts = fit_window.replace(",", " ").split()
-            try:
-                window = (float(parts[0]), float(parts[1]))
-            except (ValueError, IndexError):
-                raise InterfacialError(
-                    f"--fit-window '{fit_window}' is not two times in ps, e.g. 5,50"
-                ) from None
-            if len(parts) != 2:
-                raise InterfacialError(f"--fit-window '{fit_window}' is not two times in ps")
-        if save and not (system and system.strip()):
-            raise InterfacialError("--save needs --system NAME to file the result under")
-        species_order = None
-        if species is not None:
-            from pymatgen.core.periodic_table import Element
+    window = None
+    if fit_window is not None:
+        parts = fit_window.replace(",", " ").split()
+        try:
+            window = (float(parts[0]), float(parts[1]))
+        except (ValueError, IndexError):
+            raise InterfacialError(
+                f"--fit-window '{fit_window}' is not two times in ps, e.g. 5,50"
+            ) from None
+        if len(parts) != 2:
+            raise InterfacialError(f"--fit-window '{fit_window}' is not two times in ps")
+        for value in window:
+            check_number(value, "--fit-window", minimum=0, unit="ps")
+        if window[0] >= window[1]:
+            raise InterfacialError(
+                f"--fit-window '{fit_window}' starts after it ends; give START,END in ps"
+            )
+    if save and not (system and system.strip()):
+        raise InterfacialError("--save needs --system NAME to file the result under")
+    species_order = None
+    if species is not None:
+        from pymatgen.core.periodic_table import Element
 
-            species_order = [s.strip() for s in species.split(",")]
-            bad = [s for s in species_order if not Element.is_valid_symbol(s)]
-            if bad:
-                raise InterfacialError(
-                    f"--species '{species}': {bad[0]!r} is not an element; give the element of "
-                    "LAMMPS type 1, 2, ... separated by commas, e.g. S,Li"
-                )
-        doc = analyse_trajectory(
-            trajectory,
-            temperature,
-            time_step_fs=time_step,
-            species_order=species_order,
-            system=system.strip() if system else None,
-            group_specs=groups,
-            structure=structure,
-            fit_window=window,
-            fmt=fmt,
-            show_progress=not as_json,
-        )
-        if save:
-            save_diffusion(doc)
-    except InterfacialError as exc:
-        fail(" ".join(str(exc).split()))  # one line, whatever the message holds
+        species_order = [s.strip() for s in species.split(",")]
+        bad = [s for s in species_order if not Element.is_valid_symbol(s)]
+        if bad:
+            raise InterfacialError(
+                f"--species '{species}': {bad[0]!r} is not an element; give the element of "
+                "LAMMPS type 1, 2, ... separated by commas, e.g. S,Li"
+            )
+    doc = analyse_trajectory(
+        trajectory,
+        temperature,
+        time_step_fs=time_step,
+        species_order=species_order,
+        system=system.strip() if system else None,
+        group_specs=groups,
+        structure=structure,
+        fit_window=window,
+        fmt=fmt,
+        show_progress=not as_json,
+    )
+    if save:
+        save_diffusion(doc)
     data = doc.model_dump(mode="json")
     if as_json:
         print_json(diffusion_public(data))
@@ -137,6 +151,8 @@ def _floats(text: str, what: str) -> list[float]:
         values = []
     if not values:
         raise InterfacialError(f"{what} '{text}' is not a list of numbers, e.g. 600,800,1000")
+    for value in values:
+        check_number(value, what, minimum=0, low_open=True, maximum=5000, unit="K")
     return values
 
 
@@ -152,16 +168,30 @@ def transport(
     temperatures: str = typer.Option(
         "300,400,500,600,700,800,900,1000", "--temperatures", help="Ladder (K)."
     ),
-    time_step: float = typer.Option(1.0, "--time-step", help="fs."),
-    ramp_ps: float = typer.Option(100.0, "--ramp-ps", help="Ramp from 300 K (ps)."),
-    equilibration_ps: float = typer.Option(1000.0, "--equilibration-ps", help="ps."),
-    production_ps: float = typer.Option(10000.0, "--production-ps", help="ps."),
-    dump_fs: float = typer.Option(100.0, "--dump-fs", help="fs between stored frames."),
+    time_step: float = typer.Option(1.0, "--time-step", help="fs.", callback=TIME_STEP_FS),
+    ramp_ps: float = typer.Option(
+        100.0, "--ramp-ps", help="Ramp from 300 K (ps).", callback=DURATION_PS
+    ),
+    equilibration_ps: float = typer.Option(
+        1000.0, "--equilibration-ps", help="ps.", callback=DURATION_PS
+    ),
+    production_ps: float = typer.Option(
+        10000.0, "--production-ps", help="ps.", callback=DURATION_PS
+    ),
+    dump_fs: float = typer.Option(
+        100.0, "--dump-fs", help="fs between stored frames.", callback=POSITIVE
+    ),
     supercell_atoms: int | None = typer.Option(
-        None, "--supercell-atoms", help="Repeat a bulk to about this many atoms first."
+        None,
+        "--supercell-atoms",
+        help="Repeat a bulk to about this many atoms first.",
+        callback=ATOMS,
     ),
     vacancy_fraction: float | None = typer.Option(
-        None, "--vacancy-fraction", help="Fraction of Li removed (study: 0.011), seeded."
+        None,
+        "--vacancy-fraction",
+        help="Fraction of Li removed (study: 0.011), seeded.",
+        callback=FRACTION,
     ),
     interface_vacancies: bool = typer.Option(
         False, "--interface-vacancies", help="Remove them within the interface region only."
@@ -172,33 +202,30 @@ def transport(
     """Transport MD over a temperature ladder with a fitted MTP (LAMMPS); D* and Arrhenius."""
     from interfacial.api import transport as run_transport
 
-    try:
-        temps = _floats(temperatures, "--temperatures")
-        if time_step <= 0 or dump_fs < time_step:
-            raise InterfacialError("--time-step must be > 0 and --dump-fs at least one step")
+    temps = _floats(temperatures, "--temperatures")
+    if time_step <= 0 or dump_fs < time_step:
+        raise InterfacialError("--time-step must be > 0 and --dump-fs at least one step")
 
-        def steps(ps: float) -> int:
-            return round(ps * 1000 / time_step)
+    def steps(ps: float) -> int:
+        return round(ps * 1000 / time_step)
 
-        found = run_transport(
-            structure,
-            potential,
-            species=species.replace(" ", "").split(",") if species else None,
-            label=label,
-            show_progress=not as_json,
-            temperatures=temps,
-            time_step=time_step,
-            ramp_steps=steps(ramp_ps),
-            equilibration_steps=steps(equilibration_ps),
-            production_steps=steps(production_ps),
-            dump_interval=max(1, round(dump_fs / time_step)),
-            supercell_atoms=supercell_atoms,
-            vacancy_element="Li" if vacancy_fraction else None,
-            vacancy_fraction=vacancy_fraction,
-            vacancy_region="interface" if interface_vacancies else None,
-        )
-    except InterfacialError as exc:
-        fail(str(exc))
+    found = run_transport(
+        structure,
+        potential,
+        species=species.replace(" ", "").split(",") if species else None,
+        label=label,
+        show_progress=not as_json,
+        temperatures=temps,
+        time_step=time_step,
+        ramp_steps=steps(ramp_ps),
+        equilibration_steps=steps(equilibration_ps),
+        production_steps=steps(production_ps),
+        dump_interval=max(1, round(dump_fs / time_step)),
+        supercell_atoms=supercell_atoms,
+        vacancy_element="Li" if vacancy_fraction else None,
+        vacancy_fraction=vacancy_fraction,
+        vacancy_region="interface" if interface_vacancies else None,
+    )
     docs, fits = found["diffusion"], found["arrhenius"]
     if as_json:
         print_json({"diffusion": [diffusion_public(d) for d in docs], "arrhenius": fits})

@@ -15,7 +15,14 @@ from interfacial.analysis.surface import DEFAULT_CONVERGENCE_TOL
 from interfacial.errors import InterfacialError
 from interfacial.jobs.surface import enumerate_facets, named, surface_calculations
 from interfacial.schemas.roles import Role, output_job, tag, tagged_job
-from interfacial.structures.slabs import check_thickness, distinct_facets, parse_miller
+from interfacial.structures.slabs import (
+    MAX_MILLER_INDEX,
+    THICKNESS_BOUNDS,
+    check_thickness,
+    distinct_facets,
+    parse_miller,
+)
+from interfacial.validation import check_number
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -68,6 +75,8 @@ class SurfaceEnergyMaker(Maker):
     def __post_init__(self) -> None:
         """Validate everything a job would otherwise trip over hours later."""
         check_thickness(self.min_thickness, self.vacuum)
+        check_number(self.max_index, "max_index", minimum=1, maximum=MAX_MILLER_INDEX, integer=True)
+        check_number(self.max_thickness, "max_thickness", minimum=THICKNESS_BOUNDS[0], unit="A")
         if self.max_thickness < self.min_thickness:
             raise InterfacialError(
                 f"max_thickness {self.max_thickness} A is below min_thickness "

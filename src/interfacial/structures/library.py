@@ -8,6 +8,7 @@ calculator before use. Anywhere a name is accepted, a path to any structure file
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,13 +31,20 @@ class BulkPhase:
     note: str = ""
 
     def structure(self) -> Structure:
-        """Return the conventional standard cell."""
-        from pymatgen.core import Lattice, Structure
+        """Return the conventional standard cell (a fresh copy each call)."""
+        return _conventional_cell(self).copy()
 
-        lattice = Lattice.cubic(self.a) if self.c is None else Lattice.hexagonal(self.a, self.c)
-        return Structure.from_spacegroup(
-            self.space_group, lattice, list(self.species), [list(x) for x in self.frac_coords]
-        )
+
+@cache
+def _conventional_cell(phase: BulkPhase) -> Structure:
+    # pymatgen's SpaceGroup builds its operations in pure Python (seconds for Fm-3m): once
+    # per process is enough.
+    from pymatgen.core import Lattice, Structure
+
+    lattice = Lattice.cubic(phase.a) if phase.c is None else Lattice.hexagonal(phase.a, phase.c)
+    return Structure.from_spacegroup(
+        phase.space_group, lattice, list(phase.species), [list(x) for x in phase.frac_coords]
+    )
 
 
 _Q = 0.25
@@ -118,6 +126,10 @@ def load_structure(name_or_path: str | Path) -> Structure:
         )
     from pymatgen.core import Structure
 
+    from interfacial.validation import check_structure
+
+    if path.is_dir():
+        raise InterfacialError(f"{path} is a directory; give a structure file")
     try:
         structure = Structure.from_file(path)
     except Exception as exc:  # pymatgen raises many types for unreadable files
@@ -125,9 +137,7 @@ def load_structure(name_or_path: str | Path) -> Structure:
             f"cannot read a crystal structure from {path} ({type(exc).__name__}: {exc}); "
             "give a CIF, POSCAR/CONTCAR, extxyz or another format pymatgen reads"
         ) from None
-    if len(structure) == 0 or not structure.is_ordered:
-        raise InterfacialError(f"{path} holds no ordered crystal structure; give an ordered cell")
-    return structure
+    return check_structure(structure, str(path))
 
 
 def structure_label(name_or_path: str | Path, structure: Structure) -> str:

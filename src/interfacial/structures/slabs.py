@@ -42,6 +42,8 @@ Miller = tuple[int, int, int]
 PLANE_TOLERANCE = 0.1
 #: Absolute bounds on requested slab thickness and vacuum (A): beyond them the input is a typo.
 THICKNESS_BOUNDS = (3.0, 60.0)
+#: Largest |h|, |k|, |l| accepted (the study used up to 1; Wulff shapes rarely need above 3).
+MAX_MILLER_INDEX = 4
 VACUUM_BOUNDS = (10.0, 100.0)
 #: Default metal slab thickness per element (A); other metals get FALLBACK_METAL_THICKNESS.
 DEFAULT_METAL_THICKNESS: dict[str, float] = {"Li": 12.0, "Na": 14.0}
@@ -60,7 +62,8 @@ def parse_miller(value: str | tuple[int, ...] | list[int]) -> Miller:
     Raises
     ------
     InterfacialError
-        For anything but three integers, not all zero.
+        For anything but three integers, not all zero, reduced (no common factor) and at most
+        MAX_MILLER_INDEX in magnitude.
 
     """
     if isinstance(value, str):
@@ -85,6 +88,20 @@ def parse_miller(value: str | tuple[int, ...] | list[int]) -> Miller:
         )
     if not any(ints):
         raise InterfacialError("Miller index (0,0,0) names no plane; give e.g. 1,0,0")
+    label = ",".join(str(i) for i in ints)
+    if max(abs(i) for i in ints) > MAX_MILLER_INDEX:
+        raise InterfacialError(
+            f"Miller index ({label}) has an index above {MAX_MILLER_INDEX}; such facets need "
+            f"huge cells and are never low in energy: use indices up to {MAX_MILLER_INDEX}"
+        )
+    common = math.gcd(*ints)
+    if common > 1:
+        # (2,2,0) is the (1,1,0) facet: refused rather than reduced, so stored labels are
+        # always the ones typed.
+        reduced = ",".join(str(i // common) for i in ints)
+        raise InterfacialError(
+            f"Miller index ({label}) is the ({reduced}) facet; give the reduced index {reduced}"
+        )
     return (ints[0], ints[1], ints[2])
 
 

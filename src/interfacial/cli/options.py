@@ -1,0 +1,70 @@
+"""Numeric options checked as they are parsed: finite and within the range the help states.
+
+``typer.Option(1.0, "--time-step", callback=number(minimum=0, low_open=True, unit="fs"))``
+refuses ``nan``, ``inf`` and out-of-range values with one line naming the option, before the
+command starts (the command-line face of :func:`interfacial.validation.check_number`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from interfacial.validation import check_number
+
+
+def number(
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+    unit: str = "",
+) -> Callable[[typer.CallbackParam, Any], Any]:
+    """A typer callback checking an option's value (or each value of a repeatable option)."""
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        name = max(param.opts, key=len) if param.opts else str(param.name)
+        values = value if isinstance(value, list | tuple) else [value]
+        for v in values:
+            check_number(
+                v,
+                name,
+                minimum=minimum,
+                maximum=maximum,
+                low_open=low_open,
+                high_open=high_open,
+                integer=integer,
+                unit=unit,
+            )
+        return value
+
+    return check
+
+
+#: Reusable checks of the quantities that recur across commands.
+POSITIVE = number(minimum=0, low_open=True)
+COUNT = number(minimum=1, integer=True)
+TEMPERATURE = number(minimum=0, low_open=True, maximum=5000, unit="K")
+TIME_STEP_FS = number(minimum=0, low_open=True, maximum=20, unit="fs")
+#: MD durations: up to 1 us, far beyond any run, but finite.
+DURATION_PS = number(minimum=0, maximum=1e6, unit="ps")
+FRACTION = number(minimum=0, maximum=1, low_open=True, high_open=True)
+ATOMS = number(minimum=1, maximum=100_000, integer=True)
+THICKNESS_A = number(minimum=0, low_open=True, maximum=1000, unit="A")
+
+
+def mtp_level(param: typer.CallbackParam, value: int) -> int:
+    """A level the MTP engines ship (checked here so no reference MD runs for a bad level)."""
+    from interfacial.errors import InterfacialError
+    from interfacial.mtp.basis import SUPPORTED_LEVELS
+
+    if value not in SUPPORTED_LEVELS:
+        raise InterfacialError(
+            f"--level {value} is not an MTP level; choose one of "
+            f"{', '.join(str(v) for v in SUPPORTED_LEVELS)}"
+        )
+    return value

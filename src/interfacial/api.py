@@ -162,8 +162,7 @@ def _keep_newest(
 
 
 def _read(name: str, key: str, criteria: dict[str, Any], settings: InterfacialSettings) -> list:
-    check_writable(settings)
-    store = derived_store(name, key, settings)
+    store = derived_store(name, key, settings, read_only=True)  # creates and writes nothing
     store.connect()
     try:
         return [_clean(d) for d in store.query(criteria)]
@@ -674,7 +673,7 @@ def _parity_plots(out_dir: Path, settings: InterfacialSettings) -> list[Path]:
     """One parity plot per fitted system (its newest fit), from the stored parity data."""
     from interfacial.plots import parity_plot
 
-    store = get_job_store(settings)
+    store = get_job_store(settings, read_only=True)
     store.connect()
     try:
         fits = list(store.query(role_filter(Role.MTP_FIT), load=True, sort={"index": 1}))
@@ -703,7 +702,7 @@ def _model_pictures(
 
     if not docs:
         return []
-    tasks = get_job_store(settings).docs_store
+    tasks = get_job_store(settings, read_only=True).docs_store
     tasks.connect()
     try:
         paths = []

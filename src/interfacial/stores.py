@@ -89,8 +89,10 @@ def uri_host(uri: str) -> str:
 
 def _explain(store: Any, exc: Exception) -> InterfacialError | None:
     """Turn a database driver's exception into one line naming the file or host, or None."""
-    if isinstance(store, MontyStore) and isinstance(exc, sqlite3.Error):
-        return _explain_sqlite(store, exc)
+    if isinstance(store, MemoryStore):  # MontyStore too (a MemoryStore, itself a MongoStore)
+        if isinstance(store, MontyStore) and isinstance(exc, sqlite3.Error):
+            return _explain_sqlite(store, exc)
+        return None
     if isinstance(store, MongoStore | GridFSStore):
         return _explain_mongo(store, exc)
     return None

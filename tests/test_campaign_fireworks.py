@@ -117,3 +117,52 @@ def test_submitted_campaign_runs_with_the_real_fireworks_tools(tmp_path):
     assert doc["W_adhesion"] == pytest.approx(
         doc["gamma_metal"] + doc["gamma_compound"] - doc["sigma"], abs=1e-9
     )
+
+
+def test_fresh_install_submits_runs_and_queries_on_the_default_embedded_launchpad(tmp_path):
+    """No environment variable, no configuration file: submit, rlaunch rapidfire, query."""
+    import os
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("INTERFACIAL_", "JOBFLOW_", "FW_", "MONGOMOCK_"))
+    }
+    env["HOME"] = str(tmp_path)
+    campaign = tmp_path / "campaign.yaml"
+    campaign.write_text(
+        "name: fresh\nsurfaces:\n  - {material: Li, millers: [[1, 1, 0]], min_thickness: 6.0}\n"
+    )
+    submitted = run(env, tmp_path, str(BIN / "interfacial"), "submit", str(campaign))
+    assert submitted.returncode == 0, submitted.stderr
+    assert "1 workflow(s) of campaign 'fresh'" in submitted.stdout
+    assert (tmp_path / "interfacial-data" / "fireworks-launchpad.json").is_file()
+
+    worked = run(env, tmp_path, str(BIN / "interfacial-rlaunch"), "rapidfire")
+    assert worked.returncode == 0, worked.stderr[-3000:]
+    assert "rebuilt 1 surface group(s)" in worked.stderr
+
+    surfaces = run(env, tmp_path, str(BIN / "interfacial"), "query", "surfaces", "--json")
+    assert surfaces.returncode == 0, surfaces.stderr
+    docs = json.loads(surfaces.stdout)
+    assert docs and {d["material"] for d in docs} == {"Li"}
+    assert all(d["miller_index"] == [1, 1, 0] for d in docs)
+    assert 0.2 < docs[0]["surface_energy"] < 0.5
+
+
+def test_the_demo_campaign_is_refused_by_submit_with_one_line(tmp_path):
+    import os
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("INTERFACIAL_", "JOBFLOW_", "FW_", "MONGOMOCK_"))
+    }
+    env["HOME"] = str(tmp_path)
+    demo = Path(__file__).resolve().parents[1] / "workflows" / "demo.yaml"
+    refused = run(env, tmp_path, str(BIN / "interfacial"), "submit", str(demo))
+    assert refused.returncode == 2
+    assert "Traceback" not in refused.stderr
+    (line,) = refused.stderr.strip().splitlines()
+    assert "potentials stage runs only here" in line
+    assert list(tmp_path.iterdir()) == []  # refused before any LaunchPad file was made

@@ -186,6 +186,94 @@ def test_rlaunch_multi_is_refused_on_the_embedded_launchpad(tmp_path):
     assert "rlaunch multi" in result.stderr and "rapidfire" in result.stderr
 
 
+# Bad launchpad and store files, a LaunchPad never reset, the default: one line each.
+
+
+def _fresh_env(home: Path) -> dict[str, str]:
+    """A user with no configuration at all: no FireWorks, jobflow or interfacial settings."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("INTERFACIAL_", "JOBFLOW_", "FW_", "MONGOMOCK_"))
+    }
+    env["HOME"] = str(home)
+    return env
+
+
+def _one_error_line(result: subprocess.CompletedProcess, command: str) -> str:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if f"{command}: error:" in line]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_launchpad_file_with_a_mistyped_or_missing_key_names_the_file_and_key(tmp_path):
+    from interfacial.errors import InterfacialError
+    from interfacial.fireworks_embedded import check_launchpad_file
+
+    lp = Embedded(tmp_path)
+    bad = tmp_path / "typo_launchpad.yaml"
+    bad.write_text("hots: localhost\nname: fireworks\nuri_store: true\n")
+    result = lp.run(*GUARDED, "lpad", "-l", str(bad), "get_wflows")
+    line = _one_error_line(result, "interfacial-lpad")
+    assert str(bad) in line and "hots" in line and "uri_store -> uri_mode" in line
+    bad.write_text("name: fireworks\n")
+    with pytest.raises(InterfacialError, match="has no 'host' key"):
+        check_launchpad_file(bad)
+    bad.write_text("host: [localhost\n")
+    with pytest.raises(InterfacialError, match="is not valid YAML or JSON"):
+        check_launchpad_file(bad)
+
+
+def test_missing_launchpad_file_and_damaged_store_file_are_one_line(tmp_path):
+    lp = Embedded(tmp_path)
+    missing = tmp_path / "no_such_launchpad.yaml"
+    result = lp.run(*GUARDED, "rlaunch", "-l", str(missing), "rapidfire")
+    assert str(missing) in _one_error_line(result, "interfacial-rlaunch")
+
+    lp.paths["store"].write_text('{"fireworks": {"fireworks": ')  # cut short
+    result = lp.run(*GUARDED, "lpad", "-l", lp.launchpad, "get_wflows")
+    line = _one_error_line(result, "interfacial-lpad")
+    assert str(lp.paths["store"]) in line and "damaged" in line
+    assert lp.launchpad not in line  # the YAML file is fine: not blamed
+
+
+def test_a_launchpad_never_reset_is_one_line(tmp_path):
+    lp = Embedded(tmp_path)  # the store file is "{}": never reset
+    result = lp.run(*GUARDED, "lpad", "-l", lp.launchpad, "add_scripts", "echo hi")
+    assert "never been reset" in _one_error_line(result, "interfacial-lpad")
+
+
+def test_unconfigured_worker_uses_the_default_embedded_launchpad_and_says_nothing_to_run(
+    tmp_path,
+):
+    from interfacial.fireworks_embedded import fireworks_configured
+
+    result = subprocess.run(
+        [*GUARDED, "rlaunch", "rapidfire"],
+        capture_output=True,
+        text=True,
+        env=_fresh_env(tmp_path),
+        cwd=tmp_path,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    line = _one_error_line(result, "interfacial-rlaunch")
+    assert "nothing to run" in line and "interfacial submit" in line
+    assert str(tmp_path / "interfacial-data" / "fireworks-launchpad.json") in line
+    assert list(tmp_path.iterdir()) == []  # no localhost MongoDB wait, nothing created
+
+    assert fireworks_configured("my_launchpad.yaml")
+    (tmp_path / "my_launchpad.yaml").write_text("host: localhost\n")
+    cwd = Path.cwd()
+    try:
+        os.chdir(tmp_path)
+        assert fireworks_configured(None)
+    finally:
+        os.chdir(cwd)
+
+
 # Real workers. Each test runs the six one-second jobs once or twice (about 8 s per run).
 
 

@@ -9,16 +9,18 @@ class InterfacialError(ValueError):
     """Bad input or configuration, reported as one line by the command line (exit code 2)."""
 
 
-#: ``scheme://user:password@host`` in any text: the password is replaced, the rest kept so
-#: the user still sees which server and which account were meant.
-_URI_CREDENTIALS = re.compile(
-    r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)(?P<secret>[^\s@/]+)@"
-)
+#: ``scheme://user:password@``: the password part, up to the ``@`` that ends the user info.
+_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*):[^\s@]*@")
 
 
 def mask_secrets(text: str) -> str:
-    """Replace the password of every URI in ``text`` by ``***`` (``mongodb://u:***@host``)."""
-    return _URI_CREDENTIALS.sub(lambda m: f"{m['head']}***@", text)
+    """Replace the password of every URI in ``text`` with ``***``.
+
+    ``mongodb://user:pw@host/db`` becomes ``mongodb://user:***@host/db``; URIs without a
+    password, and any other text, are left as they are. Every error line of the command line
+    goes through this, so a URI quoted by a dependency's message never shows its password.
+    """
+    return _CREDENTIALS.sub(r"\g<head>:***@", text)
 
 
 def one_line(text: str) -> str:

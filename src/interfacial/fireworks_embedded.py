@@ -23,6 +23,15 @@ process is refused at once with a message naming the file and the process that h
 operating system releases the lock when the holder exits, however it exits (even on SIGKILL), so
 there is no stale lock to clean up. With a MongoDB LaunchPad nothing here does anything: the
 commands behave exactly like FireWorks' own.
+
+The embedded LaunchPad is also the default: when nothing configures FireWorks (no ``-l`` /
+``--launchpad``, no ``FW_CONFIG_FILE``, no ``FW_config.yaml`` or ``my_launchpad.yaml`` in the
+working directory or ``~/.fireworks``), ``interfacial submit``, ``interfacial-rlaunch`` and
+``interfacial-lpad`` use :func:`default_store_file` beside the embedded database, created and
+initialised on first use; a worker whose jobflow has no configuration of its own writes to the
+interfacial JobStore and rebuilds the derived collections when it is done, so ``interfacial
+query`` shows what it ran. Bad launchpad files, a damaged store file, a LaunchPad never reset
+and an unreachable server are one line each, never a traceback.
 """
 
 from __future__ import annotations
@@ -42,6 +51,30 @@ if TYPE_CHECKING:
 
 #: The variable (or FW_config.yaml key) that switches FireWorks to the file-backed LaunchPad.
 SERVERSTORE_VARIABLE = "MONGOMOCK_SERVERSTORE_FILE"
+
+#: Name of the default embedded LaunchPad file, in the data directory.
+DEFAULT_STORE_NAME = "fireworks-launchpad.json"
+
+#: Keys LaunchPad.from_dict reads; anything else in a launchpad file is ignored by FireWorks.
+LAUNCHPAD_KEYS = frozenset(
+    {
+        "host",
+        "port",
+        "name",
+        "username",
+        "password",
+        "logdir",
+        "strm_lvl",
+        "user_indices",
+        "wf_user_indices",
+        "authsource",
+        "uri_mode",
+        "mongoclient_kwargs",
+    }
+)
+
+#: Keys jobflow's documentation shows but FireWorks ignores, with the real ones.
+_MISNAMED = {"uri_store": "uri_mode", "Istrm_lvl": "strm_lvl", "database": "name", "db": "name"}
 
 #: Lock file descriptors held by this process, by resolved server-store file. They stay open
 #: until the process ends: mongomock-persistence writes the file at interpreter exit, after any
@@ -90,6 +123,136 @@ def embedded_store_file() -> Path | None:
             "still uses MongoDB; set it in the environment before starting Python"
         )
     return Path(configured).expanduser().resolve() if configured else None
+
+
+def default_store_file() -> Path:
+    """The default embedded LaunchPad: a JSON file beside the embedded database."""
+    from interfacial.settings import get_settings
+
+    return get_settings().data_dir.expanduser().resolve() / DEFAULT_STORE_NAME
+
+
+def fireworks_configured(launchpad_file: str | Path | None = None) -> bool:
+    """Whether the user configured FireWorks (a launchpad file, FW_config.yaml, the variable).
+
+    Looks where ``fireworks.fw_config`` looks, without importing it (importing decides between
+    MongoDB and the file, once per process).
+    """
+    if launchpad_file is not None:
+        return True
+    if os.environ.get(SERVERSTORE_VARIABLE) or os.environ.get("FW_CONFIG_FILE"):
+        return True
+    places = [Path.cwd(), Path("~/.fireworks").expanduser()]
+    names = ("FW_config.yaml", "my_launchpad.yaml")
+    return any((place / name).exists() for place in places for name in names)
+
+
+def select_default(launchpad_file: str | Path | None = None) -> Path | None:
+    """Point FireWorks to the default embedded LaunchPad when nothing else is configured.
+
+    Must run before FireWorks is imported. Returns the default file when it was selected.
+    """
+    if fireworks_configured(launchpad_file) or "fireworks.fw_config" in sys.modules:
+        return None
+    store_file = default_store_file()
+    os.environ[SERVERSTORE_VARIABLE] = str(store_file)
+    return store_file
+
+
+def check_launchpad_file(path: str | Path) -> None:
+    """Check a launchpad file the way FireWorks will read it: exists, parses, known keys.
+
+    Raises
+    ------
+    InterfacialError
+        Naming the file and what is wrong with it (FireWorks' own message for a missing key is
+        only ``'host'``).
+
+    """
+    from monty.serialization import loadfn
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InterfacialError(
+            f"the launchpad file {path} does not exist; give the path of your "
+            "my_launchpad.yaml, or leave it out to use the embedded LaunchPad"
+        )
+    try:
+        content = loadfn(path)
+    except Exception as exc:  # monty raises the YAML or JSON parser's error
+        raise InterfacialError(
+            f"the launchpad file {path} is not valid YAML or JSON ({type(exc).__name__}); "
+            "fix it, e.g. `host: localhost` and `name: fireworks` on two lines"
+        ) from None
+    if not isinstance(content, dict):
+        raise InterfacialError(
+            f"the launchpad file {path} is not a mapping of keys; write e.g. "
+            "`host: localhost` and `name: fireworks` on two lines"
+        )
+    unknown = sorted(str(key) for key in content if key not in LAUNCHPAD_KEYS)
+    if unknown:
+        hints = [f"{key} -> {_MISNAMED[key]}" for key in unknown if key in _MISNAMED]
+        raise InterfacialError(
+            f"the launchpad file {path} has unknown key(s) {', '.join(unknown)}"
+            + (f" ({'; '.join(hints)})" if hints else "")
+            + f"; known keys: {', '.join(sorted(LAUNCHPAD_KEYS))}"
+        )
+    if "host" not in content:
+        raise InterfacialError(
+            f"the launchpad file {path} has no 'host' key; add e.g. `host: localhost` (or a "
+            "mongodb:// URI with `uri_mode: true`)"
+        )
+
+
+def check_store_file(store_file: Path) -> None:
+    """Check that the embedded LaunchPad's JSON file can be loaded (names it if not)."""
+    from bson import json_util
+
+    if not store_file.exists() or store_file.stat().st_size == 0:
+        return
+    try:
+        content = json_util.loads(store_file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InterfacialError(
+            f"the embedded LaunchPad file {store_file} is damaged ({type(exc).__name__}); "
+            "restore it from a backup or move it away (a new, empty LaunchPad is then created)"
+        ) from None
+    if not isinstance(content, dict):
+        raise InterfacialError(
+            f"the embedded LaunchPad file {store_file} is not a LaunchPad; move it away"
+        )
+
+
+def _persist_now(launchpad: LaunchPad) -> None:
+    """Write an embedded LaunchPad's file now, and not again at exit (one writer per process).
+
+    mongomock-persistence writes each client's copy at exit, in reverse order of creation: a
+    LaunchPad opened here only to initialise the file would otherwise overwrite, at exit, the
+    work of the one FireWorks opens after it.
+    """
+    finalizer = getattr(getattr(launchpad.connection, "_store", None), "_finalizer", None)
+    if finalizer is not None:
+        finalizer()
+
+
+def initialise(launchpad: LaunchPad, where: str) -> None:
+    """Reset a LaunchPad that has never been reset, if it is empty; refuse otherwise.
+
+    Raises
+    ------
+    InterfacialError
+        If the LaunchPad holds Fireworks but no id counter (never reset, yet written to).
+
+    """
+    if launchpad.fw_id_assigner.find_one() is not None:
+        return
+    if launchpad.fireworks.find_one() is not None or embedded_store_file() is None:
+        raise InterfacialError(
+            f"the LaunchPad of {where} has never been reset; run `interfacial-lpad "
+            f"{'' if where.startswith('the embedded') else '-l FILE '}reset` once (it erases "
+            "that LaunchPad)"
+        )
+    launchpad.reset("", require_password=False)
 
 
 def ensure_store_file(store_file: Path) -> None:
@@ -179,23 +342,37 @@ def guard_embedded(command: str = "", *, create: bool = False) -> Path | None:
 
 
 def open_launchpad(launchpad_file: str | Path | None = None) -> LaunchPad:
-    """Open the LaunchPad of ``launchpad_file`` (FireWorks' default file when None).
+    """Open the LaunchPad of ``launchpad_file`` (FireWorks' configuration, or the default).
 
-    With the embedded LaunchPad, the file is locked for this process first (and created if
-    missing), so that, for example, a submission cannot be lost under a running worker.
+    With no file and no FireWorks configuration, the default embedded LaunchPad
+    (:func:`default_store_file`) is used, created and initialised if needed. With the embedded
+    LaunchPad, the file is locked for this process first, so that, for example, a submission
+    cannot be lost under a running worker.
 
     Raises
     ------
     EmbeddedLaunchPadBusyError
         If another process holds the embedded LaunchPad.
+    InterfacialError
+        If the launchpad file or the embedded store file is bad (one line naming it).
 
     """
-    guard_embedded(f"open_launchpad({launchpad_file or ''})", create=True)
+    default = select_default(launchpad_file)
+    if launchpad_file is not None:
+        check_launchpad_file(launchpad_file)
+    store_file = guard_embedded(f"open_launchpad({launchpad_file or ''})", create=True)
+    if store_file is not None:
+        check_store_file(store_file)
     from fireworks import LaunchPad
 
     if launchpad_file is None:
-        return LaunchPad.auto_load()
-    return LaunchPad.from_file(str(launchpad_file))
+        launchpad = LaunchPad.auto_load()
+    else:
+        launchpad = LaunchPad.from_file(str(launchpad_file))
+    if store_file is not None:
+        where = f"the embedded LaunchPad {store_file}" if default else str(launchpad_file)
+        initialise(launchpad, where)
+    return launchpad
 
 
 #: rlaunch options that take a value (so the value is not mistaken for the sub-command).
@@ -217,25 +394,127 @@ def _subcommand(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _launchpad_option(argv: Sequence[str]) -> str | None:
+    """The ``-l`` / ``--launchpad_file`` value of an rlaunch or lpad command line."""
+    for i, arg in enumerate(argv):
+        if arg in {"-l", "--launchpad_file"} and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--launchpad_file="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _jobflow_configured() -> bool:
+    """Whether jobflow has a JobStore of the user's (else it keeps outputs in memory)."""
+    if os.environ.get("JOBFLOW_CONFIG_FILE") or os.environ.get("JOBFLOW_JOB_STORE"):
+        return True
+    return Path("~/.jobflow.yaml").expanduser().exists()
+
+
+def _use_interfacial_store() -> bool:
+    """Give jobflow the interfacial JobStore when it has none of the user's."""
+    if _jobflow_configured():
+        return False
+    from jobflow import SETTINGS as JOBFLOW_SETTINGS
+
+    from interfacial.stores import get_job_store
+
+    JOBFLOW_SETTINGS.JOB_STORE = get_job_store()
+    return True
+
+
+def _prepare(name: str, argv: Sequence[str]) -> bool:
+    """Select, check and lock the LaunchPad; True when jobflow got the interfacial store."""
+    given = _launchpad_option(argv)
+    default = select_default(given)
+    if given is not None:
+        check_launchpad_file(given)
+    if name == "rlaunch" and _subcommand(argv) == "multi" and embedded_store_file() is not None:
+        raise InterfacialError(
+            "`rlaunch multi` cannot use the embedded LaunchPad: its manager process never "
+            "writes the file back, so the whole session would be lost; use `rapidfire`"
+        )
+    if default is not None and name == "rlaunch" and not default.exists():
+        raise InterfacialError(
+            f"nothing to run: there is no embedded LaunchPad at {default} yet; add work with "
+            "`interfacial submit CAMPAIGN` (or configure a MongoDB LaunchPad, -l FILE)"
+        )
+    if given is None and default is None:
+        from fireworks import fw_config
+
+        if fw_config.LAUNCHPAD_LOC:
+            check_launchpad_file(fw_config.LAUNCHPAD_LOC)
+    store_file = guard_embedded(f"{name} {' '.join(argv)}".strip(), create=name == "lpad")
+    if store_file is not None:
+        check_store_file(store_file)
+        if default is not None:  # ours: initialise it now, then let FireWorks open it
+            from fireworks import LaunchPad
+
+            launchpad = LaunchPad()
+            initialise(launchpad, f"the embedded LaunchPad {store_file}")
+            _persist_now(launchpad)
+    return name == "rlaunch" and _use_interfacial_store()
+
+
+def _explain(name: str, exc: Exception) -> str | None:
+    """One line for what FireWorks raises on a bad LaunchPad; None for anything else."""
+    from pymongo import errors
+
+    from interfacial.errors import mask_secrets
+
+    text = mask_secrets(" ".join(str(exc).split()))
+    if isinstance(exc, ValueError) and "Could not get next FW id" in text:
+        return (
+            "the LaunchPad has never been reset; run `interfacial-lpad [-l FILE] reset` once "
+            "(it erases that LaunchPad)"
+        )
+    if isinstance(exc, errors.ServerSelectionTimeoutError | errors.ConnectionFailure):
+        return (
+            f"the LaunchPad's MongoDB server does not answer ({text[:200]}); check host, port "
+            "and credentials of the launchpad file"
+        )
+    if isinstance(exc, errors.OperationFailure):
+        return f"the LaunchPad's MongoDB server refused the operation ({text[:200]})"
+    if isinstance(exc, FileNotFoundError):
+        return f"{text}; check the path given to {name}"
+    return None
+
+
 def _run_guarded(name: str, argv: Sequence[str], *, create: bool) -> int:
     """Take the guard, then hand over to FireWorks' command ``name`` in this process."""
+    del create  # lpad creates the embedded file, rlaunch does not (see _prepare)
     try:
-        if name == "rlaunch" and _subcommand(argv) == "multi" and embedded_store_file() is not None:
-            raise InterfacialError(
-                "`rlaunch multi` cannot use the embedded LaunchPad: its manager process never "
-                "writes the file back, so the whole session would be lost; use `rapidfire`"
+        ours = _prepare(name, argv)
+        if name == "rlaunch":
+            from fireworks.scripts.rlaunch_run import rlaunch
+
+            status = int(rlaunch(list(argv)) or 0)
+        else:
+            from fireworks.scripts.lpad_run import lpad
+
+            status = int(lpad(list(argv)) or 0)
+        if ours and status == 0:
+            from interfacial.api import build
+
+            counts = build()
+            print(
+                f"interfacial-{name}: rebuilt {counts['surfaces']} surface group(s), "
+                f"{counts['interfaces']} interface group(s), {counts['diffusion']} diffusion "
+                f"and {counts['arrhenius']} Arrhenius document(s); `interfacial query ...`",
+                file=sys.stderr,
             )
-        guard_embedded(f"{name} {' '.join(argv)}".strip(), create=create)
     except InterfacialError as exc:
-        print(f"interfacial-{name}: {exc}", file=sys.stderr)
+        from interfacial.errors import mask_secrets
+
+        print(f"interfacial-{name}: error: {mask_secrets(str(exc))}", file=sys.stderr)
         return 2
-    if name == "rlaunch":
-        from fireworks.scripts.rlaunch_run import rlaunch
-
-        return int(rlaunch(list(argv)) or 0)
-    from fireworks.scripts.lpad_run import lpad
-
-    return int(lpad(list(argv)) or 0)
+    except Exception as exc:
+        line = _explain(name, exc)
+        if line is None:
+            raise
+        print(f"interfacial-{name}: error: {line}", file=sys.stderr)
+        return 2
+    return status
 
 
 def rlaunch_main(argv: Sequence[str] | None = None) -> int:

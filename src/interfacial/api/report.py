@@ -75,7 +75,7 @@ def _parity_plots(out_dir: Path, settings: InterfacialSettings) -> list[Path]:
     """One parity plot per fitted system (its newest fit), from the stored parity data."""
     from interfacial.plots import parity_plot
 
-    store = get_job_store(settings)
+    store = get_job_store(settings, read_only=True)
     store.connect()
     try:
         fits = list(store.query(role_filter(Role.MTP_FIT), load=True, sort={"index": 1}))
@@ -104,7 +104,7 @@ def _model_pictures(
 
     if not docs:
         return []
-    tasks = get_job_store(settings).docs_store
+    tasks = get_job_store(settings, read_only=True).docs_store
     tasks.connect()
     try:
         paths = []

@@ -107,8 +107,7 @@ def _keep_newest(
 
 
 def _read(name: str, key: str, criteria: dict[str, Any], settings: InterfacialSettings) -> list:
-    check_writable(settings)
-    store = derived_store(name, key, settings)
+    store = derived_store(name, key, settings, read_only=True)  # creates and writes nothing
     store.connect()
     try:
         return [_clean(d) for d in store.query(criteria)]

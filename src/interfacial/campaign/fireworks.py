@@ -104,4 +104,6 @@ def submit_file(
 ) -> tuple[Campaign, list[dict[str, Any]]]:
     """Load a campaign file and :func:`submit` it to the LaunchPad of ``launchpad_file``."""
     campaign = load_campaign(path)
+    if campaign.learnt_systems():  # refused (one line) before any LaunchPad file is created
+        campaign.flows(local=False)
     return campaign, submit(campaign, open_launchpad(launchpad_file))

@@ -34,7 +34,9 @@ def run_campaign(
 def submit(
     campaign_file: Path = typer.Argument(..., help="Campaign YAML (see workflows/)."),
     launchpad: Path | None = typer.Option(
-        None, "--launchpad", help="my_launchpad.yaml (default: FireWorks' own configuration)."
+        None,
+        "--launchpad",
+        help="my_launchpad.yaml (default: FireWorks' configuration, else the embedded one).",
     ),
 ) -> None:
     """Add a campaign to a FireWorks LaunchPad; workers run it with their own jobflow.yaml."""
@@ -48,7 +50,7 @@ def submit(
         )
     typer.echo(
         f"{len(added)} workflow(s) of campaign '{campaign.name}'; run them with "
-        "`rlaunch rapidfire` or `qlaunch rapidfire` on workers of those categories"
+        "`interfacial-rlaunch rapidfire` (or `qlaunch rapidfire`) on workers of those categories"
     )
 
 

@@ -195,7 +195,7 @@ def test_the_demo_plan_is_the_main_job():
     assert options["fit"] == {"level": 10, "max_training": 200, "engine_options": {"max_iter": 150}}
     (transport,) = demo.transport
     assert transport.potential == "store:Li2S-vac"
-    assert demo.md_temperatures == [700, 850, 1000]
+    assert demo.md_temperatures == [600, 700, 800]
     steps = transport.maker_options(demo.md_temperatures)
     assert (steps["production_steps"], steps["dump_interval"], steps["supercell_atoms"]) == (
         10_000,

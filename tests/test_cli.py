@@ -226,7 +226,7 @@ def test_demo_dry_run_prints_the_shipped_plan_and_runs_nothing(tmp_path):
     for i in plan.interfaces:
         assert f"{i.metal}({''.join(map(str, i.metal_miller))}) || {i.compound}(" in out
     assert "Li2S (stored as Li2S-vac): reference (temperature 1000" in out
-    assert "transport at 700, 850, 1000 K:" in out
+    assert "transport at 600, 700, 800 K:" in out
     assert "Li2S with store:Li2S-vac: md_engine motep-external, supercell_atoms 96" in out
     assert not db.exists()
 

@@ -143,6 +143,15 @@ def say(text: str) -> None:
     typer.echo(text, err=True)
 
 
+def explain_empty() -> None:
+    """Say on stderr why a query found nothing when no database exists yet (it creates none)."""
+    from interfacial.stores import nothing_stored
+
+    note = nothing_stored()
+    if note:
+        say(f"{note}: run a command that computes (e.g. `interfacial surfaces Li`) first")
+
+
 def main() -> None:
     """Console-script entry point (the commands registered by :mod:`interfacial.cli`)."""
     app()

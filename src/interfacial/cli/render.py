@@ -263,11 +263,13 @@ def campaign_tables(result: Any, titles: dict[str, str]) -> None:
 
     ``result`` is a :class:`interfacial.campaign.CampaignResult`; ``titles`` names the tables
     (keys surfaces, interfaces, diffusion, arrhenius). A stage the campaign does not have
-    prints nothing, except the surface and interface tables, which always print.
+    prints nothing (an interface stage computes surfaces too, so it prints both).
     """
     campaign = result.campaign
-    surface_table(result.surfaces, titles["surfaces"])
-    interface_table(result.interfaces, titles["interfaces"])
+    if campaign.surfaces or campaign.interfaces:
+        surface_table(result.surfaces, titles["surfaces"])
+    if campaign.interfaces:
+        interface_table(result.interfaces, titles["interfaces"])
     for learned in result.potentials:
         learning_summary(learned)
     if campaign.transport:

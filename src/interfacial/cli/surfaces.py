@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from interfacial.cli.app import app, query_app
+from interfacial.cli.app import app, explain_empty, query_app
 from interfacial.cli.options import ATOMS, COUNT, FRACTION, POSITIVE, THICKNESS_A
 from interfacial.cli.render import (
     interface_public,
@@ -85,6 +85,8 @@ def query_surfaces(
     from interfacial.api import query_surfaces as query
 
     docs = query(formula, latest_only=not all_runs)
+    if not docs:
+        explain_empty()
     if as_json:
         print_json([surface_public(d) for d in docs])
     else:
@@ -212,6 +214,8 @@ def query_interfaces(
     from interfacial.api import query_interfaces as query
 
     docs = query(metal, compound, lowest_only=not all_models, latest_only=not all_models)
+    if not docs:
+        explain_empty()
     if as_json:
         print_json([interface_public(d) for d in docs])
     else:

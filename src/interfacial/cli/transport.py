@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from interfacial.cli.app import app, query_app, say
+from interfacial.cli.app import app, explain_empty, query_app, say
 from interfacial.cli.options import (
     ATOMS,
     DURATION_PS,
@@ -33,6 +33,8 @@ def query_diffusion(
     from interfacial.api import query_transport
 
     found = query_transport(system, temperature=temperature)
+    if not found["diffusion"]:
+        explain_empty()
     docs, fits = found["diffusion"], found["arrhenius"]
     if as_json:
         print_json({"diffusion": [diffusion_public(d, curves) for d in docs], "arrhenius": fits})

@@ -75,6 +75,7 @@ def fit_mtp(
     """Fit a potential and measure it; fails (nothing stored) on bad data or a diverged fit."""
     from interfacial.mtp.cfg import check_training_set
     from interfacial.mtp.metrics import predict
+    from interfacial.mtp.progress import fit_display
 
     available = configurations_from_cfg(training_cfg, species_order, "the training set")
     check_training_set(available, species_order, "the training set")
@@ -82,7 +83,10 @@ def fit_mtp(
     check_training_set(training, species_order, "the subsampled training set")
     engine = engines.get("fit", engine_name).build(engine_options)
     w = (float(weights[0]), float(weights[1]), float(weights[2]))
-    potential = engine.fit(training, species_order, level, cutoff, w, seed, Path.cwd())
+    # The flow's progress display, when it has one, shows the fit's iterations.
+    with fit_display(f"{system} level {level} fit") as progress:
+        extra = {"progress": progress} if progress is not None else {}
+        potential = engine.fit(training, species_order, level, cutoff, w, seed, Path.cwd(), **extra)
     calculator = engine.calculator(potential)
     train_errors, train_parity = _errors(training, predict(calculator, training))
     validation, parity = {}, {"train": train_parity}

@@ -47,7 +47,10 @@ from interfacial.mtp.defaults import (
 )
 from interfacial.mtp.mtpfile import first_difference, format_mtp
 from interfacial.mtp.potential import MTPPotential, parse_mtp_header
+from interfacial.mtp.progress import FitReporter, mlp_line_reporter, motep_log
 
+_STAGES = {"Level2MTP": "pair potential", "minimize": "L-BFGS-B", "LLS": "linear solve"}
+"""Display names of motep's optimisation steps."""
 TRAINING_FILE = "train.cfg"
 INITIAL_FILE = "init.mtp"
 FITTED_FILE = "fitted.mtp"
@@ -83,8 +86,14 @@ class MTPEngine(Protocol):
         weights: tuple[float, float, float] = DEFAULT_WEIGHTS,
         seed: int = 0,
         workdir: str | Path = ".",
+        *,
+        progress: FitReporter | None = None,
     ) -> MTPPotential:
-        """Fit a potential to labelled configurations (energy eV, forces eV/A, stress)."""
+        """Fit a potential to labelled configurations (energy eV, forces eV/A, stress).
+
+        ``progress``, when given, is called after every optimiser iteration
+        (:class:`interfacial.mtp.progress.FitStatus`).
+        """
         ...
 
     def calculator(self, potential: MTPPotential) -> Calculator:
@@ -381,6 +390,8 @@ class MotepEngine(FitEngine):
         weights: tuple[float, float, float] = DEFAULT_WEIGHTS,
         seed: int = 0,
         workdir: str | Path = ".",
+        *,
+        progress: FitReporter | None = None,
     ) -> MTPPotential:
         """Fit a level-``level`` potential with motep.
 
@@ -402,12 +413,15 @@ class MotepEngine(FitEngine):
             Seed of the random starting coefficients (the fit is deterministic for a seed).
         workdir
             Directory for ``train.cfg``, ``init.mtp`` and ``fitted.mtp``.
+        progress
+            Called after every iteration of each stage with its loss and the training-set
+            RMSE (:class:`interfacial.mtp.progress.FitStatus`); None reports nothing.
 
         Returns
         -------
         MTPPotential
-            The fitted potential, written with motep's ``legacy=True`` layout and checked to
-            read back with the same energies and forces.
+            The fitted potential, written in MLIP's layout with every digit and checked to
+            read back with the same coefficients, energies and forces.
 
         Raises
         ------
@@ -431,8 +445,12 @@ class MotepEngine(FitEngine):
         loss = LossFunction(images, data, setting, engine=self.backend)
         # An explicit generator: motep's Trainer treats seed=0 as "no seed".
         rng = np.random.default_rng(seed)
-        with np.errstate(all="ignore"):  # a diverging fit is reported below, not warned about
+        # A diverging fit is reported below, not warned about.
+        with np.errstate(all="ignore"), motep_log(progress, loss.images) as log:
             for step in self._steps():
+                if log is not None:
+                    log.stage = _STAGES[step["method"]]
+                    log.max_iter = self.max_iter if step["method"] == "minimize" else 1
                 data.initialize(rng)
                 optimizer = make_optimizer(step["method"])(loss, **step)
                 optimizer.optimize(**step.get("kwargs", {}))
@@ -502,7 +520,7 @@ def _check_readback(
     energy = float(np.max(np.abs(expected[0] - found[0])))
     force = max(float(np.max(np.abs(a - b))) for a, b in zip(expected[1], found[1], strict=True))
     energy_scale = max(1.0, float(np.max(np.abs(expected[0]))))
-    force_scale = max(1.0, max(float(np.max(np.abs(f), initial=0.0)) for f in expected[1]))
+    force_scale = max(1.0, *(float(np.max(np.abs(f), initial=0.0)) for f in expected[1]))
     if energy > READBACK_TOLERANCE * energy_scale or force > READBACK_TOLERANCE * force_scale:
         raise InterfacialError(
             f"the potential read back from {path} holds the fitted coefficients but its "
@@ -569,8 +587,12 @@ class MLPBinaryEngine(FitEngine):
         weights: tuple[float, float, float] = DEFAULT_WEIGHTS,
         seed: int = 0,
         workdir: str | Path = ".",
+        *,
+        progress: FitReporter | None = None,
     ) -> MTPPotential:
         """Fit with ``mlp train`` (same parameters as :meth:`MotepEngine.fit`; seed unused).
+
+        ``progress`` gets every ``BFGS iter N: f=LOSS`` line ``mlp`` prints, as it prints it.
 
         Raises
         ------
@@ -607,6 +629,7 @@ class MLPBinaryEngine(FitEngine):
             timeout=self.timeout,
             what="mlp train",
             advice="raise the timeout or lower max_iter",
+            on_line=mlp_line_reporter(progress, self.max_iter) if progress is not None else None,
         )
         (inputs.workdir / "mlp_train.log").write_text(run.stdout + run.stderr, encoding="utf-8")
         if run.returncode != 0:

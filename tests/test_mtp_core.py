@@ -121,7 +121,7 @@ def test_cfg_refuses_unlabelled_configurations_and_foreign_species(tmp_path):
         write_cfg([bare], tmp_path / "x.cfg", ["Li"])
     forces_only = bare.copy()
     forces_only.calc = SinglePointCalculator(forces_only, forces=np.zeros((2, 3)))
-    with pytest.raises(InterfacialError, match=r"configuration 0 .* has no energy"):
+    with pytest.raises(InterfacialError, match=r"configuration 1 .* has no energy"):
         write_cfg([forces_only], tmp_path / "x.cfg", ["Li"])
     energy_only = bare.copy()
     energy_only.calc = SinglePointCalculator(energy_only, energy=-3.0)
@@ -186,7 +186,7 @@ def test_check_training_set():
         check_training_set(configs[:1], SPECIES_ORDER)
     broken = configs[1].copy()
     broken.calc = SinglePointCalculator(broken, energy=float("nan"), forces=configs[1].get_forces())
-    with pytest.raises(InterfacialError, match="configuration 1 has a non-finite energy"):
+    with pytest.raises(InterfacialError, match=r"configuration 2 \(.*\) has a non-finite energy"):
         check_training_set([configs[0], broken], SPECIES_ORDER)
     with pytest.raises(InterfacialError, match="not in species_order"):
         check_training_set(configs, ["Li"])

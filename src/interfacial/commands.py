@@ -13,7 +13,8 @@ import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from interfacial.errors import InterfacialError
@@ -50,9 +51,18 @@ def require_executable(argv: Sequence[str], what: str, setting: str) -> str:
 
 
 def run_captured(
-    argv: Sequence[str], *, cwd: Path, timeout: float | None, what: str, advice: str
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    timeout: float | None,
+    what: str,
+    advice: str,
+    on_line: Callable[[str], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` in ``cwd`` capturing text output; the caller checks the return code.
+
+    ``on_line``, when given, gets each line of stdout (without its newline) as it is printed,
+    e.g. to show a fit's iterations; the output is captured all the same.
 
     Raises
     ------
@@ -60,11 +70,45 @@ def run_captured(
         If it runs longer than ``timeout`` seconds (the message ends with ``advice``).
 
     """
-    try:
-        return subprocess.run(
-            list(argv), cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise InterfacialError(
-            f"{what} did not finish within {timeout} s in {cwd} ({shlex.join(argv)}): {advice}"
-        ) from None
+    late = InterfacialError(
+        f"{what} did not finish within {timeout} s in {cwd} ({shlex.join(argv)}): {advice}"
+    )
+    if on_line is None:
+        try:
+            return subprocess.run(
+                list(argv), cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise late from None
+    with subprocess.Popen(
+        list(argv), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        # stderr drains on its own thread so that neither pipe fills while the other is read.
+        errors: list[str] = []
+        drain = threading.Thread(target=lambda: errors.append(process.stderr.read()))  # type: ignore[union-attr]
+        drain.start()
+        expired = threading.Event()
+
+        def stop() -> None:
+            expired.set()
+            process.kill()
+
+        timer = threading.Timer(timeout if timeout is not None else 0.0, stop)
+        if timeout is not None:
+            timer.start()
+        lines: list[str] = []
+        try:
+            for line in process.stdout:  # type: ignore[union-attr]
+                lines.append(line)
+                on_line(line.rstrip("\n"))
+            process.wait()
+        finally:
+            timer.cancel()
+            if process.poll() is None:
+                process.kill()
+            drain.join()
+    if expired.is_set():
+        raise late
+    return subprocess.CompletedProcess(
+        list(argv), process.returncode, "".join(lines), "".join(errors)
+    )

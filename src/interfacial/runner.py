@@ -3,6 +3,11 @@
 jobflow's ``run_locally`` logs "Starting job - <name>" and "Finished job - <name>" through the
 ``jobflow`` logger; a logging handler turns those into a rich progress line (flows grow at run time,
 so the display counts finished jobs and names the running one rather than a fixed total).
+
+Jobs that run long inside the flow show their own progress through the same display:
+:func:`current_progress` gives them the flow's rich progress (on a terminal: they add a task
+to it, so that two live displays never fight over the screen) or its console (otherwise: they
+print lines), and None when the flow runs without progress (``--json``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import re
 import sys
 import warnings
 from contextlib import contextmanager, redirect_stdout
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from interfacial.errors import InterfacialError
@@ -26,6 +33,35 @@ if TYPE_CHECKING:
 _START = re.compile(r"^Starting job - (?P<name>.+) \([0-9a-f-]{36}")
 _FINISH = re.compile(r"^Finished job - (?P<name>.+) \([0-9a-f-]{36}")
 _FAILED = re.compile(r"^(?P<name>.+) failed with exception:\n(?P<trace>.*)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class FlowProgress:
+    """The progress display of a running flow, for jobs that report progress of their own.
+
+    Attributes
+    ----------
+    console
+        rich Console on stderr (print lines to it when ``progress`` is None).
+    progress
+        The flow's live rich Progress on a terminal (add a task to it), else None.
+
+    """
+
+    console: Any
+    progress: Progress | None
+
+
+_CURRENT: ContextVar[FlowProgress | None] = ContextVar("interfacial_flow_progress", default=None)
+
+
+def current_progress() -> FlowProgress | None:
+    """The progress display of the flow running in this process; None when progress is off.
+
+    Jobs run by :func:`run_flow` (in this process) use it to show how far a long step is (an
+    MTP fit's iterations); outside a flow, or with ``show_progress=False``, it is None.
+    """
+    return _CURRENT.get()
 
 
 class _ProgressHandler(logging.Handler):
@@ -52,7 +88,10 @@ class _ProgressHandler(logging.Handler):
     def _update(self, text: str | None) -> None:
         if self.progress is None or self.task is None:
             return
-        kwargs: dict[str, Any] = {"completed": self.finished}
+        kwargs: dict[str, Any] = {
+            "completed": self.finished,
+            "count": f"{self.finished} jobs done",
+        }
         if text is not None:
             kwargs["description"] = text
         self.progress.update(self.task, **kwargs)
@@ -85,16 +124,26 @@ def run_flow(
     """
     from jobflow import run_locally
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
     if show_progress and console.is_terminal:
+        # Tasks added by jobs (a fit: iterations of max_iter) have a total, hence a bar and a
+        # remaining time; the jobs line has none.
         progress: Progress | None = Progress(
             SpinnerColumn(),
-            TextColumn("{task.completed} jobs done"),
+            TextColumn("{task.fields[count]}"),
             BarColumn(bar_width=None),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=console,
             transient=True,
         )
@@ -102,11 +151,12 @@ def run_flow(
         progress = None
     handler = _ProgressHandler(progress, None)
     if progress is not None:
-        handler.task = progress.add_task("starting", total=None)
+        handler.task = progress.add_task("starting", total=None, count="0 jobs done")
         progress.start()
     elif show_progress:
         # Not a terminal (CI, logs): one line per finished job still shows progress.
         handler.emit = _plain_emit(handler, console)  # type: ignore[method-assign]
+    token = _CURRENT.set(FlowProgress(console, progress) if show_progress else None)
     try:
         # Engines print banners to stdout (CHGNet does); stdout is reserved for results (--json).
         with _jobflow_log(handler), redirect_stdout(sys.stderr), warnings.catch_warnings():
@@ -126,6 +176,7 @@ def run_flow(
                 root_dir=run_dir,
             )
     finally:
+        _CURRENT.reset(token)
         if progress is not None:
             progress.stop()
     if handler.failures:

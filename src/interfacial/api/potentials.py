@@ -126,9 +126,10 @@ def training_text(path: Path, species: list[str] | None) -> tuple[str, list[str]
 
     An MLIP .cfg file numbers its atom types, so it needs ``species`` (the element of each type,
     in type order); other formats are read with ASE and default to the species ordered by
-    electronegativity.
+    electronegativity. Every configuration must carry a finite energy and forces (and stress,
+    if given): an error names the file, the configuration (from 1) and the field.
     """
-    from interfacial.mtp.cfg import check_species_order, read_cfg, write_cfg
+    from interfacial.mtp.cfg import check_labels, check_species_order, read_cfg, write_cfg
 
     if not path.is_file():
         raise InterfacialError(f"training/validation file {path} does not exist")
@@ -138,7 +139,8 @@ def training_text(path: Path, species: list[str] | None) -> tuple[str, list[str]
                 f"{path} is an MLIP .cfg file, whose atom types are numbers: give --species "
                 "in the order of the types, e.g. --species Li,S"
             )
-        read_cfg(path, species)  # validates the file before anything is stored
+        # Validates the file before anything is stored.
+        check_labels(read_cfg(path, species), str(path))
         return path.read_text(), check_species_order(species)
     import tempfile
 
@@ -151,6 +153,7 @@ def training_text(path: Path, species: list[str] | None) -> tuple[str, list[str]
     except Exception as exc:  # ASE raises many types for unreadable files
         raise InterfacialError(f"cannot read configurations from {path}: {exc}") from None
     frames = frames if isinstance(frames, list) else [frames]
+    check_labels(frames, str(path))
     present = {s for atoms in frames for s in atoms.get_chemical_symbols()}
     order = species or species_order(present)
     with tempfile.TemporaryDirectory() as folder:
@@ -206,7 +209,7 @@ def fit_mtp(
 
     from interfacial.flows.mtp import MTPFitMaker
     from interfacial.jobs.mtp import configurations_from_cfg
-    from interfacial.mtp.cfg import check_training_set
+    from interfacial.mtp.cfg import check_labels, check_training_set
     from interfacial.runner import run_flow
 
     settings = settings or get_settings()
@@ -215,10 +218,17 @@ def fit_mtp(
     if text.startswith("store:"):
         system = text.removeprefix("store:")
         train_text, validation_text, order = stored_training_sets(system, settings)
+        source = f"the stored reference MD training set of {system}"
+        for label, cfg in validation_text.items():
+            check_labels(
+                configurations_from_cfg(cfg, order, f"stored validation set {label}"),
+                f"the stored validation set {label} of {system}",
+            )
     else:
         system = Path(text).stem
         train_text, order = training_text(Path(text), order)
         validation_text = {}
+        source = text
     validation_text |= {p.stem: training_text(p, order)[0] for p in validation or []}
     options: dict[str, Any] = engines.get("fit", engine).options_from_settings(settings)
     if max_iter is not None:
@@ -230,7 +240,7 @@ def fit_mtp(
         max_training=max_training,
     )
     # Validate the sets here, so that bad data stops before anything is stored.
-    check_training_set(configurations_from_cfg(train_text, order), order)
+    check_training_set(configurations_from_cfg(train_text, order, source), order, source)
     fit = maker.make(train_text, order, system, validation_text)
     check_writable(settings)
     store = get_job_store(settings)

@@ -23,14 +23,16 @@ if TYPE_CHECKING:
     from ase import Atoms
 
 
-def configurations_from_cfg(text: str, species_order: Sequence[str]) -> list[Atoms]:
-    """Parse ``.cfg`` text (the reader works on files: a temporary one is used)."""
+def configurations_from_cfg(
+    text: str, species_order: Sequence[str], source: str = "the .cfg text"
+) -> list[Atoms]:
+    """Parse ``.cfg`` text; errors name it ``source`` (never the temporary file it is read from)."""
     from interfacial.mtp.cfg import read_cfg
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "set.cfg"
         path.write_text(text, encoding="utf-8")
-        return read_cfg(path, species_order)
+        return read_cfg(path, species_order, source=source)
 
 
 def subsample(configurations: list[Atoms], size: int | None, seed: int) -> list[Atoms]:
@@ -73,19 +75,23 @@ def fit_mtp(
     """Fit a potential and measure it; fails (nothing stored) on bad data or a diverged fit."""
     from interfacial.mtp.cfg import check_training_set
     from interfacial.mtp.metrics import predict
+    from interfacial.mtp.progress import fit_display
 
-    available = configurations_from_cfg(training_cfg, species_order)
-    check_training_set(available, species_order)
+    available = configurations_from_cfg(training_cfg, species_order, "the training set")
+    check_training_set(available, species_order, "the training set")
     training = subsample(available, max_training, seed)
-    check_training_set(training, species_order)
+    check_training_set(training, species_order, "the subsampled training set")
     engine = engines.get("fit", engine_name).build(engine_options)
     w = (float(weights[0]), float(weights[1]), float(weights[2]))
-    potential = engine.fit(training, species_order, level, cutoff, w, seed, Path.cwd())
+    # The flow's progress display, when it has one, shows the fit's iterations.
+    with fit_display(f"{system} level {level} fit") as progress:
+        extra = {"progress": progress} if progress is not None else {}
+        potential = engine.fit(training, species_order, level, cutoff, w, seed, Path.cwd(), **extra)
     calculator = engine.calculator(potential)
     train_errors, train_parity = _errors(training, predict(calculator, training))
     validation, parity = {}, {"train": train_parity}
     for label, text in validation_cfg.items():
-        configurations = configurations_from_cfg(text, species_order)
+        configurations = configurations_from_cfg(text, species_order, f"validation set {label}")
         validation[label], parity[label] = _errors(
             configurations, predict(calculator, configurations)
         )

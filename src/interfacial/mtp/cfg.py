@@ -97,46 +97,46 @@ def check_species_order(species_order: Sequence[str]) -> list[str]:
     return order
 
 
-def _labels(atoms: Atoms, index: int) -> dict:
+def _labels(atoms: Atoms, number: int) -> dict:
     """The stored results of a configuration (never computed here)."""
     calc = atoms.calc
     results = getattr(calc, "results", None) if calc is not None else None
     if not results:
         raise InterfacialError(
-            f"configuration {index} ({atoms.get_chemical_formula()}) carries no energy and "
+            f"configuration {number} ({atoms.get_chemical_formula()}) carries no energy and "
             "forces: label it with the reference calculator (a SinglePointCalculator) first"
         )
     return results
 
 
-def _types(atoms: Atoms, species_order: list[str], index: int) -> list[int]:
+def _types(atoms: Atoms, species_order: list[str], number: int) -> list[int]:
     symbols = atoms.get_chemical_symbols()
     missing = sorted(set(symbols) - set(species_order))
     if missing:
         raise InterfacialError(
-            f"configuration {index} ({atoms.get_chemical_formula()}) contains {missing}, which "
+            f"configuration {number} ({atoms.get_chemical_formula()}) contains {missing}, which "
             f"are not in species_order {species_order}: a potential covers only its species"
         )
     return [species_order.index(s) for s in symbols]
 
 
 def _format_configuration(
-    atoms: Atoms, species_order: list[str], index: int, *, require_labels: bool
+    atoms: Atoms, species_order: list[str], number: int, *, require_labels: bool
 ) -> str:
-    types = _types(atoms, species_order, index)
-    results = _labels(atoms, index) if require_labels else dict(getattr(atoms.calc, "results", {}))
+    types = _types(atoms, species_order, number)
+    results = _labels(atoms, number) if require_labels else dict(getattr(atoms.calc, "results", {}))
     if require_labels:
         absent = [key for key in ("energy", "forces") if key not in results]
         if absent:
             raise InterfacialError(
-                f"configuration {index} ({atoms.get_chemical_formula()}) has no "
+                f"configuration {number} ({atoms.get_chemical_formula()}) has no "
                 f"{' and no '.join(absent)}: a training configuration needs energy (eV) and "
                 "forces (eV/A)"
             )
     periodic = bool(atoms.pbc.any())
     if periodic and atoms.cell.rank != 3:
         raise InterfacialError(
-            f"configuration {index} is periodic but its cell has rank {atoms.cell.rank}: "
+            f"configuration {number} is periodic but its cell has rank {atoms.cell.rank}: "
             "give all three lattice vectors"
         )
     lines = ["BEGIN_CFG", " Size", f"    {len(atoms)}"]
@@ -163,7 +163,7 @@ def _format_configuration(
         text = str(value)
         if not str(key) or any(c.isspace() for c in str(key)) or "\n" in text:
             raise InterfacialError(
-                f"configuration {index}: feature {key!r} = {text!r} cannot be written (the name "
+                f"configuration {number}: feature {key!r} = {text!r} cannot be written (the name "
                 "must be one word and the value one line)"
             )
         lines.append(f" Feature   {key}\t{text}")
@@ -207,8 +207,8 @@ def write_cfg(
     """
     order = check_species_order(species_order)
     blocks = [
-        _format_configuration(atoms, order, k, require_labels=require_labels)
-        for k, atoms in enumerate(configurations)
+        _format_configuration(atoms, order, number, require_labels=require_labels)
+        for number, atoms in enumerate(configurations, start=1)
     ]
     path = Path(path)
     path.write_text("\n".join(blocks), encoding="utf-8")
@@ -216,12 +216,16 @@ def write_cfg(
 
 
 class _Lines:
-    """The lines of a file with 1-based line numbers, for errors that point at the line."""
+    """The lines of a file with 1-based line numbers, for errors that point at the line.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    Errors name the file as ``name`` and, inside a configuration, its 1-based number.
+    """
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.name = name
         self.lines = path.read_text(encoding="utf-8").splitlines()
         self.position = 0  # index of the next line
+        self.configuration: int | None = None  # 1-based number of the one being read
 
     @property
     def number(self) -> int:
@@ -236,7 +240,7 @@ class _Lines:
 
     def fail(self, message: str, line: int | None = None) -> NoReturn:
         where = self.number if line is None else line
-        raise InterfacialError(f"{self.path}: line {where}: {message}")
+        raise InterfacialError(f"{self.name}: line {where}: {message}")
 
     def floats(self, line: str, count: int, what: str) -> list[float]:
         words = line.split()
@@ -247,7 +251,10 @@ class _Lines:
         except ValueError:
             self.fail(f"{what} is not a number: {line.strip()!r}")
         if not all(math.isfinite(v) for v in values):
-            self.fail(f"{what} is not finite: {line.strip()!r}")
+            of = f" of configuration {self.configuration}" if self.configuration else ""
+            self.fail(
+                f"{what}{of} is not finite: {line.strip()!r}; fix or remove that configuration"
+            )
         return values
 
 
@@ -336,7 +343,9 @@ def _read_atom_data(lines: _Lines, columns: list[str], size: int) -> dict[str, l
     return rows
 
 
-def read_cfg(path: str | Path, species_order: Sequence[str]) -> list[Atoms]:
+def read_cfg(
+    path: str | Path, species_order: Sequence[str], *, source: str | None = None
+) -> list[Atoms]:
     """Read an MLIP ``.cfg`` file.
 
     Parameters
@@ -345,6 +354,9 @@ def read_cfg(path: str | Path, species_order: Sequence[str]) -> list[Atoms]:
         The file.
     species_order
         Element symbols; ``type`` k in the file is ``species_order[k]``.
+    source
+        How errors name the file (default: its path); for text that came from elsewhere
+        (a store) and was written to a temporary file.
 
     Returns
     -------
@@ -364,19 +376,69 @@ def read_cfg(path: str | Path, species_order: Sequence[str]) -> list[Atoms]:
     path = Path(path)
     if not path.is_file():
         raise InterfacialError(f"no .cfg file at {path}")
-    lines = _Lines(path)
-    configurations = []
+    lines = _Lines(path, source or str(path))
+    configurations: list[Atoms] = []
     while lines.position < len(lines.lines):
         line = lines.next("BEGIN_CFG")
         if not line.strip():
             continue
         if line.strip() != "BEGIN_CFG":
             lines.fail(f"expected BEGIN_CFG, found {line.strip()!r}")
+        lines.configuration = len(configurations) + 1
         configurations.append(_read_configuration(lines, order, lines.number))
+        lines.configuration = None
     return configurations
 
 
-def check_training_set(configurations: Sequence[Atoms], species_order: Sequence[str]) -> None:
+def check_labels(configurations: Sequence[Atoms], source: str | None = None) -> None:
+    """Check that every configuration carries finite energy and forces (and stress, if any).
+
+    Parameters
+    ----------
+    configurations
+        Labelled configurations, in the order of their file.
+    source
+        How errors name the set (e.g. the user's file); configurations are numbered from 1.
+
+    Raises
+    ------
+    InterfacialError
+        Naming the set, the configuration's number and the field that is missing or not
+        finite (NaN or infinite).
+
+    """
+    where = f"{source}: " if source else ""
+    for number, atoms in enumerate(configurations, start=1):
+        formula = atoms.get_chemical_formula()
+        calc = atoms.calc
+        results = getattr(calc, "results", None) if calc is not None else None
+        absent = [key for key in ("energy", "forces") if key not in (results or {})]
+        if absent:
+            raise InterfacialError(
+                f"{where}configuration {number} ({formula}) has no {' and no '.join(absent)}: "
+                "a training configuration needs energy (eV) and forces (eV/A)"
+            )
+        assert results is not None
+        for key in ("energy", "forces", "stress"):
+            value = results.get(key)
+            if value is None:
+                continue
+            array = np.asarray(value, dtype=float)
+            if np.all(np.isfinite(array)):
+                continue
+            detail = ""
+            if key == "forces" and array.ndim == 2:
+                atom = int(np.flatnonzero(~np.all(np.isfinite(array), axis=1))[0])
+                detail = f" on atom {atom + 1}"
+            raise InterfacialError(
+                f"{where}configuration {number} ({formula}) has a non-finite {key}{detail} "
+                "(NaN or infinite); fix or remove that configuration"
+            )
+
+
+def check_training_set(
+    configurations: Sequence[Atoms], species_order: Sequence[str], source: str | None = None
+) -> None:
     """Check that configurations can train a potential over ``species_order``.
 
     Parameters
@@ -385,28 +447,24 @@ def check_training_set(configurations: Sequence[Atoms], species_order: Sequence[
         The training set.
     species_order
         Element symbols of the potential.
+    source
+        How errors name the set; configurations are numbered from 1.
 
     Raises
     ------
     InterfacialError
         If there are fewer than :data:`MIN_TRAINING_CONFIGURATIONS` configurations, one lacks
-        energy or forces (or they are not finite), or has an element outside ``species_order``.
+        energy or forces, one has a non-finite energy, force or stress, or an element outside
+        ``species_order``.
 
     """
     order = check_species_order(species_order)
     if len(configurations) < MIN_TRAINING_CONFIGURATIONS:
         raise InterfacialError(
             f"a fit needs at least {MIN_TRAINING_CONFIGURATIONS} labelled configurations, got "
-            f"{len(configurations)}: run (more) reference MD first"
+            f"{len(configurations)}{f' in {source}' if source else ''}: run (more) reference "
+            "MD first"
         )
-    for index, atoms in enumerate(configurations):
-        _types(atoms, order, index)
-        results = _labels(atoms, index)
-        for key in ("energy", "forces"):
-            if key not in results:
-                raise InterfacialError(
-                    f"configuration {index} ({atoms.get_chemical_formula()}) has no {key}: a "
-                    "training configuration needs energy (eV) and forces (eV/A)"
-                )
-            if not np.all(np.isfinite(results[key])):
-                raise InterfacialError(f"configuration {index} has a non-finite {key}")
+    for number, atoms in enumerate(configurations, start=1):
+        _types(atoms, order, number)
+    check_labels(configurations, source)

@@ -24,7 +24,7 @@ import importlib.metadata
 import math
 import shlex
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
@@ -45,16 +45,23 @@ from interfacial.mtp.defaults import (
     DEFAULT_LEVEL,
     DEFAULT_WEIGHTS,
 )
-from interfacial.mtp.potential import MTPPotential
+from interfacial.mtp.mtpfile import first_difference, format_mtp
+from interfacial.mtp.potential import MTPPotential, parse_mtp_header
+from interfacial.mtp.progress import FitReporter, mlp_line_reporter, motep_log
 
+_STAGES = {"Level2MTP": "pair potential", "minimize": "L-BFGS-B", "LLS": "linear solve"}
+"""Display names of motep's optimisation steps."""
 TRAINING_FILE = "train.cfg"
 INITIAL_FILE = "init.mtp"
 FITTED_FILE = "fitted.mtp"
 RADIAL_BASIS_SIZE = 8
 """Chebyshev polynomials per radial function (as in MLIP's templates)."""
-READBACK_TOLERANCE = 1e-8
-"""Largest allowed difference (eV, eV/A) between the fitted potential in memory and the same
-potential read back from its file."""
+READBACK_TOLERANCE = 1e-10
+"""Largest allowed difference between the energies (forces) of the fitted potential in memory
+and of the same potential read back from its file, relative to the largest energy (force) and
+at least 1 eV (eV/A). The file holds the coefficients exactly (:mod:`interfacial.mtp.mtpfile`),
+so the two evaluations agree to the bit (measured: 0 for levels 2 to 20); a wrong file or
+species order is off by meV or more."""
 
 
 @runtime_checkable
@@ -79,8 +86,14 @@ class MTPEngine(Protocol):
         weights: tuple[float, float, float] = DEFAULT_WEIGHTS,
         seed: int = 0,
         workdir: str | Path = ".",
+        *,
+        progress: FitReporter | None = None,
     ) -> MTPPotential:
-        """Fit a potential to labelled configurations (energy eV, forces eV/A, stress)."""
+        """Fit a potential to labelled configurations (energy eV, forces eV/A, stress).
+
+        ``progress``, when given, is called after every optimiser iteration
+        (:class:`interfacial.mtp.progress.FitStatus`).
+        """
         ...
 
     def calculator(self, potential: MTPPotential) -> Calculator:
@@ -377,6 +390,8 @@ class MotepEngine(FitEngine):
         weights: tuple[float, float, float] = DEFAULT_WEIGHTS,
         seed: int = 0,
         workdir: str | Path = ".",
+        *,
+        progress: FitReporter | None = None,
     ) -> MTPPotential:
         """Fit a level-``level`` potential with motep.
 
@@ -398,12 +413,15 @@ class MotepEngine(FitEngine):
             Seed of the random starting coefficients (the fit is deterministic for a seed).
         workdir
             Directory for ``train.cfg``, ``init.mtp`` and ``fitted.mtp``.
+        progress
+            Called after every iteration of each stage with its loss and the training-set
+            RMSE (:class:`interfacial.mtp.progress.FitStatus`); None reports nothing.
 
         Returns
         -------
         MTPPotential
-            The fitted potential, written with motep's ``legacy=True`` layout and checked to
-            read back with the same energies and forces.
+            The fitted potential, written in MLIP's layout with every digit and checked to
+            read back with the same coefficients, energies and forces.
 
         Raises
         ------
@@ -412,7 +430,7 @@ class MotepEngine(FitEngine):
             does not reproduce the fitted potential.
 
         """
-        from motep.io.mlip.mtp import read_mtp, write_mtp
+        from motep.io.mlip.mtp import read_mtp
         from motep.loss import LossFunction, LossSetting
         from motep.optimizers import make_optimizer
 
@@ -427,8 +445,12 @@ class MotepEngine(FitEngine):
         loss = LossFunction(images, data, setting, engine=self.backend)
         # An explicit generator: motep's Trainer treats seed=0 as "no seed".
         rng = np.random.default_rng(seed)
-        with np.errstate(all="ignore"):  # a diverging fit is reported below, not warned about
+        # A diverging fit is reported below, not warned about.
+        with np.errstate(all="ignore"), motep_log(progress, loss.images) as log:
             for step in self._steps():
+                if log is not None:
+                    log.stage = _STAGES[step["method"]]
+                    log.max_iter = self.max_iter if step["method"] == "minimize" else 1
                 data.initialize(rng)
                 optimizer = make_optimizer(step["method"])(loss, **step)
                 optimizer.optimize(**step.get("kwargs", {}))
@@ -442,11 +464,14 @@ class MotepEngine(FitEngine):
         from motep.calculator import make_calculator
 
         in_memory = _energies_and_forces(make_calculator(data, engine=self.backend), images)
-        # motep's default layout cannot be read back by mlp or motep: always legacy.
+        # motep's default layout cannot be read back by mlp or motep, and its legacy writer
+        # rounds the coefficients: MLIP's layout with every digit.
         fitted = inputs.workdir / FITTED_FILE
-        write_mtp(fitted, data, legacy=True)
+        fitted.write_text(format_mtp(data), encoding="utf-8")
+        text = fitted.read_text(encoding="utf-8")
+        parse_mtp_header(text, source=f"the written potential {fitted}")
         potential = MTPPotential(
-            text=fitted.read_text(encoding="utf-8"),
+            text=text,
             species_order=tuple(inputs.order),
             level=level,
             cutoff=cutoff,
@@ -455,7 +480,7 @@ class MotepEngine(FitEngine):
             weights=weights,
             seed=seed,
         )
-        _check_readback(in_memory, _energies_and_forces(self.calculator(potential), images))
+        _check_readback(data, fitted, in_memory, lambda: self.calculator(potential), images)
         return potential
 
     def calculator(self, potential: MTPPotential) -> Calculator:
@@ -464,14 +489,43 @@ class MotepEngine(FitEngine):
 
 
 def _check_readback(
-    expected: tuple[np.ndarray, list[np.ndarray]], found: tuple[np.ndarray, list[np.ndarray]]
+    data: Any,
+    path: Path,
+    expected: tuple[np.ndarray, list[np.ndarray]],
+    calculator: Callable[[], Calculator],
+    images: Sequence[Atoms],
 ) -> None:
+    """Check that the file at ``path`` is the fitted potential ``data``; name what differs.
+
+    The coefficients must read back identical (the file holds every digit); the energies and
+    forces of the read-back potential, through the species order, must then agree with
+    ``expected`` within :data:`READBACK_TOLERANCE`.
+    """
+    from motep.io.mlip.mtp import read_mtp
+
+    try:
+        written = read_mtp(path)
+    except Exception as exc:  # motep's parser raises bare ValueError/KeyError/StopIteration
+        raise InterfacialError(
+            f"the written potential {path} cannot be read back by motep "
+            f"({type(exc).__name__}: {exc}); the file is not usable: fit again"
+        ) from None
+    difference = first_difference(data, written)
+    if difference is not None:
+        raise InterfacialError(
+            f"the written potential {path} does not hold the fitted coefficients: "
+            f"{difference}; the file is not usable: check the disk and fit again"
+        )
+    found = _energies_and_forces(calculator(), images)
     energy = float(np.max(np.abs(expected[0] - found[0])))
     force = max(float(np.max(np.abs(a - b))) for a, b in zip(expected[1], found[1], strict=True))
-    if energy > READBACK_TOLERANCE or force > READBACK_TOLERANCE:
+    energy_scale = max(1.0, float(np.max(np.abs(expected[0]))))
+    force_scale = max(1.0, *(float(np.max(np.abs(f), initial=0.0)) for f in expected[1]))
+    if energy > READBACK_TOLERANCE * energy_scale or force > READBACK_TOLERANCE * force_scale:
         raise InterfacialError(
-            f"the written potential does not reproduce the fitted one (energy differs by "
-            f"{energy:.2e} eV, forces by {force:.2e} eV/A): its file is not usable"
+            f"the potential read back from {path} holds the fitted coefficients but its "
+            f"energies differ from the fit's by {energy:.2e} eV (forces by {force:.2e} eV/A): "
+            "the species order given with it does not map onto the file's types as in the fit"
         )
 
 
@@ -533,8 +587,12 @@ class MLPBinaryEngine(FitEngine):
         weights: tuple[float, float, float] = DEFAULT_WEIGHTS,
         seed: int = 0,
         workdir: str | Path = ".",
+        *,
+        progress: FitReporter | None = None,
     ) -> MTPPotential:
         """Fit with ``mlp train`` (same parameters as :meth:`MotepEngine.fit`; seed unused).
+
+        ``progress`` gets every ``BFGS iter N: f=LOSS`` line ``mlp`` prints, as it prints it.
 
         Raises
         ------
@@ -571,6 +629,7 @@ class MLPBinaryEngine(FitEngine):
             timeout=self.timeout,
             what="mlp train",
             advice="raise the timeout or lower max_iter",
+            on_line=mlp_line_reporter(progress, self.max_iter) if progress is not None else None,
         )
         (inputs.workdir / "mlp_train.log").write_text(run.stdout + run.stderr, encoding="utf-8")
         if run.returncode != 0:

@@ -153,12 +153,20 @@ def _keep_newest(
     group: Callable[[dict[str, Any]], Any],
     run: Callable[[dict[str, Any]], Any],
 ) -> list[dict[str, Any]]:
-    """Keep, in each ``group``, the documents of the ``run`` whose document is newest."""
+    """Keep, in each ``group``, the documents of the ``run`` that finished last.
+
+    Ranked by ``flow_completed_at`` (when the run's terminal job finished), not by
+    ``last_updated`` (when a builder wrote the document): see interfacial.builders.completion.
+    """
     newest: dict[Any, dict[str, Any]] = {}
     for d in docs:
-        if group(d) not in newest or d["last_updated"] > newest[group(d)]["last_updated"]:
+        if group(d) not in newest or _finished(d) > _finished(newest[group(d)]):
             newest[group(d)] = d
     return [d for d in docs if run(newest[group(d)]) == run(d)]
+
+
+def _finished(doc: dict[str, Any]) -> tuple[str, Any]:
+    return (str(doc.get("flow_completed_at") or ""), doc["last_updated"])
 
 
 def _read(name: str, key: str, criteria: dict[str, Any], settings: InterfacialSettings) -> list:
@@ -183,7 +191,7 @@ def query_surfaces(
 
     With ``latest_only`` (default) a termination computed several times with the same calculator
     (by the surface flow, or by the surface part of an interface flow) shows only its newest
-    calculation (the bulk relaxation built most recently).
+    calculation (the run whose flow finished last; runs that did not finish are never built).
     """
     settings = settings or get_settings()
     criteria: dict[str, Any] = {}
@@ -247,8 +255,8 @@ def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[P
         if doc.get("weighted_surface_energy") is None:
             continue
         key = (doc["material"], doc["calculator"])
-        rank = (len(doc["facets"]), doc["last_updated"])
-        if key not in best or rank > (len(best[key]["facets"]), best[key]["last_updated"]):
+        rank = (len(doc["facets"]), _finished(doc))
+        if key not in best or rank > (len(best[key]["facets"]), _finished(best[key])):
             best[key] = doc
     paths = [
         wulff_figure(doc, out_dir / f"wulff_{material}_{calculator}.png")

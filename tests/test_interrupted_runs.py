@@ -254,14 +254,14 @@ def interface_flow() -> Any:
         interface_relax_maker=ToyRelaxMaker(relax_cell=False),
         strained_bulk_relax_maker=ToyRelaxMaker(relax_cell=False),
         calculator="toy",
-        metal_thickness=5.0,
-        compound_thickness=5.0,
+        metal_thickness=3.0,
+        compound_thickness=3.0,
         registries=[[0.0, 0.0], [0.5, 0.5]],
         gaps=[2.0],
         max_atoms=120,
     )
     return maker.make(
-        load_structure("Li"), load_structure("LiCl"), [1, 1, 0], [1, 0, 0], "Li", "LiCl"
+        load_structure("Li"), load_structure("LiCl"), [1, 0, 0], [1, 0, 0], "Li", "LiCl"
     )
 
 

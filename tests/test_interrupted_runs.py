@@ -9,11 +9,18 @@ Real flows with cheap engines: ASE's EMT on Cu for surfaces (thickness chains th
 converge), a zero-force coordination-count toy for the Li|LiCl interface flow (EMT has no Li;
 only the orchestration matters there). The kill is a BaseException raised by the job store just
 before the (k+1)-th document is written: nothing is caught on its way out and nothing after it is
-stored, as with SIGKILL (the real SIGKILL of the command line is in test_interrupted_cli.py).
+stored, as with SIGKILL. The last test kills the real command line with SIGKILL (slow).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -423,3 +430,107 @@ def test_transport_runs_promote_only_finished_flows_newest_first() -> None:
         f["temperatures"] == [600.0, 700.0] for f in arrhenius.query({}) if f["Ea"] is not None
     )
     assert build() == (0, 0)
+
+
+# ----------------------------------------------------------------------------- the command line
+
+#: Documents (job outputs) stored by each killed run before SIGKILL: the run of the report
+#: (bulk, facets, fan-out, the first slabs of (100) and (110)), then one in the thickness chains.
+KILL_POINTS = (5, 11)
+CLI = [sys.executable, "-c", "from interfacial.cli import main; main()"]
+
+
+def cli_env(data_dir: Path) -> dict[str, str]:
+    # One thread each: the reference runs beside the killed ones, and sums come out the same.
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    return {
+        **os.environ,
+        "INTERFACIAL_DATA_DIR": str(data_dir),
+        "HOME": str(data_dir.parent),
+        "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+
+
+def stored_jobs(data_dir: Path) -> int:
+    """Job documents in the embedded store, read with sqlite itself (the writer is running)."""
+    path = data_dir / "interfacial" / "jobs.collection"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+            return int(conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+    except sqlite3.OperationalError:  # the table is not created yet
+        return 0
+
+
+def surfaces_json(data_dir: Path) -> list[dict[str, Any]]:
+    out = subprocess.run(
+        [*CLI, "query", "surfaces", "--json"],
+        env=cli_env(data_dir),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return sorted(json.loads(out.stdout), key=lambda d: d["miller_index"])
+
+
+@pytest.mark.slow
+def test_sigkill_then_rerun_gives_the_uninterrupted_results(tmp_path: Path) -> None:
+    command = [*CLI, "surfaces", "Li", "--max-index", "1", "--json"]
+    reference_dir, data_dir = tmp_path / "reference" / "data", tmp_path / "killed" / "data"
+    for d in (reference_dir, data_dir):
+        d.parent.mkdir()
+    reference = subprocess.Popen(
+        command, env=cli_env(reference_dir), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        for k in KILL_POINTS:
+            before = stored_jobs(data_dir)
+            run = subprocess.Popen(
+                command,
+                env=cli_env(data_dir),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            while stored_jobs(data_dir) < before + k:
+                assert run.poll() is None, "the run ended before it could be killed"
+                time.sleep(0.05)
+            run.send_signal(signal.SIGKILL)
+            assert run.wait() == -signal.SIGKILL
+            assert stored_jobs(data_dir) >= before + k  # what was committed survived the kill
+        # The killed runs left unconverged slabs: before the rerun, nothing is shown.
+        build = subprocess.run(
+            [*CLI, "build"], env=cli_env(data_dir), capture_output=True, text=True, check=True
+        )
+        assert build.stdout.startswith("rebuilt 0 material group(s)")
+        assert surfaces_json(data_dir) == []
+        rerun = subprocess.run(
+            command, env=cli_env(data_dir), capture_output=True, text=True, check=True
+        )
+        from_rerun = sorted(json.loads(rerun.stdout), key=lambda d: d["miller_index"])
+        build = subprocess.run(
+            [*CLI, "build"], env=cli_env(data_dir), capture_output=True, text=True, check=True
+        )
+        assert build.stdout.startswith("rebuilt 0 material group(s)")  # the rerun built its own
+        shown = surfaces_json(data_dir)
+        stdout, _ = reference.communicate(timeout=1800)
+    finally:
+        if reference.poll() is None:
+            reference.kill()
+    assert reference.returncode == 0
+    expected = sorted(json.loads(stdout), key=lambda d: d["miller_index"])
+    assert [d["miller_index"] for d in expected] == [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+    for got in (from_rerun, shown, surfaces_json(reference_dir)):
+        assert [d["miller_index"] for d in got] == [d["miller_index"] for d in expected]
+        assert all(d["converged"] for d in got)
+        for mine, theirs in zip(got, expected, strict=True):
+            assert mine["surface_energy"] == pytest.approx(theirs["surface_energy"], abs=1e-6)
+            assert mine["n_atoms"] == theirs["n_atoms"]
+    # The killed runs' documents are in the store, none of them built.
+    settings = InterfacialSettings(data_dir=data_dir)
+    assert len(tasks(settings, {"metadata.interfacial.role": "bulk"})) == 1 + len(KILL_POINTS)
+    from interfacial.api import query_surfaces
+
+    assert len({d["bulk_uuid"] for d in query_surfaces(settings=settings, latest_only=False)}) == 1

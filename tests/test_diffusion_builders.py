@@ -124,11 +124,23 @@ def test_fit_window_errors(documents: list[DiffusionDocument]) -> None:
         fit_diffusivities(curves, None, ["sideways"])
 
 
+#: The Arrhenius summary job of the transport flow "ladder" (hosts: the flows holding the job).
+_SUMMARY = {
+    "uuid": "summary",
+    "index": 1,
+    "completed_at": "2026-01-01T00:01:00",
+    "hosts": ["ladder"],
+    "metadata": {"interfacial": {"role": Role.ARRHENIUS_SUMMARY.value, "system": "walk"}},
+    "output": [],
+}
+
+
 def _task(doc: DiffusionDocument, uuid: str, fit_window: list[float] | None = None) -> dict:
     return {
         "uuid": uuid,
         "index": 1,
         "completed_at": f"2026-01-01T00:00:{int(doc.temperature) % 60:02d}",
+        "hosts": ["ladder"],
         "metadata": {
             "interfacial": {
                 "role": Role.DIFFUSION_MD.value,
@@ -147,6 +159,7 @@ def test_builders_incremental_and_idempotent(documents: list[DiffusionDocument])
     arrhenius = MemoryStore(key="arrhenius_id")
     tasks.connect()
     tasks.update([_task(d, f"u{i}") for i, d in enumerate(documents)], key="uuid")
+    tasks.update([_SUMMARY], key="uuid")  # the ladder finished: its summary job is stored
 
     def run(builder) -> int:
         builder.connect()

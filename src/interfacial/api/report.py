@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from interfacial.api.results import (
+    finished_rank,
     query_arrhenius,
     query_diffusion,
     query_interfaces,
@@ -33,8 +34,8 @@ def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[P
         if doc.get("weighted_surface_energy") is None:
             continue
         key = (doc["material"], doc["calculator"])
-        rank = (len(doc["facets"]), doc["last_updated"])
-        if key not in best or rank > (len(best[key]["facets"]), best[key]["last_updated"]):
+        rank = (len(doc["facets"]), finished_rank(doc))
+        if key not in best or rank > (len(best[key]["facets"]), finished_rank(best[key])):
             best[key] = doc
     paths = [
         wulff_figure(doc, out_dir / f"wulff_{material}_{calculator}.png")

@@ -98,12 +98,21 @@ def _keep_newest(
     group: Callable[[dict[str, Any]], Any],
     run: Callable[[dict[str, Any]], Any],
 ) -> list[dict[str, Any]]:
-    """Keep, in each ``group``, the documents of the ``run`` whose document is newest."""
+    """Keep, in each ``group``, the documents of the ``run`` that finished last.
+
+    Ranked by ``flow_completed_at`` (when the run's terminal job finished), not by
+    ``last_updated`` (when a builder wrote the document): see interfacial.builders.completion.
+    """
     newest: dict[Any, dict[str, Any]] = {}
     for d in docs:
-        if group(d) not in newest or d["last_updated"] > newest[group(d)]["last_updated"]:
+        if group(d) not in newest or finished_rank(d) > finished_rank(newest[group(d)]):
             newest[group(d)] = d
     return [d for d in docs if run(newest[group(d)]) == run(d)]
+
+
+def finished_rank(doc: dict[str, Any]) -> tuple[str, Any]:
+    """Order of derived documents by when their run finished (then when they were built)."""
+    return (str(doc.get("flow_completed_at") or ""), doc["last_updated"])
 
 
 def _read(name: str, key: str, criteria: dict[str, Any], settings: InterfacialSettings) -> list:
@@ -127,7 +136,7 @@ def query_surfaces(
 
     With ``latest_only`` (default) a termination computed several times with the same calculator
     (by the surface flow, or by the surface part of an interface flow) shows only its newest
-    calculation (the bulk relaxation built most recently).
+    calculation (the run whose flow finished last; runs that did not finish are never built).
     """
     settings = settings or get_settings()
     criteria: dict[str, Any] = {}

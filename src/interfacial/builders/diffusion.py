@@ -9,6 +9,15 @@ ArrheniusBuilder: the ``diffusion`` collection -> the ``arrhenius`` collection, 
 (system, potential, group, component). Documents analysed from files by ``interfacial diffusion
 --save`` sit in the same collection and enter the fits like MD ones.
 
+Only finished transport flows are built (see :mod:`interfacial.builders.completion`): an MD task
+enters once its flow's Arrhenius summary job is stored (the summary takes every temperature's
+output, so it runs only when the whole ladder finished; the flow is the summary's first host,
+and the MD job lists it among its hosts). Among finished runs of one (system, potential,
+temperature) the newest flow wins (``completed_at`` of its summary, stored on the document as
+``flow_completed_at``), then the newest task. A document an earlier build derived from an
+unfinished flow is withdrawn when no finished run replaces it; fits of a (system, potential)
+left without documents are dropped.
+
 Both are incremental and idempotent: targets carry a fingerprint of their sources and a group is
 rebuilt only when its fingerprint changed.
 """
@@ -22,15 +31,16 @@ from typing import Any
 
 from maggma.core import Builder, Store
 
+from interfacial.builders.completion import completed_at, finished_flows, flow_completion
 from interfacial.builders.surface import latest
 from interfacial.diffusion import arrhenius_documents, fit_diffusivities
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS, DiffusionDocument, digest
 from interfacial.schemas.roles import DiffusionMDKeys, Role, read_keys, role_filter
 
-_STAMP = ["uuid", "index", "completed_at", "metadata", "output.diffusion_id"]
+_STAMP = ["uuid", "index", "completed_at", "hosts", "metadata", "output.diffusion_id"]
 
 
-def _task_fingerprint(task: dict[str, Any]) -> str:
+def _task_fingerprint(task: dict[str, Any], flow_completed_at: str) -> str:
     keys = read_keys(task, DiffusionMDKeys)
     return digest(
         json.dumps(
@@ -39,6 +49,7 @@ def _task_fingerprint(task: dict[str, Any]) -> str:
                 task.get("index", 1),
                 str(task.get("completed_at")),
                 keys.fit_window,
+                flow_completed_at,
             ]
         )
     )
@@ -72,7 +83,7 @@ class DiffusionBuilder(Builder):
             self.diffusion.ensure_index("diffusion_id")
 
     def get_items(self) -> Iterator[dict[str, Any]]:
-        """Yield the newest task per diffusion_id whose fingerprint changed."""
+        """Yield the newest finished task per diffusion_id whose fingerprint changed."""
         self.ensure_indexes()
         tasks = latest(
             [
@@ -83,25 +94,42 @@ class DiffusionBuilder(Builder):
                 if isinstance(d.get("output"), dict) and d["output"].get("diffusion_id")
             ]
         )
-        newest: dict[str, dict[str, Any]] = {}
+        flows = finished_flows(self.tasks, Role.ARRHENIUS_SUMMARY)
+        newest: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {}
+        unfinished: dict[str, set[str]] = {}
         for task in tasks:
+            read_keys(task, DiffusionMDKeys)  # a malformed document fails, finished or not
             key = task["output"]["diffusion_id"]
-            if key not in newest or str(task.get("completed_at")) > str(
-                newest[key].get("completed_at")
-            ):
-                newest[key] = task
+            flow_done = flow_completion(task, flows)
+            if flow_done is None:
+                unfinished.setdefault(key, set()).add(task["uuid"])
+                continue
+            rank = (flow_done, completed_at(task))
+            if key not in newest or rank > newest[key][0]:
+                newest[key] = (rank, task)
+        for key in sorted(set(unfinished) - set(newest)):
+            built = self.diffusion.query_one({"diffusion_id": key}, properties=["task_uuid"])
+            if built is not None and built.get("task_uuid") in unfinished[key]:
+                yield {"diffusion_id": key, "withdraw": True}
         for key in sorted(newest):
-            task = newest[key]
-            fp = _task_fingerprint(task)
+            (flow_done, _), task = newest[key]
+            fp = _task_fingerprint(task, flow_done)
             built = self.diffusion.query_one(
                 {"diffusion_id": key}, properties=["source_fingerprint"]
             )
             if built is not None and built.get("source_fingerprint") == fp:
                 continue
-            yield {"uuid": task["uuid"], "index": task.get("index", 1), "fingerprint": fp}
+            yield {
+                "uuid": task["uuid"],
+                "index": task.get("index", 1),
+                "fingerprint": fp,
+                "flow_completed_at": flow_done,
+            }
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         """Refit D* of every group and component from the task's stored MSD curves."""
+        if item.get("withdraw"):
+            return item
         task = self.tasks.query_one({"uuid": item["uuid"], "index": item["index"]})
         output = {k: v for k, v in task["output"].items() if not k.startswith("@")}
         doc = DiffusionDocument.model_validate(output)
@@ -117,12 +145,16 @@ class DiffusionBuilder(Builder):
                 "source_fingerprint": item["fingerprint"],
             }
         )
-        return rebuilt.model_dump()
+        return {**rebuilt.model_dump(), "flow_completed_at": item["flow_completed_at"]}
 
     def update_targets(self, items: list[dict[str, Any]]) -> None:
-        """Write the rebuilt documents."""
-        if items:
-            self.diffusion.update(items, key="diffusion_id")
+        """Write the rebuilt documents; remove the withdrawn ones."""
+        docs = [i for i in items if not i.get("withdraw")]
+        if docs:
+            self.diffusion.update(docs, key="diffusion_id")
+        withdrawn = [i["diffusion_id"] for i in items if i.get("withdraw")]
+        if withdrawn:
+            self.diffusion.remove_docs({"diffusion_id": {"$in": withdrawn}})
 
 
 class ArrheniusBuilder(Builder):
@@ -186,6 +218,13 @@ class ArrheniusBuilder(Builder):
             if built and all(b.get("source_fingerprint") == fp for b in built):
                 continue
             yield {"system": system, "potential_sha256": pot, "fingerprint": fp}
+        # Fits whose diffusion documents were all withdrawn: drop them.
+        orphans = {
+            (d["system"], d.get("potential_sha256"))
+            for d in self.arrhenius.query({}, properties=["system", "potential_sha256"])
+        } - set(groups)
+        for system, pot in sorted(orphans, key=lambda g: (g[0], str(g[1]))):
+            yield {"system": system, "potential_sha256": pot, "fingerprint": None}
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         """Fit Arrhenius laws for every group and component of one (system, potential)."""

@@ -6,9 +6,16 @@ For every interface_id: the relaxed models (role 'interface'), the two strained 
 that first). E_f, sigma and both W are recomputed with the pure functions the flow uses; no job's
 own analysis is read.
 
+Only finished flows are built (see :mod:`interfacial.builders.completion`): an interface_id is
+built once its flow's energetics job (role ``interface_energetics``, same interface_id) is stored;
+that job takes every model relaxation, both strained bulks and both surface flows as input, so it
+runs only when all of them finished. Documents an earlier build derived from an unfinished flow
+are withdrawn. Every document carries ``flow_completed_at`` (``completed_at`` of the energetics
+job), by which queries tell the newest run.
+
 Incremental and idempotent like the SurfaceBuilder: each document carries a fingerprint of its
-group's sources (tasks: uuid, index, completed_at, energy; surfaces: id and gamma); only groups
-whose fingerprint changed are rebuilt.
+group's sources (tasks: uuid, index, completed_at, energy, the energetics job's included;
+surfaces: id and gamma); only groups whose fingerprint changed are rebuilt.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any
 
 from maggma.core import Builder, Store
 
+from interfacial.builders.completion import TERMINAL_STAMP, completed_at
 from interfacial.builders.surface import fingerprint, latest
 from interfacial.errors import InterfacialError
 from interfacial.schemas.interface import InterfaceDocument, InterfaceEnergies, mark_lowest
@@ -89,6 +97,14 @@ class InterfaceBuilder(Builder):
                 )
             )
         )
+        terminals = latest(
+            list(
+                self.tasks.query(
+                    role_filter(Role.INTERFACE_ENERGETICS, interface_id=interface_id),
+                    properties=TERMINAL_STAMP,
+                )
+            )
+        )
         models = [d for d in group if stored_role(d) is Role.INTERFACE]
         strained = {
             read_keys(d, StrainedBulkKeys).side: d
@@ -126,14 +142,21 @@ class InterfaceBuilder(Builder):
             "strained": strained,
             "bulks": bulks,
             "surfaces": surfaces,
-            "complete": len(strained) == 2
+            "terminal": terminals[0] if terminals else None,
+            "complete": bool(terminals)
+            and len(strained) == 2
             and len(bulks) == 2
             and surface_ids <= {k for k, v in surfaces.items() if v["surface_energy"] is not None},
         }
 
     @staticmethod
     def _fingerprint(sources: dict[str, Any]) -> str:
-        tasks = [*sources["models"], *sources["strained"].values(), *sources["bulks"].values()]
+        tasks = [
+            *sources["models"],
+            *sources["strained"].values(),
+            *sources["bulks"].values(),
+            *([sources["terminal"]] if sources["terminal"] else []),
+        ]
         gammas = sorted((k, repr(v["surface_energy"])) for k, v in sources["surfaces"].items())
         text = fingerprint(tasks) + json.dumps(gammas)
         return hashlib.sha256(text.encode()).hexdigest()[:20]
@@ -151,20 +174,32 @@ class InterfaceBuilder(Builder):
         )
         for interface_id in ids:
             sources = self._sources(interface_id, _STAMP)
+            if sources["terminal"] is None and self.interfaces.count(
+                {"interface_id": interface_id}
+            ):
+                # Built from a flow that did not finish (by an earlier version): withdraw.
+                yield {"interface_id": interface_id, "withdraw": True}
+                continue
             if not sources["complete"]:
-                continue  # strained bulks or surface energies not finished yet
+                continue  # the flow has not finished, or its surface energies are not built
             fp = self._fingerprint(sources)
             built = self.interfaces.query_one(
                 {"interface_id": interface_id}, properties=["source_fingerprint"]
             )
             if built is not None and built.get("source_fingerprint") == fp:
                 continue
-            yield {"interface_id": interface_id, "fingerprint": fp}
+            yield {
+                "interface_id": interface_id,
+                "fingerprint": fp,
+                "flow_completed_at": completed_at(sources["terminal"]),
+            }
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         """Recompute the energetics of every model of one interface_id."""
         from pymatgen.core import Structure
 
+        if item.get("withdraw"):
+            return {"interface_id": item["interface_id"], "docs": []}
         sources = self._sources(item["interface_id"], None)
         strained = sources["strained"]
         docs = []
@@ -214,14 +249,18 @@ class InterfaceBuilder(Builder):
             raise InterfacialError(f"interface {item['interface_id']} has no relaxed model")
         return {
             "interface_id": item["interface_id"],
-            "docs": [d.model_dump() for d in mark_lowest(docs)],
+            "docs": [
+                {**d.model_dump(), "flow_completed_at": item["flow_completed_at"]}
+                for d in mark_lowest(docs)
+            ],
         }
 
     def update_targets(self, items: list[dict[str, Any]]) -> None:
-        """Write rebuilt groups; drop models no longer in the sources."""
+        """Write rebuilt groups; drop models no longer in the sources (all, on withdrawal)."""
         for item in items:
             ids = [d["model_id"] for d in item["docs"]]
-            self.interfaces.update(item["docs"], key="model_id")
+            if item["docs"]:
+                self.interfaces.update(item["docs"], key="model_id")
             self.interfaces.remove_docs(
                 {"interface_id": item["interface_id"], "model_id": {"$nin": ids}}
             )

@@ -4,11 +4,17 @@ Reads only what the flow's engine jobs stored (bulk relax, slab enumeration, sla
 never the flow's own gamma documents, and recomputes gamma with the same pure functions the flow
 uses. One item per bulk relaxation (a material under one calculator).
 
+Only finished flows are built (see :mod:`interfacial.builders.completion`): a group is built once
+the flow's Wulff job (role ``surface_material``, same ``bulk_uuid``) is stored, which runs only
+after every thickness chain of the flow finished. The documents an earlier build derived from a
+flow that did not finish are withdrawn. Every derived document carries ``flow_completed_at``
+(``completed_at`` of the Wulff job), by which queries tell the newest run.
+
 Incremental and idempotent: every derived document carries a fingerprint of the source documents
-of its group (uuid, index, completed_at and energy of each); a group is rebuilt only when that
-fingerprint changes (a slab added, rerun or updated), so a second run does nothing. This avoids
-maggma's MapBuilder/GroupBuilder timestamp logic, which misses updated sources or redoes
-everything when jobflow's ``completed_at`` strings are compared with datetimes.
+of its group (uuid, index, completed_at and energy of each, the Wulff job's included); a group is
+rebuilt only when that fingerprint changes (a slab added, rerun or updated), so a second run does
+nothing. This avoids maggma's MapBuilder/GroupBuilder timestamp logic, which misses updated
+sources or redoes everything when jobflow's ``completed_at`` strings are compared with datetimes.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 
 from maggma.core import Builder, Store
 
+from interfacial.builders.completion import completed_at, terminal_documents
 from interfacial.schemas.roles import Role, SlabKeys, read_keys, role_filter, stored_role
 from interfacial.schemas.surface import (
     FacetReport,
@@ -111,32 +118,56 @@ class SurfaceBuilder(Builder):
         }
         return latest(list(self.tasks.query(criteria, properties=properties)))
 
+    def _built(self, bulk_uuid: str) -> bool:
+        return bool(
+            self.surfaces.count({"bulk_uuid": bulk_uuid})
+            or self.materials.count({"bulk_uuid": bulk_uuid})
+        )
+
     def get_items(self) -> Iterator[dict[str, Any]]:
-        """Yield one item per bulk relaxation whose sources changed since the last build."""
+        """Yield one item per bulk relaxation of a finished flow whose sources changed.
+
+        A bulk whose flow has not finished (no Wulff job stored) yields a withdrawal item when
+        an earlier build derived documents from it, and nothing otherwise.
+        """
         self.ensure_indexes()
         stamp = ["uuid", "index", "completed_at"]
         bulks = latest(
             list(self.tasks.query({**role_filter(Role.BULK), **self.query}, properties=stamp))
         )
+        finished = terminal_documents(
+            self.tasks, Role.SURFACE_MATERIAL, "bulk_uuid", [b["uuid"] for b in bulks]
+        )
         for bulk in bulks:
+            terminal = finished.get(bulk["uuid"])
+            if terminal is None:
+                if self._built(bulk["uuid"]):
+                    yield {"bulk_uuid": bulk["uuid"], "withdraw": True}
+                continue  # the flow has not finished (yet, or ever: killed, failed)
             sources = self._group_sources(
                 bulk["uuid"], [*stamp, "metadata", "output.output.energy"]
             )
             roles = {stored_role(d) for d in sources}
             if Role.FACETS not in roles:
                 continue  # the flow has not enumerated the slabs yet
-            fp = fingerprint(sources)
+            fp = fingerprint([*sources, terminal])
             built = self.surfaces.query_one(
                 {"bulk_uuid": bulk["uuid"]}, properties=["source_fingerprint"]
             )
             if built is not None and built.get("source_fingerprint") == fp:
                 continue
-            yield {"bulk_uuid": bulk["uuid"], "fingerprint": fp}
+            yield {
+                "bulk_uuid": bulk["uuid"],
+                "fingerprint": fp,
+                "flow_completed_at": completed_at(terminal),
+            }
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         """Recompute gamma of every termination and the Wulff shape of one material."""
         from pymatgen.core import Lattice, Structure
 
+        if item.get("withdraw"):
+            return item
         sources = self._group_sources(item["bulk_uuid"], None)
         by_role: dict[Role, list[dict[str, Any]]] = defaultdict(list)
         for doc in sources:
@@ -174,15 +205,23 @@ class SurfaceBuilder(Builder):
         material = SurfaceMaterialDocument.from_surfaces(
             Lattice(bulk_structure.lattice.matrix), report, surfaces, item["fingerprint"]
         )
+        stamp = {"flow_completed_at": item["flow_completed_at"]}
         return {
             "bulk_uuid": item["bulk_uuid"],
-            "surfaces": [s.model_dump() for s in surfaces],
-            "material": None if material is None else material.model_dump(),
+            "surfaces": [{**s.model_dump(), **stamp} for s in surfaces],
+            "material": None if material is None else {**material.model_dump(), **stamp},
         }
 
     def update_targets(self, items: list[dict[str, Any]]) -> None:
-        """Write the rebuilt groups; drop documents of terminations no longer in the sources."""
+        """Write the rebuilt groups; drop documents of terminations no longer in the sources.
+
+        A withdrawal item removes every document of its bulk (its flow did not finish).
+        """
         for item in items:
+            if item.get("withdraw"):
+                self.surfaces.remove_docs({"bulk_uuid": item["bulk_uuid"]})
+                self.materials.remove_docs({"bulk_uuid": item["bulk_uuid"]})
+                continue
             ids = [s["surface_id"] for s in item["surfaces"]]
             if item["surfaces"]:
                 self.surfaces.update(item["surfaces"], key="surface_id")

@@ -10,6 +10,7 @@ choices a study may make.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,9 @@ MIN_INTERATOMIC_DISTANCE = 0.5
 MIN_VOLUME_PER_ATOM = 1.0
 #: Largest slab of one facet a command builds on its smallest surface cell (atoms).
 MAX_SLAB_ATOMS = 1500
+#: Longest lattice vector of a structure file (A): interface models with vacuum reach ~100 A;
+#: a longer vector is a unit mistake (bohr, nm) or a cell the neighbour search cannot hold.
+MAX_CELL_LENGTH = 1000.0
 
 
 def _range_text(
@@ -64,7 +68,10 @@ def check_number(
     unit_text = f" {unit}" if unit else ""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise InterfacialError(f"{name} {value!r} is not a number; give {want}{unit_text}")
-    if not math.isfinite(float(value)) or (integer and float(value) != int(value)):
+    whole = isinstance(value, int | np.integer) or (
+        math.isfinite(float(value)) and float(value) == int(value)
+    )
+    if not math.isfinite(float(value)) or (integer and not whole):
         raise InterfacialError(f"{name} is {value}; give {want}{unit_text}")
     low_bad = minimum is not None and (value <= minimum if low_open else value < minimum)
     high_bad = maximum is not None and (value >= maximum if high_open else value > maximum)
@@ -142,6 +149,12 @@ def check_structure(
             f"{source}: the cell is degenerate (vector lengths {shown} A, volume {volume:.3g} "
             f"A^3 for {n} atoms); give three independent lattice vectors"
         )
+    if lengths.max() > MAX_CELL_LENGTH:
+        shown = ", ".join(f"{x:.4g}" for x in lengths)
+        raise InterfacialError(
+            f"{source}: the cell is huge (vector lengths {shown} A, at most {MAX_CELL_LENGTH:g} "
+            "A); check the units (A) and the scale factor of the file"
+        )
     if not structure.is_ordered:
         raise InterfacialError(
             f"{source} is disordered (partial occupancies); give an ordered cell, e.g. from "
@@ -149,7 +162,7 @@ def check_structure(
         )
     unknown = sorted(
         {
-            str(sp)
+            getattr(sp, "symbol", str(sp))  # a DummySpecies prints as 'Xx0+'
             for sp in structure.composition
             if not isinstance(sp, Element) and not hasattr(sp, "element")
         }
@@ -192,4 +205,26 @@ def check_input_file(path: str | Path, what: str, *, directory: bool = False) ->
         pass
     except OSError as exc:
         raise InterfacialError(f"{what} {p} cannot be read ({exc.strerror})") from None
+    return p
+
+
+def check_output_directory(path: str | Path, what: str) -> Path:
+    """A directory that exists or can be created: not a file, not below a file, writable.
+
+    Checked before any work so that a run is not lost at its last step; nothing is created.
+    """
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise InterfacialError(
+            f"{what} {p} is an existing file; give a directory (new or existing)"
+        )
+    existing = p
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InterfacialError(
+            f"{what} {p} cannot be created: {existing} is a file; give a directory path"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InterfacialError(f"{what} {p} cannot be written ({existing} is read-only)")
     return p

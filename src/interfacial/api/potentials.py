@@ -121,41 +121,59 @@ def stored_training_sets(
     return sets["training_cfg"], sets["validation_cfg"], sets["species_order"]
 
 
-def training_text(path: Path, species: list[str] | None) -> tuple[str, list[str]]:
-    """A labelled set as .cfg text and its species order.
+def training_text(
+    path: Path, species: list[str] | None, *, what: str = "training set"
+) -> tuple[str, list[str]]:
+    """A labelled set as .cfg text and its species order, checked configuration by configuration.
 
     An MLIP .cfg file numbers its atom types, so it needs ``species`` (the element of each type,
     in type order); other formats are read with ASE and default to the species ordered by
-    electronegativity.
+    electronegativity. Every configuration must carry finite energy (eV) and forces (eV/A) and
+    only elements of the species order; errors name ``what`` and the file.
     """
-    from interfacial.mtp.cfg import check_species_order, read_cfg, write_cfg
+    import tempfile
 
-    if not path.is_file():
-        raise InterfacialError(f"training/validation file {path} does not exist")
+    from interfacial.conventions import species_order
+    from interfacial.mtp.cfg import check_species_order, check_training_set, read_cfg, write_cfg
+    from interfacial.validation import check_input_file
+
+    path = check_input_file(path, what)
+    if path.stat().st_size == 0:
+        raise InterfacialError(
+            f"{what} {path} is empty; give labelled configurations (energy and forces)"
+        )
+    text: str | None = None
     if path.suffix == ".cfg":
         if not species:
             raise InterfacialError(
                 f"{path} is an MLIP .cfg file, whose atom types are numbers: give --species "
                 "in the order of the types, e.g. --species Li,S"
             )
-        read_cfg(path, species)  # validates the file before anything is stored
-        return path.read_text(), check_species_order(species)
-    import tempfile
+        frames = read_cfg(path, species)  # its errors name the file and the line
+        text = path.read_text(encoding="utf-8")
+    else:
+        from ase.io import read
 
-    from ase.io import read
-
-    from interfacial.conventions import species_order
-
+        try:
+            read_frames = read(path, index=":")
+        except Exception as exc:  # ASE raises many types for unreadable files
+            raise InterfacialError(
+                f"cannot read configurations from {what} {path} ({type(exc).__name__}: {exc}); "
+                "give an extxyz, ASE .traj or MLIP .cfg file"
+            ) from None
+        frames = read_frames if isinstance(read_frames, list) else [read_frames]
+    order = check_species_order(
+        species or species_order({s for atoms in frames for s in atoms.get_chemical_symbols()})
+    )
     try:
-        frames = read(path, index=":")
-    except Exception as exc:  # ASE raises many types for unreadable files
-        raise InterfacialError(f"cannot read configurations from {path}: {exc}") from None
-    frames = frames if isinstance(frames, list) else [frames]
-    present = {s for atoms in frames for s in atoms.get_chemical_symbols()}
-    order = species or species_order(present)
-    with tempfile.TemporaryDirectory() as folder:
-        out = write_cfg(frames, Path(folder) / "set.cfg", order)
-        return out.read_text(), check_species_order(order)
+        # A validation set may hold a single configuration; a training set needs a few.
+        check_training_set(frames, order, minimum=2 if what == "training set" else 1)
+    except InterfacialError as exc:
+        raise InterfacialError(f"{what} {path}: {exc}") from None
+    if text is None:
+        with tempfile.TemporaryDirectory() as folder:
+            text = write_cfg(frames, Path(folder) / "set.cfg", order).read_text()
+    return text, order
 
 
 def fit_mtp(
@@ -219,7 +237,9 @@ def fit_mtp(
         system = Path(text).stem
         train_text, order = training_text(Path(text), order)
         validation_text = {}
-    validation_text |= {p.stem: training_text(p, order)[0] for p in validation or []}
+    validation_text |= {
+        p.stem: training_text(p, order, what="validation set")[0] for p in validation or []
+    }
     options: dict[str, Any] = engines.get("fit", engine).options_from_settings(settings)
     if max_iter is not None:
         options["max_iter"] = max_iter
@@ -230,7 +250,11 @@ def fit_mtp(
         max_training=max_training,
     )
     # Validate the sets here, so that bad data stops before anything is stored.
-    check_training_set(configurations_from_cfg(train_text, order), order)
+    check_training_set(configurations_from_cfg(train_text, order, source=text), order)
+    for name, cfg in validation_text.items():
+        check_training_set(
+            configurations_from_cfg(cfg, order, source=f"validation set {name}"), order, minimum=1
+        )
     fit = maker.make(train_text, order, system, validation_text)
     check_writable(settings)
     store = get_job_store(settings)

@@ -47,7 +47,8 @@ def number(
 
 #: Reusable checks of the quantities that recur across commands.
 POSITIVE = number(minimum=0, low_open=True)
-COUNT = number(minimum=1, integer=True)
+#: Counts of steps, configurations, iterations: beyond 10^7 a count is a typo, not a study.
+COUNT = number(minimum=1, maximum=10**7, integer=True)
 TEMPERATURE = number(minimum=0, low_open=True, maximum=5000, unit="K")
 TIME_STEP_FS = number(minimum=0, low_open=True, maximum=20, unit="fs")
 #: MD durations: up to 1 us, far beyond any run, but finite.
@@ -55,6 +56,14 @@ DURATION_PS = number(minimum=0, maximum=1e6, unit="ps")
 FRACTION = number(minimum=0, maximum=1, low_open=True, high_open=True)
 ATOMS = number(minimum=1, maximum=100_000, integer=True)
 THICKNESS_A = number(minimum=0, low_open=True, maximum=1000, unit="A")
+#: A production run must be long enough to hold frames.
+PRODUCTION_PS = number(minimum=0, low_open=True, maximum=1e6, unit="ps")
+#: Time between stored frames (or the MD step of a dump): up to 1 ns.
+FRAME_FS = number(minimum=0, low_open=True, maximum=1e6, unit="fs")
+#: Interface areas: the matching's own bound (structures.matching, 1000 A^2).
+AREA_A2 = number(minimum=0, low_open=True, maximum=1000, unit="A^2")
+#: Largest Miller index: structures.slabs.MAX_MILLER_INDEX (not imported: --help stays fast).
+MILLER_INDEX = number(minimum=1, maximum=4, integer=True)
 
 
 def mtp_level(param: typer.CallbackParam, value: int) -> int:

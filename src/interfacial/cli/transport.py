@@ -11,7 +11,8 @@ from interfacial.cli.options import (
     ATOMS,
     DURATION_PS,
     FRACTION,
-    POSITIVE,
+    FRAME_FS,
+    PRODUCTION_PS,
     TEMPERATURE,
     TIME_STEP_FS,
 )
@@ -55,7 +56,7 @@ def diffusion(
         "--time-step",
         help="LAMMPS dumps: the MD time step (fs per step). XDATCAR (POTIM x stride), .traj and "
         "extxyz: fs between stored frames. Dumps and XDATCARs do not record it.",
-        callback=POSITIVE,
+        callback=FRAME_FS,
     ),
     species: str | None = typer.Option(
         None, "--species", help="Element of each LAMMPS atom type, in type order: e.g. S,Li."
@@ -82,6 +83,12 @@ def diffusion(
     ),
     system: str | None = typer.Option(None, "--system", help="Name stored with --save."),
     save: bool = typer.Option(False, "--save", help="Store the result in the database."),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="With --save: replace a stored result of the same --system and temperature "
+        "(refused otherwise).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Tracer diffusivity D* per group and component of any MD trajectory (streamed).
@@ -89,7 +96,7 @@ def diffusion(
     D* in cm^2/s per group (every element, region groups, --group) and component (in-plane =
     x, y; out-of-plane = z; total), fitted to the drift-corrected MSD by GLS.
     """
-    from interfacial.api import analyse_trajectory, save_diffusion
+    from interfacial.api import analyse_trajectory, check_diffusion_unsaved, save_diffusion
 
     window = None
     if fit_window is not None:
@@ -110,6 +117,8 @@ def diffusion(
             )
     if save and not (system and system.strip()):
         raise InterfacialError("--save needs --system NAME to file the result under")
+    if overwrite and not save:
+        raise InterfacialError("--overwrite only applies with --save; add --save --system NAME")
     species_order = None
     if species is not None:
         from pymatgen.core.periodic_table import Element
@@ -121,6 +130,9 @@ def diffusion(
                 f"--species '{species}': {bad[0]!r} is not an element; give the element of "
                 "LAMMPS type 1, 2, ... separated by commas, e.g. S,Li"
             )
+    if save and not overwrite:
+        assert system is not None
+        check_diffusion_unsaved(system.strip(), temperature)
     doc = analyse_trajectory(
         trajectory,
         temperature,
@@ -134,7 +146,7 @@ def diffusion(
         show_progress=not as_json,
     )
     if save:
-        save_diffusion(doc)
+        save_diffusion(doc, overwrite=overwrite)
     data = doc.model_dump(mode="json")
     if as_json:
         print_json(diffusion_public(data))
@@ -176,10 +188,10 @@ def transport(
         1000.0, "--equilibration-ps", help="ps.", callback=DURATION_PS
     ),
     production_ps: float = typer.Option(
-        10000.0, "--production-ps", help="ps.", callback=DURATION_PS
+        10000.0, "--production-ps", help="ps.", callback=PRODUCTION_PS
     ),
     dump_fs: float = typer.Option(
-        100.0, "--dump-fs", help="fs between stored frames.", callback=POSITIVE
+        100.0, "--dump-fs", help="fs between stored frames.", callback=FRAME_FS
     ),
     supercell_atoms: int | None = typer.Option(
         None,

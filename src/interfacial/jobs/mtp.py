@@ -23,14 +23,23 @@ if TYPE_CHECKING:
     from ase import Atoms
 
 
-def configurations_from_cfg(text: str, species_order: Sequence[str]) -> list[Atoms]:
-    """Parse ``.cfg`` text (the reader works on files: a temporary one is used)."""
+def configurations_from_cfg(
+    text: str, species_order: Sequence[str], *, source: str = ".cfg text"
+) -> list[Atoms]:
+    """Parse ``.cfg`` text (the reader works on files: a temporary one is used).
+
+    Errors name ``source`` (where the text came from), not the temporary file, which is gone
+    by the time the user reads the message.
+    """
     from interfacial.mtp.cfg import read_cfg
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "set.cfg"
         path.write_text(text, encoding="utf-8")
-        return read_cfg(path, species_order)
+        try:
+            return read_cfg(path, species_order)
+        except InterfacialError as exc:
+            raise InterfacialError(str(exc).replace(str(path), source)) from None
 
 
 def subsample(configurations: list[Atoms], size: int | None, seed: int) -> list[Atoms]:

@@ -376,7 +376,12 @@ def read_cfg(path: str | Path, species_order: Sequence[str]) -> list[Atoms]:
     return configurations
 
 
-def check_training_set(configurations: Sequence[Atoms], species_order: Sequence[str]) -> None:
+def check_training_set(
+    configurations: Sequence[Atoms],
+    species_order: Sequence[str],
+    *,
+    minimum: int = MIN_TRAINING_CONFIGURATIONS,
+) -> None:
     """Check that configurations can train a potential over ``species_order``.
 
     Parameters
@@ -385,18 +390,20 @@ def check_training_set(configurations: Sequence[Atoms], species_order: Sequence[
         The training set.
     species_order
         Element symbols of the potential.
+    minimum
+        Fewest configurations accepted (a validation set may hold one).
 
     Raises
     ------
     InterfacialError
-        If there are fewer than :data:`MIN_TRAINING_CONFIGURATIONS` configurations, one lacks
+        If there are fewer than ``minimum`` configurations, one lacks
         energy or forces (or they are not finite), or has an element outside ``species_order``.
 
     """
     order = check_species_order(species_order)
-    if len(configurations) < MIN_TRAINING_CONFIGURATIONS:
+    if len(configurations) < minimum:
         raise InterfacialError(
-            f"a fit needs at least {MIN_TRAINING_CONFIGURATIONS} labelled configurations, got "
+            f"a fit needs at least {minimum} labelled configurations, got "
             f"{len(configurations)}: run (more) reference MD first"
         )
     for index, atoms in enumerate(configurations):
@@ -409,4 +416,7 @@ def check_training_set(configurations: Sequence[Atoms], species_order: Sequence[
                     "training configuration needs energy (eV) and forces (eV/A)"
                 )
             if not np.all(np.isfinite(results[key])):
-                raise InterfacialError(f"configuration {index} has a non-finite {key}")
+                raise InterfacialError(
+                    f"configuration {index} has a non-finite {key} (NaN or inf); drop it or "
+                    "relabel it"
+                )

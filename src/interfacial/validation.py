@@ -55,11 +55,14 @@ def check_number(
     high_open: bool = False,
     integer: bool = False,
     unit: str = "",
+    note: str = "",
 ) -> Any:
     """``value`` if it is a finite number within the bounds, else an error naming ``name``.
 
     ``low_open``/``high_open`` make a bound strict (``> 0`` rather than ``>= 0``); ``unit`` is
-    shown in the message (e.g. ``"fs"``). ``None`` passes (an option not given).
+    shown in the message (e.g. ``"fs"``); ``note`` says what the number is ("a fraction": the
+    message reads "--max-mismatch is a fraction: 15 is out of range"). ``None`` passes (an
+    option not given).
     """
     if value is None:
         return None
@@ -72,13 +75,13 @@ def check_number(
         math.isfinite(float(value)) and float(value) == int(value)
     )
     if not math.isfinite(float(value)) or (integer and not whole):
-        raise InterfacialError(f"{name} is {value}; give {want}{unit_text}")
+        what = f"{name} is {note}, not {value}" if note else f"{name} is {value}"
+        raise InterfacialError(f"{what}; give {want}{unit_text}")
     low_bad = minimum is not None and (value <= minimum if low_open else value < minimum)
     high_bad = maximum is not None and (value >= maximum if high_open else value > maximum)
     if low_bad or high_bad:
-        raise InterfacialError(
-            f"{name} {value:g}{unit_text} is out of range; give {want}{unit_text}"
-        )
+        what = f"{name} is {note}: {value:g}" if note else f"{name} {value:g}"
+        raise InterfacialError(f"{what}{unit_text} is out of range; give {want}{unit_text}")
     return value
 
 
@@ -119,12 +122,18 @@ def check_facet_cost(
 
 
 def check_structure(
-    structure: Structure, source: str, *, max_atoms: int = MAX_STRUCTURE_ATOMS
+    structure: Structure,
+    source: str,
+    *,
+    max_atoms: int = MAX_STRUCTURE_ATOMS,
+    overlaps: bool = True,
 ) -> Structure:
     """A crystal the calculators can run: finite, with volume, ordered, known elements, no overlaps.
 
     Checked in order of cost, so a NaN never reaches a symmetry or neighbour search (where it
-    crashes native code).
+    crashes native code). ``overlaps=False`` skips the search for atoms closer than
+    :data:`MIN_INTERATOMIC_DISTANCE`, for a structure read only for its species and site
+    properties (never computed on).
     """
     from pymatgen.core import Element
 
@@ -176,6 +185,8 @@ def check_structure(
             f"{source} has {n} atoms (at most {max_atoms}); give a smaller cell (a primitive or "
             "conventional cell: supercells are built where needed)"
         )
+    if not overlaps:
+        return structure
     centres, neighbours, _, distances = structure.get_neighbor_list(MIN_INTERATOMIC_DISTANCE)
     if len(distances):
         k = int(np.argmin(distances))

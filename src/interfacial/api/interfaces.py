@@ -86,8 +86,8 @@ def _interface_facets(
         labels = [",".join(map(str, f)) for f in facets]
         raise InterfacialError(
             f"a model of the metal facet ({labels[0]}) on the compound facet ({labels[1]}) "
-            f"holds at least about {smallest} atoms, more than max_atoms {max_atoms} "
-            "(--max-atoms): raise it, or choose lower-index facets or thinner slabs"
+            f"holds at least about {smallest} atoms, above the limit of {max_atoms} "
+            "(max_atoms, --max-atoms): raise it, or choose lower-index facets or thinner slabs"
         )
     return facets[0], facets[1]
 

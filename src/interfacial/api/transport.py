@@ -247,7 +247,9 @@ def analyse_trajectory(
     if structure is not None:
         from interfacial.structures.library import load_structure
 
-        model = load_structure(structure)
+        # Only its species and regions label the trajectory's atoms: its geometry is not used,
+        # so atoms closer than a bond (a snapshot of a hot run) are no error here.
+        model = load_structure(structure, check_overlaps=False)
         regions = model.site_properties.get("region")
         if regions is None:
             raise InterfacialError(

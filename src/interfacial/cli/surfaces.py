@@ -7,7 +7,14 @@ import math
 import typer
 
 from interfacial.cli.app import app, query_app
-from interfacial.cli.options import AREA_A2, ATOMS, FRACTION, MILLER_INDEX, THICKNESS_A
+from interfacial.cli.options import (
+    AREA_A2,
+    ATOMS,
+    FRACTION,
+    MILLER_INDEX,
+    THICKNESS_A,
+    number,
+)
 from interfacial.cli.render import (
     interface_public,
     interface_table,
@@ -48,7 +55,12 @@ def surfaces(
     ),
     calculator: str | None = typer.Option(None, "--calculator", help="CHGNet (default) or VASP."),
     min_thickness: float = typer.Option(
-        8.0, "--min-thickness", help="Thinnest slab (A).", callback=THICKNESS_A
+        8.0,
+        "--min-thickness",
+        help="Thinnest slab (A).",
+        callback=number(
+            minimum=0, low_open=True, maximum=1000, unit="A", note="the minimum slab thickness"
+        ),
     ),
     max_thickness: float = typer.Option(
         30.0, "--max-thickness", help="Thickest slab (A).", callback=THICKNESS_A
@@ -199,7 +211,9 @@ def _parse_pair(text: str) -> list[float]:
     except ValueError:
         pair = []
     if len(pair) != 2 or not all(math.isfinite(x) for x in pair):
-        raise InterfacialError(f"--registry '{text}' is not two finite fractions, e.g. 0.5,0")
+        raise InterfacialError(
+            f"--registry '{text}' is not two fractions (finite numbers), e.g. 0.5,0"
+        )
     return pair
 
 

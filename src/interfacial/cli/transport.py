@@ -15,6 +15,7 @@ from interfacial.cli.options import (
     PRODUCTION_PS,
     TEMPERATURE,
     TIME_STEP_FS,
+    TRAJECTORY_STEP_FS,
 )
 from interfacial.cli.render import arrhenius_table, diffusion_public, diffusion_table, print_json
 from interfacial.errors import InterfacialError
@@ -56,7 +57,7 @@ def diffusion(
         "--time-step",
         help="LAMMPS dumps: the MD time step (fs per step). XDATCAR (POTIM x stride), .traj and "
         "extxyz: fs between stored frames. Dumps and XDATCARs do not record it.",
-        callback=FRAME_FS,
+        callback=TRAJECTORY_STEP_FS,
     ),
     species: str | None = typer.Option(
         None, "--species", help="Element of each LAMMPS atom type, in type order: e.g. S,Li."
@@ -113,7 +114,8 @@ def diffusion(
             check_number(value, "--fit-window", minimum=0, unit="ps")
         if window[0] >= window[1]:
             raise InterfacialError(
-                f"--fit-window '{fit_window}' starts after it ends; give START,END in ps"
+                f"--fit-window '{fit_window}': the fit window starts after it ends; give "
+                "START,END in ps"
             )
     if save and not (system and system.strip()):
         raise InterfacialError("--save needs --system NAME to file the result under")

@@ -105,8 +105,12 @@ def builtin_names() -> list[str]:
     return list(BUILTIN_PHASES)
 
 
-def load_structure(name_or_path: str | Path) -> Structure:
+def load_structure(name_or_path: str | Path, *, check_overlaps: bool = True) -> Structure:
     """Return a built-in phase by name, or the structure in a file pymatgen can read.
+
+    A file is checked (:func:`interfacial.validation.check_structure`); ``check_overlaps=False``
+    skips the search for overlapping atoms, for a structure read only for its species and site
+    properties.
 
     Raises
     ------
@@ -148,7 +152,7 @@ def load_structure(name_or_path: str | Path) -> Structure:
         raise InterfacialError(
             f"cannot read a crystal structure from {path}: {_why(exc)}"
         ) from None
-    return check_structure(structure, str(path))
+    return check_structure(structure, str(path), overlaps=check_overlaps)
 
 
 def _looks_binary(path: Path) -> bool:

@@ -286,13 +286,13 @@ def test_non_finite_labels_name_the_file_configuration_and_field(tmp_path, suffi
     with pytest.raises(InterfacialError) as info:
         fit_mtp(path, level=2, settings=settings, show_progress=False)
     message = str(info.value)
-    assert message.startswith(f"{path}: configuration 3 ("), message
+    assert message.startswith(f"training set {path}: configuration 3 ("), message
     assert named in message and "\n" not in message
     assert not (tmp_path / "db").exists()  # refused before anything is written
     # As a validation set too.
     good = tmp_path / "good.extxyz"
     write(good, configurations(4, seed=2))
-    with pytest.raises(InterfacialError, match=f"^{path}: configuration 3 "):
+    with pytest.raises(InterfacialError, match=f"^validation set {path}: configuration 3 "):
         fit_mtp(good, validation=[path], level=2, settings=settings, show_progress=False)
 
 

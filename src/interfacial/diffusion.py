@@ -159,7 +159,15 @@ def _streamed_msd(
                 "pass max_lag in frames, e.g. count_frames(path) // 2, or iter_frames(path)"
             )
         if n_known < 2:
-            raise InterfacialError(f"{n_known} frame(s); an MSD needs at least 2")
+            where = (
+                ", ".join(str(p) for p in frames.paths) + ": "
+                if isinstance(frames, FrameReader)
+                else ""
+            )
+            raise InterfacialError(
+                f"{where}{n_known} frame(s); an MSD needs at least 2 (store frames more often "
+                "or run longer)"
+            )
         max_lag = n_known // 2
     if max_lag < 1 or origin_interval < 1:
         raise InterfacialError(
@@ -184,9 +192,13 @@ def _streamed_msd(
         from rich.console import Console
         from rich.progress import Progress
 
-        bar = Progress(console=Console(stderr=True), transient=True)
-        bar.start()
-        task = bar.add_task("MSD", total=n_known)
+        console = Console(stderr=True)
+        # Only on a terminal: elsewhere rich leaves an empty line, which would precede the one
+        # error line of a run stopped by a bad frame.
+        if console.is_terminal:
+            bar = Progress(console=console, transient=True)
+            bar.start()
+            task = bar.add_task("MSD", total=n_known)
     try:
         for k, frame in enumerate(frames):
             where = f"frame {k}"

@@ -10,6 +10,7 @@ choices a study may make.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,9 @@ MIN_INTERATOMIC_DISTANCE = 0.5
 MIN_VOLUME_PER_ATOM = 1.0
 #: Largest slab of one facet a command builds on its smallest surface cell (atoms).
 MAX_SLAB_ATOMS = 1500
+#: Longest lattice vector of a structure file (A): interface models with vacuum reach ~100 A;
+#: a longer vector is a unit mistake (bohr, nm) or a cell the neighbour search cannot hold.
+MAX_CELL_LENGTH = 1000.0
 
 
 def _range_text(
@@ -51,11 +55,14 @@ def check_number(
     high_open: bool = False,
     integer: bool = False,
     unit: str = "",
+    note: str = "",
 ) -> Any:
     """``value`` if it is a finite number within the bounds, else an error naming ``name``.
 
     ``low_open``/``high_open`` make a bound strict (``> 0`` rather than ``>= 0``); ``unit`` is
-    shown in the message (e.g. ``"fs"``). ``None`` passes (an option not given).
+    shown in the message (e.g. ``"fs"``); ``note`` says what the number is ("a fraction": the
+    message reads "--max-mismatch is a fraction: 15 is out of range"). ``None`` passes (an
+    option not given).
     """
     if value is None:
         return None
@@ -64,14 +71,17 @@ def check_number(
     unit_text = f" {unit}" if unit else ""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise InterfacialError(f"{name} {value!r} is not a number; give {want}{unit_text}")
-    if not math.isfinite(float(value)) or (integer and float(value) != int(value)):
-        raise InterfacialError(f"{name} is {value}; give {want}{unit_text}")
+    whole = isinstance(value, int | np.integer) or (
+        math.isfinite(float(value)) and float(value) == int(value)
+    )
+    if not math.isfinite(float(value)) or (integer and not whole):
+        what = f"{name} is {note}, not {value}" if note else f"{name} is {value}"
+        raise InterfacialError(f"{what}; give {want}{unit_text}")
     low_bad = minimum is not None and (value <= minimum if low_open else value < minimum)
     high_bad = maximum is not None and (value >= maximum if high_open else value > maximum)
     if low_bad or high_bad:
-        raise InterfacialError(
-            f"{name} {value:g}{unit_text} is out of range; give {want}{unit_text}"
-        )
+        what = f"{name} is {note}: {value:g}" if note else f"{name} {value:g}"
+        raise InterfacialError(f"{what}{unit_text} is out of range; give {want}{unit_text}")
     return value
 
 
@@ -112,12 +122,18 @@ def check_facet_cost(
 
 
 def check_structure(
-    structure: Structure, source: str, *, max_atoms: int = MAX_STRUCTURE_ATOMS
+    structure: Structure,
+    source: str,
+    *,
+    max_atoms: int = MAX_STRUCTURE_ATOMS,
+    overlaps: bool = True,
 ) -> Structure:
     """A crystal the calculators can run: finite, with volume, ordered, known elements, no overlaps.
 
     Checked in order of cost, so a NaN never reaches a symmetry or neighbour search (where it
-    crashes native code).
+    crashes native code). ``overlaps=False`` skips the search for atoms closer than
+    :data:`MIN_INTERATOMIC_DISTANCE`, for a structure read only for its species and site
+    properties (never computed on).
     """
     from pymatgen.core import Element
 
@@ -142,6 +158,12 @@ def check_structure(
             f"{source}: the cell is degenerate (vector lengths {shown} A, volume {volume:.3g} "
             f"A^3 for {n} atoms); give three independent lattice vectors"
         )
+    if lengths.max() > MAX_CELL_LENGTH:
+        shown = ", ".join(f"{x:.4g}" for x in lengths)
+        raise InterfacialError(
+            f"{source}: the cell is huge (vector lengths {shown} A, at most {MAX_CELL_LENGTH:g} "
+            "A); check the units (A) and the scale factor of the file"
+        )
     if not structure.is_ordered:
         raise InterfacialError(
             f"{source} is disordered (partial occupancies); give an ordered cell, e.g. from "
@@ -149,7 +171,7 @@ def check_structure(
         )
     unknown = sorted(
         {
-            str(sp)
+            getattr(sp, "symbol", str(sp))  # a DummySpecies prints as 'Xx0+'
             for sp in structure.composition
             if not isinstance(sp, Element) and not hasattr(sp, "element")
         }
@@ -163,6 +185,8 @@ def check_structure(
             f"{source} has {n} atoms (at most {max_atoms}); give a smaller cell (a primitive or "
             "conventional cell: supercells are built where needed)"
         )
+    if not overlaps:
+        return structure
     centres, neighbours, _, distances = structure.get_neighbor_list(MIN_INTERATOMIC_DISTANCE)
     if len(distances):
         k = int(np.argmin(distances))
@@ -192,4 +216,26 @@ def check_input_file(path: str | Path, what: str, *, directory: bool = False) ->
         pass
     except OSError as exc:
         raise InterfacialError(f"{what} {p} cannot be read ({exc.strerror})") from None
+    return p
+
+
+def check_output_directory(path: str | Path, what: str) -> Path:
+    """A directory that exists or can be created: not a file, not below a file, writable.
+
+    Checked before any work so that a run is not lost at its last step; nothing is created.
+    """
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise InterfacialError(
+            f"{what} {p} is an existing file; give a directory (new or existing)"
+        )
+    existing = p
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InterfacialError(
+            f"{what} {p} cannot be created: {existing} is a file; give a directory path"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InterfacialError(f"{what} {p} cannot be written ({existing} is read-only)")
     return p

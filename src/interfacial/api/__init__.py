@@ -20,6 +20,7 @@ from interfacial.api.potentials import fit_mtp, learn_potential, stored_training
 from interfacial.api.report import report
 from interfacial.api.results import (
     build,
+    check_diffusion_unsaved,
     load_potential,
     query_arrhenius,
     query_diffusion,
@@ -43,6 +44,7 @@ from interfacial.api.transport import (
 __all__ = [
     "analyse_trajectory",
     "build",
+    "check_diffusion_unsaved",
     "diffusion_of",
     "fit_mtp",
     "interface_flow",

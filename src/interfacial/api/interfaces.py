@@ -45,16 +45,22 @@ def _interface_facets(
     compound_miller: Any,
     metal_thickness: float | None = None,
     compound_thickness: float | None = None,
+    max_atoms: int | None = None,
 ) -> tuple[list[int], list[int]]:
-    """Both facets parsed and their slabs' cost checked, before any matching or job."""
+    """Both facets parsed and their slabs' cost checked, before any matching or job.
+
+    With ``max_atoms`` (the largest model), two slabs that hold more atoms together on their
+    smallest cells than a model may are refused: no candidate could ever be built.
+    """
     from interfacial.structures.slabs import (
         DEFAULT_COMPOUND_THICKNESS,
         default_metal_thickness,
         parse_miller,
     )
-    from interfacial.validation import check_facet_cost
+    from interfacial.validation import check_facet_cost, slab_atoms_estimate
 
     facets = []
+    smallest = 0
     for side, bulk, miller, thickness in (
         (
             "metal",
@@ -75,6 +81,14 @@ def _interface_facets(
             raise InterfacialError(f"{side} facet: {exc}") from None
         check_facet_cost(bulk, hkl, thickness, what=f"the {side} facet")
         facets.append(list(hkl))
+        smallest += slab_atoms_estimate(bulk, hkl, thickness)
+    if max_atoms is not None and smallest > max_atoms:
+        labels = [",".join(map(str, f)) for f in facets]
+        raise InterfacialError(
+            f"a model of the metal facet ({labels[0]}) on the compound facet ({labels[1]}) "
+            f"holds at least about {smallest} atoms, above the limit of {max_atoms} "
+            "(max_atoms, --max-atoms): raise it, or choose lower-index facets or thinner slabs"
+        )
     return facets[0], facets[1]
 
 
@@ -132,14 +146,7 @@ def interface_flow(
 
     settings = settings or get_settings()
     metal_bulk, compound_bulk, metal_label, compound_label = _interface_bulks(metal, compound)
-    metal_hkl, compound_hkl = _interface_facets(
-        metal_bulk,
-        compound_bulk,
-        metal_miller,
-        compound_miller,
-        maker_kwargs.get("metal_thickness"),
-        maker_kwargs.get("compound_thickness"),
-    )
+    # The maker first: it checks every option (cheap) before the facets' geometry.
     engine = engines.calculator(calculator or settings.calculator)
     maker = engine.interface_energetics_maker(
         settings,
@@ -147,6 +154,15 @@ def interface_flow(
             settings, **{k: v for k, v in (surface_kwargs or {}).items() if v is not None}
         ),
         **{k: v for k, v in maker_kwargs.items() if v is not None},
+    )
+    metal_hkl, compound_hkl = _interface_facets(
+        metal_bulk,
+        compound_bulk,
+        metal_miller,
+        compound_miller,
+        maker_kwargs.get("metal_thickness"),
+        maker_kwargs.get("compound_thickness"),
+        max_atoms=maker.max_atoms,
     )
     candidates = find_matches(
         metal_bulk, compound_bulk, metal_hkl, compound_hkl, **maker.match_options()

@@ -121,44 +121,57 @@ def stored_training_sets(
     return sets["training_cfg"], sets["validation_cfg"], sets["species_order"]
 
 
-def training_text(path: Path, species: list[str] | None) -> tuple[str, list[str]]:
-    """A labelled set as .cfg text and its species order.
+def training_text(
+    path: Path, species: list[str] | None, *, what: str = "training set"
+) -> tuple[str, list[str]]:
+    """A labelled set as .cfg text and its species order, checked configuration by configuration.
 
     An MLIP .cfg file numbers its atom types, so it needs ``species`` (the element of each type,
     in type order); other formats are read with ASE and default to the species ordered by
-    electronegativity. Every configuration must carry a finite energy and forces (and stress,
-    if given): an error names the file, the configuration (from 1) and the field.
+    electronegativity. Every configuration must carry a finite energy (eV) and forces (eV/A)
+    (and stress, if given) and only elements of the species order: an error names ``what``, the
+    file, the configuration (from 1) and the field.
     """
-    from interfacial.mtp.cfg import check_labels, check_species_order, read_cfg, write_cfg
+    import tempfile
 
-    if not path.is_file():
-        raise InterfacialError(f"training/validation file {path} does not exist")
+    from interfacial.conventions import species_order
+    from interfacial.mtp.cfg import check_species_order, check_training_set, read_cfg, write_cfg
+    from interfacial.validation import check_input_file
+
+    path = check_input_file(path, what)
+    if path.stat().st_size == 0:
+        raise InterfacialError(
+            f"{what} {path} is empty; give labelled configurations (energy and forces)"
+        )
+    text: str | None = None
     if path.suffix == ".cfg":
         if not species:
             raise InterfacialError(
                 f"{path} is an MLIP .cfg file, whose atom types are numbers: give --species "
                 "in the order of the types, e.g. --species Li,S"
             )
-        # Validates the file before anything is stored.
-        check_labels(read_cfg(path, species), str(path))
-        return path.read_text(), check_species_order(species)
-    import tempfile
+        frames = read_cfg(path, species)  # its errors name the file and the line
+        text = path.read_text(encoding="utf-8")
+    else:
+        from ase.io import read
 
-    from ase.io import read
-
-    from interfacial.conventions import species_order
-
-    try:
-        frames = read(path, index=":")
-    except Exception as exc:  # ASE raises many types for unreadable files
-        raise InterfacialError(f"cannot read configurations from {path}: {exc}") from None
-    frames = frames if isinstance(frames, list) else [frames]
-    check_labels(frames, str(path))
-    present = {s for atoms in frames for s in atoms.get_chemical_symbols()}
-    order = species or species_order(present)
-    with tempfile.TemporaryDirectory() as folder:
-        out = write_cfg(frames, Path(folder) / "set.cfg", order)
-        return out.read_text(), check_species_order(order)
+        try:
+            read_frames = read(path, index=":")
+        except Exception as exc:  # ASE raises many types for unreadable files
+            raise InterfacialError(
+                f"cannot read configurations from {what} {path} ({type(exc).__name__}: {exc}); "
+                "give an extxyz, ASE .traj or MLIP .cfg file"
+            ) from None
+        frames = read_frames if isinstance(read_frames, list) else [read_frames]
+    order = check_species_order(
+        species or species_order({s for atoms in frames for s in atoms.get_chemical_symbols()})
+    )
+    # A validation set may hold a single configuration; a training set needs a few.
+    check_training_set(frames, order, f"{what} {path}", minimum=2 if what == "training set" else 1)
+    if text is None:
+        with tempfile.TemporaryDirectory() as folder:
+            text = write_cfg(frames, Path(folder) / "set.cfg", order).read_text()
+    return text, order
 
 
 def fit_mtp(
@@ -229,7 +242,9 @@ def fit_mtp(
         train_text, order = training_text(Path(text), order)
         validation_text = {}
         source = text
-    validation_text |= {p.stem: training_text(p, order)[0] for p in validation or []}
+    validation_text |= {
+        p.stem: training_text(p, order, what="validation set")[0] for p in validation or []
+    }
     options: dict[str, Any] = engines.get("fit", engine).options_from_settings(settings)
     if max_iter is not None:
         options["max_iter"] = max_iter

@@ -25,7 +25,9 @@ def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[P
     chart of E_f, sigma and W per interface (Li and Na panels); one side view per interface.
     """
     from interfacial.plots import adhesion_bars, wulff_figure
+    from interfacial.validation import check_output_directory
 
+    check_output_directory(out_dir, "report directory")
     settings = settings or get_settings()
     # Per material and calculator, the shape with the most facets (a single-facet run of an
     # interface flow must not hide a full Wulff shape), the newest of those.

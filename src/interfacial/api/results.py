@@ -260,20 +260,59 @@ def query_arrhenius(
     return sorted(docs, key=lambda d: (d["system"], d["group"], d["component"]))
 
 
-def save_diffusion(document: Any, settings: InterfacialSettings | None = None) -> None:
+def save_diffusion(
+    document: Any, settings: InterfacialSettings | None = None, *, overwrite: bool = False
+) -> None:
     """Write a DiffusionDocument (e.g. from ``interfacial diffusion --save``) to the database.
 
     It joins the ``diffusion`` collection next to the MD-derived ones, so the Arrhenius builder
-    fits it with the others of its system.
+    fits it with the others of its system. A stored document of the same system, potential and
+    temperature is replaced only with ``overwrite``.
     """
     settings = settings or get_settings()
     check_writable(settings)
     store = derived_store(DIFFUSION, "diffusion_id", settings)
     store.connect()
     try:
+        if not overwrite:
+            _refuse_stored_diffusion(store, document.diffusion_id)
         store.update([document.model_dump()], key="diffusion_id")
     finally:
         store.close()
+
+
+def check_diffusion_unsaved(
+    system: str,
+    temperature: float,
+    potential_sha256: str | None = None,
+    settings: InterfacialSettings | None = None,
+) -> None:
+    """Refuse, before any analysis, a save that would replace a stored D* document.
+
+    Documents are keyed by (system, potential, temperature): a second trajectory of the same
+    system at the same temperature would silently replace the first one's result.
+    """
+    from interfacial.schemas.diffusion import DiffusionDocument
+
+    settings = settings or get_settings()
+    check_writable(settings)
+    store = derived_store(DIFFUSION, "diffusion_id", settings)
+    store.connect()
+    try:
+        _refuse_stored_diffusion(
+            store, DiffusionDocument.make_id(system, potential_sha256, temperature)
+        )
+    finally:
+        store.close()
+
+
+def _refuse_stored_diffusion(store: Any, diffusion_id: str) -> None:
+    found = store.query_one({"diffusion_id": diffusion_id}, properties=["system", "temperature"])
+    if found is not None:
+        raise InterfacialError(
+            f"a D* of system {found['system']!r} at {found['temperature']:g} K is already "
+            "stored; give another --system name, or --overwrite to replace it"
+        )
 
 
 def _newest_output(

@@ -26,6 +26,7 @@ def surface_flow(
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
     from interfacial.structures.library import load_structure, structure_label
+    from interfacial.validation import check_facet_cost
 
     settings = settings or get_settings()
     bulk = load_structure(structure)
@@ -37,8 +38,13 @@ def surface_flow(
         max_thickness=max_thickness,
         vacuum=vacuum,
     )
-    maker.facets(SpacegroupAnalyzer(bulk).get_conventional_standard_structure())
-    return maker.make(bulk, structure_label(structure, bulk))
+    label = structure_label(structure, bulk)
+    conventional = SpacegroupAnalyzer(bulk).get_conventional_standard_structure()
+    for hkl in maker.facets(conventional):
+        # The thinnest slab of each facet: a huge one is refused before any job exists.
+        h, k, l_ = hkl
+        check_facet_cost(conventional, (h, k, l_), maker.min_thickness, what=f"{label} facet")
+    return maker.make(bulk, label)
 
 
 def run_surfaces(

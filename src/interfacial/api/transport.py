@@ -217,10 +217,9 @@ def analyse_trajectory(
 
     if not (temperature > 0 and math.isfinite(temperature)):
         raise InterfacialError(f"--temperature must be a positive number of K, got {temperature}")
-    files = [Path(p) for p in paths]
-    missing = [str(p) for p in files if not p.is_file()]
-    if missing:
-        raise InterfacialError(f"no such trajectory file: {', '.join(missing)}")
+    from interfacial.validation import check_input_file
+
+    files = [check_input_file(p, "trajectory file") for p in paths]
     source: Any = files if len(files) > 1 else files[0]
     recorded = recorded_md_plan(source)
     if recorded is not None:
@@ -248,7 +247,9 @@ def analyse_trajectory(
     if structure is not None:
         from interfacial.structures.library import load_structure
 
-        model = load_structure(structure)
+        # Only its species and regions label the trajectory's atoms: its geometry is not used,
+        # so atoms closer than a bond (a snapshot of a hot run) are no error here.
+        model = load_structure(structure, check_overlaps=False)
         regions = model.site_properties.get("region")
         if regions is None:
             raise InterfacialError(
@@ -283,18 +284,26 @@ def analyse_trajectory(
             f"the trajectory ran at {measured:.0f} K on average, not {temperature:g} K: "
             "check --temperature"
         )
-    return diffusion_document(
-        frames(),
-        groups,
-        system=system or files[0].stem,
-        temperature=temperature,
-        source="trajectory",
-        components=components,
-        fit_window=fit_window,
-        origin_interval=origin_interval or 1,
-        progress=show_progress,
-        trajectory_files=[p.resolve() for p in files],
-    )
+    try:
+        return diffusion_document(
+            frames(),
+            groups,
+            system=system or files[0].stem,
+            temperature=temperature,
+            source="trajectory",
+            components=components,
+            fit_window=fit_window,
+            origin_interval=origin_interval or 1,
+            progress=show_progress,
+            trajectory_files=[p.resolve() for p in files],
+        )
+    except InterfacialError as exc:
+        # The run's length is known only once it is read: name the option to change.
+        if fit_window is not None and str(exc).startswith("fit window"):
+            raise InterfacialError(
+                f"--fit-window {fit_window[0]:g},{fit_window[1]:g}: {exc}"
+            ) from None
+        raise
 
 
 def transport(
@@ -334,7 +343,12 @@ def transport(
         ``arrhenius``: this run's Arrhenius fits (Ea in meV, D0 in cm^2/s).
 
     """
+    from interfacial.flows.diffusion import EmbeddedDiffusionMDMaker
+
     settings = settings or get_settings()
+    # Cheap checks first: the cell and the MD options, then the potential (a store read).
+    cell, default_label = load_md_structure(structure, settings)
+    EmbeddedDiffusionMDMaker(**maker_kwargs)
     spec = str(potential)
     mtp = load_potential(spec, species, settings)
     # A potential from the database comes with its training set: grade the frames with it.
@@ -342,9 +356,9 @@ def transport(
         training_set(spec.removeprefix("store:"), settings) if spec.startswith("store:") else None
     )
     fits = run_transport(
-        structure,
+        cell,
         mtp,
-        label=label,
+        label=label or default_label,
         settings=settings,
         show_progress=show_progress,
         training=training,

@@ -15,9 +15,13 @@ from interfacial.errors import InterfacialError
 
 
 class Strict(BaseModel):
-    """Base of every campaign entry: unknown keys are refused, so a misspelt key is an error."""
+    """Base of every campaign entry: unknown keys are refused, so a misspelt key is an error.
 
-    model_config = ConfigDict(extra="forbid")
+    Numbers must be finite: YAML's ``.nan`` and ``.inf`` pass every range check of a float
+    field (``nan > 0`` is false but so is ``nan <= 0``), so they are refused at reading.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _miller(value: Any) -> list[int]:

@@ -47,14 +47,28 @@ def submit(
 
     Returns one summary per workflow: stage, flow name, number of Fireworks, categories.
     """
-    from jobflow.managers.fireworks import flow_to_workflow
+    return add_flows(campaign, submission_flows(campaign, settings), launchpad)
 
+
+def submission_flows(
+    campaign: Campaign, settings: InterfacialSettings | None = None
+) -> list[tuple[str, Flow]]:
+    """Build and validate every flow of a submission: (stage, flow) pairs, nothing added."""
     from interfacial.settings import get_settings
 
     # Engine commands are the worker's, not the submitter's.
     worker_settings = (settings or get_settings()).model_copy(update={"vasp_cmd": WORKER_VASP_CMD})
+    return campaign.flows(worker_settings, local=False)
+
+
+def add_flows(
+    campaign: Campaign, flows: list[tuple[str, Flow]], launchpad: Any
+) -> list[dict[str, Any]]:
+    """Add built flows to a LaunchPad as routed workflows (``store=None``); one summary each."""
+    from jobflow.managers.fireworks import flow_to_workflow
+
     added = []
-    for stage, flow in campaign.flows(worker_settings, local=False):
+    for stage, flow in flows:
         category = getattr(campaign.routing, STAGE_ROUTE[stage])
         # store=None: nothing about the database (credentials included) goes into the specs.
         routed = route(flow, category, campaign.routing.fworker)
@@ -104,6 +118,7 @@ def submit_file(
 ) -> tuple[Campaign, list[dict[str, Any]]]:
     """Load a campaign file and :func:`submit` it to the LaunchPad of ``launchpad_file``."""
     campaign = load_campaign(path)
-    if campaign.learnt_systems():  # refused (one line) before any LaunchPad file is created
-        campaign.flows(local=False)
-    return campaign, submit(campaign, open_launchpad(launchpad_file))
+    # Every flow is built and checked before the LaunchPad is opened: bad input is reported
+    # without waiting on a server, and nothing is added.
+    flows = submission_flows(campaign)
+    return campaign, add_flows(campaign, flows, open_launchpad(launchpad_file))

@@ -175,7 +175,10 @@ def run_demo(
 ) -> CampaignResult:
     """Run the demo campaign here, then write the figures of the report to ``out_dir``."""
     from interfacial.api import query_surfaces, report
+    from interfacial.validation import check_output_directory
 
+    # The figures come last: a bad directory must not surface after the whole run.
+    check_output_directory(out_dir, "report directory")
     campaign = load_campaign(demo_file())
     if say:
         say(campaign.description.strip())  # what the demo cut, and how the study differs

@@ -78,25 +78,36 @@ class Campaign(Strict):
                 "without them"
             )
         steps: list[Step] = []
-        for spec in self.surfaces:
+        for i, spec in enumerate(self.surfaces):
             options = spec.model_dump(exclude={"material"})
-            flow = surface_flow(
-                spec.material, calculator=self.calculators.surfaces, settings=settings, **options
-            )
+            try:
+                flow = surface_flow(
+                    spec.material,
+                    calculator=self.calculators.surfaces,
+                    settings=settings,
+                    **options,
+                )
+            except InterfacialError as exc:
+                raise InterfacialError(f"surfaces[{i}] ({spec.material}): {exc}") from None
             steps.append(Step("surfaces", spec.material, flow))
-        for ispec in self.interfaces:
+        for i, ispec in enumerate(self.interfaces):
             options = ispec.model_dump(
                 exclude={"metal", "compound", "metal_miller", "compound_miller"}
             )
-            flow = interface_flow(
-                ispec.metal,
-                ispec.compound,
-                ispec.metal_miller,
-                ispec.compound_miller,
-                calculator=self.calculators.interfaces,
-                settings=settings,
-                **options,
-            )
+            try:
+                flow = interface_flow(
+                    ispec.metal,
+                    ispec.compound,
+                    ispec.metal_miller,
+                    ispec.compound_miller,
+                    calculator=self.calculators.interfaces,
+                    settings=settings,
+                    **options,
+                )
+            except InterfacialError as exc:
+                raise InterfacialError(
+                    f"interfaces[{i}] ({ispec.metal}||{ispec.compound}): {exc}"
+                ) from None
             steps.append(Step("interfaces", flow.name, flow))
         steps += [Step("potentials", system, None, i) for i, system in enumerate(learnt)]
         for i, tspec in enumerate(self.transport):
@@ -276,14 +287,23 @@ def load_campaign(path: str | Path) -> Campaign:
 
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise InterfacialError(f"campaign file {path} is a directory; give a YAML file") from None
     except OSError as exc:
         raise InterfacialError(f"cannot read campaign file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InterfacialError(
+            f"campaign file {path} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it "
+            "as UTF-8"
+        ) from None
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InterfacialError(f"{path} is not valid YAML: {exc}") from None
+    if data is None:
+        raise InterfacialError(f"campaign file {path} is empty; give at least 'name: ...'")
     if not isinstance(data, dict):
         raise InterfacialError(f"{path}: a campaign is a mapping with at least 'name'")
     try:

@@ -74,7 +74,9 @@ def demo(
             typer.echo(line)
         return
     from interfacial.settings import get_settings
+    from interfacial.validation import check_output_directory
 
+    check_output_directory(out, "--out")  # before the first progress line
     say(f"interfacial demo; database in {get_settings().data_dir.resolve()}")
     result = run_demo(out, say=say)
     campaign_tables(

@@ -23,6 +23,7 @@ def number(
     high_open: bool = False,
     integer: bool = False,
     unit: str = "",
+    note: str = "",
 ) -> Callable[[typer.CallbackParam, Any], Any]:
     """A typer callback checking an option's value (or each value of a repeatable option)."""
 
@@ -39,6 +40,7 @@ def number(
                 high_open=high_open,
                 integer=integer,
                 unit=unit,
+                note=note,
             )
         return value
 
@@ -47,14 +49,29 @@ def number(
 
 #: Reusable checks of the quantities that recur across commands.
 POSITIVE = number(minimum=0, low_open=True)
-COUNT = number(minimum=1, integer=True)
-TEMPERATURE = number(minimum=0, low_open=True, maximum=5000, unit="K")
-TIME_STEP_FS = number(minimum=0, low_open=True, maximum=20, unit="fs")
+#: Counts of steps, configurations, iterations: beyond 10^7 a count is a typo, not a study.
+COUNT = number(minimum=1, maximum=10**7, integer=True)
+TEMPERATURE = number(
+    minimum=0, low_open=True, maximum=5000, unit="K", note="a positive temperature"
+)
+TIME_STEP_FS = number(minimum=0, low_open=True, maximum=20, unit="fs", note="the MD time step")
 #: MD durations: up to 1 us, far beyond any run, but finite.
 DURATION_PS = number(minimum=0, maximum=1e6, unit="ps")
-FRACTION = number(minimum=0, maximum=1, low_open=True, high_open=True)
+FRACTION = number(minimum=0, maximum=1, low_open=True, high_open=True, note="a fraction")
 ATOMS = number(minimum=1, maximum=100_000, integer=True)
 THICKNESS_A = number(minimum=0, low_open=True, maximum=1000, unit="A")
+#: A production run must be long enough to hold frames.
+PRODUCTION_PS = number(minimum=0, low_open=True, maximum=1e6, unit="ps")
+#: Time between stored frames: up to 1 ns.
+FRAME_FS = number(minimum=0, low_open=True, maximum=1e6, unit="fs")
+#: The time step of a trajectory (MD step of a dump, or time between stored frames).
+TRAJECTORY_STEP_FS = number(
+    minimum=0, low_open=True, maximum=1e6, unit="fs", note="the time step (fs per step or frame)"
+)
+#: Interface areas: the matching's own bound (structures.matching, 1000 A^2).
+AREA_A2 = number(minimum=0, low_open=True, maximum=1000, unit="A^2")
+#: Largest Miller index: structures.slabs.MAX_MILLER_INDEX (not imported: --help stays fast).
+MILLER_INDEX = number(minimum=1, maximum=4, integer=True)
 
 
 def mtp_level(param: typer.CallbackParam, value: int) -> int:

@@ -10,8 +10,8 @@ from interfacial.cli.app import app
 from interfacial.cli.options import (
     ATOMS,
     COUNT,
-    DURATION_PS,
     FRACTION,
+    PRODUCTION_PS,
     TEMPERATURE,
     TIME_STEP_FS,
     mtp_level,
@@ -32,7 +32,7 @@ def learn_potential_command(
         1000.0, "--temperature", help="Reference MD (K).", callback=TEMPERATURE
     ),
     reference_ps: float = typer.Option(
-        14.0, "--reference-ps", help="Reference MD production.", callback=DURATION_PS
+        14.0, "--reference-ps", help="Reference MD production (ps).", callback=PRODUCTION_PS
     ),
     time_step: float = typer.Option(
         2.0, "--time-step", help="Reference MD step (fs).", callback=TIME_STEP_FS
@@ -47,7 +47,7 @@ def learn_potential_command(
         callback=ATOMS,
     ),
     vacancy_count: int | None = typer.Option(
-        None, "--vacancy-count", help="Li removed.", callback=COUNT
+        None, "--vacancy-count", help="Li removed.", callback=ATOMS
     ),
     vacancy_fraction: float | None = typer.Option(
         None, "--vacancy-fraction", help="Fraction of Li removed.", callback=FRACTION

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import typer
 
 from interfacial.cli.app import app, explain_empty, query_app
-from interfacial.cli.options import ATOMS, COUNT, FRACTION, POSITIVE, THICKNESS_A
+from interfacial.cli.options import (
+    AREA_A2,
+    ATOMS,
+    FRACTION,
+    MILLER_INDEX,
+    THICKNESS_A,
+    number,
+)
 from interfacial.cli.render import (
     interface_public,
     interface_table,
@@ -38,13 +47,20 @@ def structures(
 @app.command()
 def surfaces(
     structure: str = typer.Argument(..., help="Built-in name (Li, Li2S, ...) or structure file."),
-    max_index: int = typer.Option(1, "--max-index", help="Largest Miller index.", callback=COUNT),
+    max_index: int = typer.Option(
+        1, "--max-index", help="Largest Miller index (1-4).", callback=MILLER_INDEX
+    ),
     miller: list[str] | None = typer.Option(
         None, "--miller", help="Only this facet, e.g. 1,1,0 (repeatable); overrides --max-index."
     ),
     calculator: str | None = typer.Option(None, "--calculator", help="CHGNet (default) or VASP."),
     min_thickness: float = typer.Option(
-        8.0, "--min-thickness", help="Thinnest slab (A).", callback=THICKNESS_A
+        8.0,
+        "--min-thickness",
+        help="Thinnest slab (A).",
+        callback=number(
+            minimum=0, low_open=True, maximum=1000, unit="A", note="the minimum slab thickness"
+        ),
     ),
     max_thickness: float = typer.Option(
         30.0, "--max-thickness", help="Thickest slab (A).", callback=THICKNESS_A
@@ -102,7 +118,7 @@ def match_command(
         ..., "--compound-miller", help=MILLER_HELP
     ),
     max_area: float | None = typer.Option(
-        None, "--max-area", help="Largest area (A^2).", callback=POSITIVE
+        None, "--max-area", help="Largest area (A^2).", callback=AREA_A2
     ),
     max_mismatch: float | None = typer.Option(
         None,
@@ -139,7 +155,7 @@ def interface(
     ),
     calculator: str | None = typer.Option(None, "--calculator", help="CHGNet (default) or VASP."),
     max_area: float | None = typer.Option(
-        None, "--max-area", help="Largest area (A^2).", callback=POSITIVE
+        None, "--max-area", help="Largest area (A^2).", callback=AREA_A2
     ),
     max_mismatch: float | None = typer.Option(
         None, "--max-mismatch", help="Fraction.", callback=FRACTION
@@ -196,8 +212,10 @@ def _parse_pair(text: str) -> list[float]:
         pair = [float(p) for p in parts]
     except ValueError:
         pair = []
-    if len(pair) != 2:
-        raise InterfacialError(f"--registry '{text}' is not two fractions, e.g. 0.5,0")
+    if len(pair) != 2 or not all(math.isfinite(x) for x in pair):
+        raise InterfacialError(
+            f"--registry '{text}' is not two fractions (finite numbers), e.g. 0.5,0"
+        )
     return pair
 
 

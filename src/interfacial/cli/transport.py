@@ -11,9 +11,11 @@ from interfacial.cli.options import (
     ATOMS,
     DURATION_PS,
     FRACTION,
-    POSITIVE,
+    FRAME_FS,
+    PRODUCTION_PS,
     TEMPERATURE,
     TIME_STEP_FS,
+    TRAJECTORY_STEP_FS,
 )
 from interfacial.cli.render import arrhenius_table, diffusion_public, diffusion_table, print_json
 from interfacial.errors import InterfacialError
@@ -57,7 +59,7 @@ def diffusion(
         "--time-step",
         help="LAMMPS dumps: the MD time step (fs per step). XDATCAR (POTIM x stride), .traj and "
         "extxyz: fs between stored frames. Dumps and XDATCARs do not record it.",
-        callback=POSITIVE,
+        callback=TRAJECTORY_STEP_FS,
     ),
     species: str | None = typer.Option(
         None, "--species", help="Element of each LAMMPS atom type, in type order: e.g. S,Li."
@@ -84,6 +86,12 @@ def diffusion(
     ),
     system: str | None = typer.Option(None, "--system", help="Name stored with --save."),
     save: bool = typer.Option(False, "--save", help="Store the result in the database."),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="With --save: replace a stored result of the same --system and temperature "
+        "(refused otherwise).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Tracer diffusivity D* per group and component of any MD trajectory (streamed).
@@ -91,7 +99,7 @@ def diffusion(
     D* in cm^2/s per group (every element, region groups, --group) and component (in-plane =
     x, y; out-of-plane = z; total), fitted to the drift-corrected MSD by GLS.
     """
-    from interfacial.api import analyse_trajectory, save_diffusion
+    from interfacial.api import analyse_trajectory, check_diffusion_unsaved, save_diffusion
 
     window = None
     if fit_window is not None:
@@ -108,10 +116,13 @@ def diffusion(
             check_number(value, "--fit-window", minimum=0, unit="ps")
         if window[0] >= window[1]:
             raise InterfacialError(
-                f"--fit-window '{fit_window}' starts after it ends; give START,END in ps"
+                f"--fit-window '{fit_window}': the fit window starts after it ends; give "
+                "START,END in ps"
             )
     if save and not (system and system.strip()):
         raise InterfacialError("--save needs --system NAME to file the result under")
+    if overwrite and not save:
+        raise InterfacialError("--overwrite only applies with --save; add --save --system NAME")
     species_order = None
     if species is not None:
         from pymatgen.core.periodic_table import Element
@@ -123,6 +134,9 @@ def diffusion(
                 f"--species '{species}': {bad[0]!r} is not an element; give the element of "
                 "LAMMPS type 1, 2, ... separated by commas, e.g. S,Li"
             )
+    if save and not overwrite:
+        assert system is not None
+        check_diffusion_unsaved(system.strip(), temperature)
     doc = analyse_trajectory(
         trajectory,
         temperature,
@@ -136,7 +150,7 @@ def diffusion(
         show_progress=not as_json,
     )
     if save:
-        save_diffusion(doc)
+        save_diffusion(doc, overwrite=overwrite)
     data = doc.model_dump(mode="json")
     if as_json:
         print_json(diffusion_public(data))
@@ -178,10 +192,10 @@ def transport(
         1000.0, "--equilibration-ps", help="ps.", callback=DURATION_PS
     ),
     production_ps: float = typer.Option(
-        10000.0, "--production-ps", help="ps.", callback=DURATION_PS
+        10000.0, "--production-ps", help="ps.", callback=PRODUCTION_PS
     ),
     dump_fs: float = typer.Option(
-        100.0, "--dump-fs", help="fs between stored frames.", callback=POSITIVE
+        100.0, "--dump-fs", help="fs between stored frames.", callback=FRAME_FS
     ),
     supercell_atoms: int | None = typer.Option(
         None,

@@ -437,7 +437,11 @@ def check_labels(configurations: Sequence[Atoms], source: str | None = None) -> 
 
 
 def check_training_set(
-    configurations: Sequence[Atoms], species_order: Sequence[str], source: str | None = None
+    configurations: Sequence[Atoms],
+    species_order: Sequence[str],
+    source: str | None = None,
+    *,
+    minimum: int = MIN_TRAINING_CONFIGURATIONS,
 ) -> None:
     """Check that configurations can train a potential over ``species_order``.
 
@@ -449,22 +453,29 @@ def check_training_set(
         Element symbols of the potential.
     source
         How errors name the set; configurations are numbered from 1.
+    minimum
+        Fewest configurations accepted (a validation set may hold one).
 
     Raises
     ------
     InterfacialError
-        If there are fewer than :data:`MIN_TRAINING_CONFIGURATIONS` configurations, one lacks
+        If there are fewer than ``minimum`` configurations, one lacks
         energy or forces, one has a non-finite energy, force or stress, or an element outside
         ``species_order``.
 
     """
     order = check_species_order(species_order)
-    if len(configurations) < MIN_TRAINING_CONFIGURATIONS:
+    if len(configurations) < minimum:
         raise InterfacialError(
-            f"a fit needs at least {MIN_TRAINING_CONFIGURATIONS} labelled configurations, got "
+            f"a fit needs at least {minimum} labelled configurations, got "
             f"{len(configurations)}{f' in {source}' if source else ''}: run (more) reference "
             "MD first"
         )
     for number, atoms in enumerate(configurations, start=1):
-        _types(atoms, order, number)
+        try:
+            _types(atoms, order, number)
+        except InterfacialError as exc:
+            if source is None:
+                raise
+            raise InterfacialError(f"{source}: {exc}") from None
     check_labels(configurations, source)

@@ -130,7 +130,8 @@ def vacancy_count(n_available: int, count: int | None, fraction: float | None) -
     """
     if (count is None) == (fraction is None):
         raise InterfacialError(
-            "give exactly one of count (number of ions) and fraction (of that element's atoms)"
+            "vacancies: give exactly one of vacancy count (number of ions) and vacancy "
+            "fraction (of that element's atoms)"
         )
     if fraction is not None:
         if not (math.isfinite(fraction) and 0 < fraction <= MAX_VACANCY_FRACTION):

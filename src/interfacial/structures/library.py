@@ -7,6 +7,7 @@ calculator before use. Anywhere a name is accepted, a path to any structure file
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -104,8 +105,12 @@ def builtin_names() -> list[str]:
     return list(BUILTIN_PHASES)
 
 
-def load_structure(name_or_path: str | Path) -> Structure:
+def load_structure(name_or_path: str | Path, *, check_overlaps: bool = True) -> Structure:
     """Return a built-in phase by name, or the structure in a file pymatgen can read.
+
+    A file is checked (:func:`interfacial.validation.check_structure`); ``check_overlaps=False``
+    skips the search for overlapping atoms, for a structure read only for its species and site
+    properties.
 
     Raises
     ------
@@ -130,14 +135,43 @@ def load_structure(name_or_path: str | Path) -> Structure:
 
     if path.is_dir():
         raise InterfacialError(f"{path} is a directory; give a structure file")
+    if path.stat().st_size == 0:
+        raise InterfacialError(f"{path} is empty; give a structure file (CIF, POSCAR, ...)")
+    if _looks_binary(path):
+        raise InterfacialError(
+            f"cannot read a crystal structure from {path}: it is not a text file; give a CIF, "
+            "POSCAR/CONTCAR, extxyz or another format pymatgen reads"
+        )
     try:
-        structure = Structure.from_file(path)
+        with warnings.catch_warnings():
+            # pymatgen's CIF parser warns about what it skips; the checks below (and the one
+            # error line) say what matters, and a warning would break that one line.
+            warnings.simplefilter("ignore")
+            structure = Structure.from_file(path)
     except Exception as exc:  # pymatgen raises many types for unreadable files
         raise InterfacialError(
-            f"cannot read a crystal structure from {path} ({type(exc).__name__}: {exc}); "
-            "give a CIF, POSCAR/CONTCAR, extxyz or another format pymatgen reads"
+            f"cannot read a crystal structure from {path}: {_why(exc)}"
         ) from None
-    return check_structure(structure, str(path))
+    return check_structure(structure, str(path), overlaps=check_overlaps)
+
+
+def _looks_binary(path: Path) -> bool:
+    """NUL bytes near the start of an uncompressed file: no structure format pymatgen reads."""
+    if path.suffix.lower() in (".gz", ".bz2", ".xz", ".lzma", ".z"):
+        return False  # pymatgen decompresses these itself
+    with path.open("rb") as fh:
+        return b"\0" in fh.read(8192)
+
+
+def _why(exc: Exception) -> str:
+    """What a reader's exception means for the user, and what to do."""
+    fix = "give a CIF, POSCAR/CONTCAR, extxyz or another format pymatgen reads"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"it is not a text file; {fix}"
+    if isinstance(exc, IndexError):
+        # pymatgen's POSCAR reader indexes lines and values: the file ends early.
+        return f"lines or values are missing (a truncated file?); complete the file or {fix}"
+    return f"{type(exc).__name__}: {exc}; {fix}"
 
 
 def structure_label(name_or_path: str | Path, structure: Structure) -> str:

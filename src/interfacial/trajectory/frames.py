@@ -163,6 +163,8 @@ def trajectory_paths(path: PathLike | Sequence[PathLike]) -> list[Path]:
     if not paths:
         raise InterfacialError("no trajectory file given")
     for p in paths:
+        if p.is_dir():
+            raise InterfacialError(f"{p} is a directory; give a trajectory file")
         if not p.is_file():
             raise InterfacialError(f"{p}: trajectory file not found")
     return paths

@@ -7,9 +7,35 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
+
+
+@contextmanager
+def working(text: str, enabled: bool = True) -> Iterator[None]:
+    """Show ``text`` with a spinner and the elapsed time on stderr while a silent step runs.
+
+    For work that has no steps to count (lattice matching, building models): a transient live
+    line on a terminal, nothing elsewhere (so that a failure stays the one line on stderr in logs
+    and pipes). Off with --json.
+    """
+    if not enabled:
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        progress.add_task(text, total=None)
+        yield
 
 
 def print_json(data: Any) -> None:

@@ -22,6 +22,7 @@ from interfacial.cli.render import (
     print_json,
     surface_public,
     surface_table,
+    working,
 )
 from interfacial.errors import InterfacialError
 
@@ -130,19 +131,22 @@ def match_command(
 ) -> None:
     """Lattice-match a metal facet on a compound facet (geometry only; strain on the metal)."""
     from interfacial.api import match
+    from interfacial.structures.slabs import miller_label
 
-    candidates = match(
-        metal,
-        compound,
-        metal_miller,
-        compound_miller,
-        max_area=max_area,
-        max_mismatch=max_mismatch,
-    )
+    facets = f"{metal} {miller_label(metal_miller)} on {compound} {miller_label(compound_miller)}"
+    with working(f"lattice matching {facets}", enabled=not as_json):
+        candidates = match(
+            metal,
+            compound,
+            metal_miller,
+            compound_miller,
+            max_area=max_area,
+            max_mismatch=max_mismatch,
+        )
     if as_json:
         print_json(candidates)
     else:
-        match_table(candidates, f"{metal} {metal_miller} on {compound} {compound_miller}")
+        match_table(candidates, facets)
 
 
 @app.command()

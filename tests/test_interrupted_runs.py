@@ -534,3 +534,69 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_results(tmp_path: Path) -> N
     from interfacial.api import query_surfaces
 
     assert len({d["bulk_uuid"] for d in query_surfaces(settings=settings, latest_only=False)}) == 1
+
+
+def _fit_doc(uuid: str, hosts: list[str], sha: str, when: str) -> dict[str, Any]:
+    return {
+        "uuid": uuid,
+        "index": 1,
+        "hosts": hosts,
+        "completed_at": when,
+        "metadata": {"interfacial": {"role": Role.MTP_FIT.value, "system": "X"}},
+        "output": {"potential_sha256": sha, "system": "X"},
+    }
+
+
+def _round_doc(uuid: str, hosts: list[str], final_sha: str | None, when: str) -> dict[str, Any]:
+    output: Any = (
+        {"rounds": [], "final_fit": {"potential_sha256": final_sha}}
+        if final_sha
+        else {"@module": "jobflow.core.reference", "@class": "OutputReference", "uuid": "next"}
+    )
+    return {
+        "uuid": uuid,
+        "index": 1,
+        "hosts": hosts,
+        "completed_at": when,
+        "metadata": {"interfacial": {"role": Role.ACTIVE_LEARNING.value, "round": 0}},
+        "output": output,
+    }
+
+
+def test_store_potential_is_never_the_fit_of_an_unfinished_learning_run(tmp_path):
+    """``store:SYSTEM`` skips fits of a learn-potential run killed before its last round."""
+    from interfacial.api.results import _newest_output
+    from interfacial.stores import get_job_store
+
+    settings = InterfacialSettings(data_dir=tmp_path / "db")
+    store = get_job_store(settings)
+    store.connect()
+    docs = [
+        # A complete learning run: fit a, its last round names a as the final fit.
+        _fit_doc("fa", ["learn-a"], "sha-a", "2026-01-01T10:00:00"),
+        _round_doc("ra", ["learn-a"], "sha-a", "2026-01-01T10:30:00"),
+        # A later run killed during active learning: its fit b is newer, its round unfinished.
+        _fit_doc("fb", ["learn-b"], "sha-b", "2026-01-02T10:00:00"),
+        _round_doc("rb", ["learn-b"], None, "2026-01-02T10:10:00"),
+    ]
+    store.docs_store.update(docs, key="uuid")
+    store.close()
+
+    def newest() -> str:
+        doc = _newest_output(Role.MTP_FIT, "X", settings)
+        assert doc is not None
+        return str(doc["output"]["potential_sha256"])
+
+    assert newest() == "sha-a"
+    # The killed run is rerun to its end: its final round names b.
+    store.connect()
+    store.docs_store.update(
+        [_round_doc("rb2", ["learn-b"], "sha-b", "2026-01-02T11:00:00")], "uuid"
+    )
+    store.close()
+    assert newest() == "sha-b"
+    # A plain fit (fit-mtp: the fit is its flow's last job) finished later wins.
+    store.connect()
+    store.docs_store.update([_fit_doc("fc", ["fit-c"], "sha-c", "2026-01-03T10:00:00")], "uuid")
+    store.close()
+    assert newest() == "sha-c"

@@ -327,14 +327,43 @@ def _newest_output(
     store = get_job_store(settings)
     store.connect()
     try:
-        doc = store.query_one(
-            role_filter(role, system=system),
-            sort={"completed_at": -1},
-            load=True,
-        )
+        for doc in store.query(
+            role_filter(role, system=system), sort={"completed_at": -1}, load=True
+        ):
+            if not isinstance(doc.get("output"), dict):
+                return None
+            if role is not Role.MTP_FIT or _fit_of_a_finished_run(doc, store.docs_store):
+                return doc
     finally:
         store.close()
-    return doc if doc is not None and isinstance(doc.get("output"), dict) else None
+    return None
+
+
+def _fit_of_a_finished_run(fit: dict[str, Any], tasks: Any) -> bool:
+    """Whether a fit may be used as ``store:SYSTEM``: not an unfinished learning run's.
+
+    A fit of ``fit-mtp`` is its flow's last job. A fit inside a learn-potential flow (its
+    outermost host also holds active-learning rounds) counts only once that flow finished, as
+    the ``final_fit`` of its last round: a run killed after a fit but before its active learning
+    ended must not replace the validated potential of an earlier complete run.
+    """
+    hosts = fit.get("hosts") or []
+    if not hosts:
+        return True
+    rounds = list(
+        tasks.query(
+            {**role_filter(Role.ACTIVE_LEARNING), "hosts": hosts[-1]}, properties=["output"]
+        )
+    )
+    if not rounds:
+        return True
+    sha = fit["output"].get("potential_sha256")
+    return any(
+        isinstance(r.get("output"), dict)
+        and isinstance(r["output"].get("final_fit"), dict)
+        and r["output"]["final_fit"].get("potential_sha256") == sha
+        for r in rounds
+    )
 
 
 def load_potential(

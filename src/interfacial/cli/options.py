@@ -15,33 +15,17 @@ import typer
 from interfacial.validation import check_number
 
 
-def number(
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-    integer: bool = False,
-    unit: str = "",
-    note: str = "",
-) -> Callable[[typer.CallbackParam, Any], Any]:
-    """A typer callback checking an option's value (or each value of a repeatable option)."""
+def number(**bounds: Any) -> Callable[[typer.CallbackParam, Any], Any]:
+    """A typer callback checking an option's value (or each value of a repeatable option).
+
+    ``bounds`` are the keyword arguments of :func:`~interfacial.validation.check_number`
+    (minimum, maximum, low_open, high_open, integer, unit, note).
+    """
 
     def check(param: typer.CallbackParam, value: Any) -> Any:
         name = max(param.opts, key=len) if param.opts else str(param.name)
-        values = value if isinstance(value, list | tuple) else [value]
-        for v in values:
-            check_number(
-                v,
-                name,
-                minimum=minimum,
-                maximum=maximum,
-                low_open=low_open,
-                high_open=high_open,
-                integer=integer,
-                unit=unit,
-                note=note,
-            )
+        for v in value if isinstance(value, list | tuple) else [value]:
+            check_number(v, name, **bounds)
         return value
 
     return check

@@ -459,7 +459,12 @@ def _no_match_error(
 ) -> NoMatchError:
     wide_area = min(MAX_AREA_LIMIT, max(2 * max_area, 4 * mesh_area(compound_geo.mesh)))
     wide_angle = max(max_angle, 10.0)
-    raws = _search(metal_geo, compound_geo, wide_area, MAX_MISMATCH_BOUNDS[1], wide_angle)
+    # What the requested area admits first (a search as small as the request); the wider area
+    # only when nothing is near there: its search grows with the area squared (minutes at
+    # hundreds of A^2) and a bad-input message must come in seconds.
+    raws = _search(metal_geo, compound_geo, max_area, MAX_MISMATCH_BOUNDS[1], wide_angle)
+    if not raws:
+        raws = _search(metal_geo, compound_geo, wide_area, MAX_MISMATCH_BOUNDS[1], wide_angle)
     best = sorted(
         (_candidate(r, metal_geo, compound_geo, *counts) for r in raws),
         key=lambda c: (round(c.mismatch, 6), c.area),

@@ -21,6 +21,7 @@ from interfacial.api.report import report
 from interfacial.api.results import (
     build,
     check_diffusion_unsaved,
+    empty_database_note,
     load_potential,
     query_arrhenius,
     query_diffusion,
@@ -46,6 +47,7 @@ __all__ = [
     "build",
     "check_diffusion_unsaved",
     "diffusion_of",
+    "empty_database_note",
     "fit_mtp",
     "interface_flow",
     "learn_potential",

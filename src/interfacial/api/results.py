@@ -110,6 +110,13 @@ def _keep_newest(
     return [d for d in docs if run(newest[group(d)]) == run(d)]
 
 
+def empty_database_note(settings: InterfacialSettings | None = None) -> str | None:
+    """Why a query found nothing, when no database exists yet (None otherwise); creates none."""
+    from interfacial.stores import nothing_stored
+
+    return nothing_stored(settings)
+
+
 def finished_rank(doc: dict[str, Any]) -> tuple[str, Any]:
     """Order of derived documents by when their run finished (then when they were built)."""
     return (str(doc.get("flow_completed_at") or ""), doc["last_updated"])

@@ -145,9 +145,9 @@ def say(text: str) -> None:
 
 def explain_empty() -> None:
     """Say on stderr why a query found nothing when no database exists yet (it creates none)."""
-    from interfacial.stores import nothing_stored
+    from interfacial.api import empty_database_note
 
-    note = nothing_stored()
+    note = empty_database_note()
     if note:
         say(f"{note}: run a command that computes (e.g. `interfacial surfaces Li`) first")
 

@@ -198,22 +198,18 @@ def check_structure(
     return structure
 
 
-def check_input_file(path: str | Path, what: str, *, directory: bool = False) -> Path:
-    """An existing, readable regular file (or directory), named ``what`` in the message."""
+def check_input_file(path: str | Path, what: str) -> Path:
+    """An existing, readable regular file, named ``what`` in the message."""
     p = Path(path).expanduser()
     if not p.exists():
-        raise InterfacialError(f"{what} {p}: no such {'directory' if directory else 'file'}")
-    if directory and not p.is_dir():
-        raise InterfacialError(f"{what} {p} is a file; give a directory")
-    if not directory and p.is_dir():
+        raise InterfacialError(f"{what} {p}: no such file")
+    if p.is_dir():
         raise InterfacialError(f"{what} {p} is a directory; give a file")
-    if not directory and not p.is_file():
+    if not p.is_file():
         raise InterfacialError(f"{what} {p} is not a regular file")
     try:
-        with p.open("rb") if not directory else open(p / ".", "rb"):
+        with p.open("rb"):
             pass
-    except IsADirectoryError:
-        pass
     except OSError as exc:
         raise InterfacialError(f"{what} {p} cannot be read ({exc.strerror})") from None
     return p

@@ -2,8 +2,10 @@
 
 :func:`iter_frames` streams one :class:`Frame` at a time from one or several files (segments of
 one run), whatever the format (:mod:`~interfacial.trajectory.lammps`,
-:mod:`~interfacial.trajectory.xdatcar`, :mod:`~interfacial.trajectory.ase_files`), gives every
-frame its time and checks it (atom count, symbols, ids, cell, time); bad input raises
+:mod:`~interfacial.trajectory.xdatcar`, :mod:`~interfacial.trajectory.vasprun`,
+:mod:`~interfacial.trajectory.ase_files`), compressed or not
+(:mod:`~interfacial.trajectory.compression`: ``.gz``, ``.bz2``, ``.xz``), gives every frame its
+time and checks it (atom count, symbols, ids, cell, time); bad input raises
 :class:`~interfacial.errors.InterfacialError` naming the file, the frame and what to do.
 
 Units: positions and cells in A, times in ps, MD time steps in fs.
@@ -14,9 +16,18 @@ Time of a frame, by format:
   (the dump stores the step number, not the step length), so it is required.
 - XDATCAR: ``frame_index * time_step_fs / 1000``; here ``time_step_fs`` is the time between
   STORED frames (POTIM times the storage stride, NBLOCK), required.
-- ASE ``.traj`` / extended XYZ: ``frame_index * time_step_fs / 1000`` (time between stored
-  frames) when ``time_step_fs`` is given; otherwise ``atoms.info["time"]`` in ps, which every
-  frame must then carry. ``frame_index`` counts frames across all files, from 0.
+- vasprun.xml: ``frame_index * POTIM * stride / 1000`` with POTIM and the stride read from the
+  file (:mod:`~interfacial.trajectory.vasprun`); ``time_step_fs`` may be omitted and, when
+  given, must equal ``POTIM * stride``.
+- ASE ``.traj`` / extended XYZ: ``atoms.info["time"]`` in ps when the frames carry it (a
+  ``time_step_fs`` that contradicts their spacing is refused); otherwise
+  ``frame_index * time_step_fs / 1000`` (time between stored frames), required.
+- Any other ASE format (``ase:FORMAT``): ``frame_index * time_step_fs / 1000``, required.
+
+``frame_index`` counts frames across all files, from 0. Segments of a run whose frames carry
+times (LAMMPS, ASE with times) drop a first frame at the previous segment's last time; formats
+timed by index drop a first frame identical to the previous segment's last one (a restart that
+wrote its starting configuration again).
 """
 
 from __future__ import annotations
@@ -45,7 +56,7 @@ __all__ = [
 ]
 
 #: Formats :func:`iter_frames` reads.
-FORMATS = ("lammps", "traj", "extxyz", "xdatcar")
+FORMATS = ("lammps", "traj", "extxyz", "xdatcar", "vasprun", "ase:FORMAT")
 
 PathLike = str | os.PathLike[str]
 FloatArray = NDArray[np.float64]
@@ -54,6 +65,10 @@ FloatArray = NDArray[np.float64]
 _MIN_CELL_SHAPE = 1e-6
 # Two times closer than this (ps) are the same time (boundary frame of dump segments).
 _TIME_TOL = 1e-9
+# Two configurations closer than this (A, every atom, minimum image) are the same frame.
+_SAME_FRAME_A = 1e-6
+# Relative tolerance between a given time step and the one a file records.
+_STEP_RTOL = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,19 +122,25 @@ class RawFrame:
 
 
 def guess_format(path: PathLike) -> str:
-    """Trajectory format from a file name.
+    """Trajectory format from a file name, under a ``.gz``, ``.bz2`` or ``.xz`` suffix.
 
     ``*.dump``, ``dump.*``, ``*.lammpstrj`` -> "lammps"; ``*.traj`` -> "traj";
-    ``XDATCAR*`` -> "xdatcar"; ``*.extxyz``, ``*.xyz`` -> "extxyz".
+    ``XDATCAR*`` -> "xdatcar"; ``vasprun*.xml`` -> "vasprun"; ``*.extxyz``, ``*.xyz`` ->
+    "extxyz"; any other name of an existing file -> "ase:FORMAT" when ASE recognises its
+    content (:func:`ase.io.formats.filetype` without guessing from the extension).
 
     Raises
     ------
     InterfacialError
-        The name matches no known pattern.
+        Neither the name nor ASE tells the format.
 
     """
-    name = Path(path).name
+    from interfacial.trajectory.compression import uncompressed_name
+
+    name = uncompressed_name(path)
     lower = name.lower()
+    if lower.startswith("vasprun") and lower.endswith(".xml"):
+        return "vasprun"
     if lower.endswith((".dump", ".lammpstrj")) or lower.startswith("dump.") or lower == "dump":
         return "lammps"
     if lower.endswith(".traj"):
@@ -128,16 +149,51 @@ def guess_format(path: PathLike) -> str:
         return "xdatcar"
     if lower.endswith((".extxyz", ".xyz")):
         return "extxyz"
+    by_content = _ase_filetype(Path(path))
+    if by_content is not None:
+        return by_content
     raise InterfacialError(
         f"{path}: cannot tell the trajectory format from the name; pass fmt= one of {FORMATS} "
         "(or --format on the command line)"
     )
 
 
+# ASE's names of the formats read here by our own readers.
+_OWN_ASE_FORMATS = {
+    "traj": "traj",
+    "extxyz": "extxyz",
+    "vasp-xdatcar": "xdatcar",
+    "vasp-xml": "vasprun",
+    "lammps-dump-text": "lammps",
+}
+
+
+def _ase_filetype(path: Path) -> str | None:
+    """Our kind for a file whose content ASE recognises, or None."""
+    from ase.io.formats import UnknownFileTypeError, filetype, ioformats
+
+    try:
+        name = filetype(str(path), read=True, guess=False)
+    except (UnknownFileTypeError, OSError, ValueError, EOFError):
+        return None
+    if name in _OWN_ASE_FORMATS:
+        return _OWN_ASE_FORMATS[name]
+    fmt = ioformats.get(name)
+    return f"ase:{name}" if fmt is not None and fmt.can_read else None
+
+
 def resolve_format(path: Path, fmt: str | None) -> str:
-    """The format of ``path``: ``fmt`` (or one of its aliases) when given, else guessed."""
+    """The format of ``path``: ``fmt`` (or one of its aliases) when given, else guessed.
+
+    ``ase:FORMAT`` reads through ASE with that ASE format name (checked to exist).
+    """
     if fmt is None:
         return guess_format(path)
+    if fmt.lower().startswith("ase:"):
+        from interfacial.trajectory.ase_files import check_ase_format
+
+        name = check_ase_format(fmt[len("ase:") :].strip(), f"{path}: --format {fmt}")
+        return _OWN_ASE_FORMATS.get(name, f"ase:{name}")
     kind = fmt.lower().replace("-", "").replace("_", "")
     aliases = {
         "lammps": "lammps",
@@ -151,6 +207,9 @@ def resolve_format(path: Path, fmt: str | None) -> str:
         "xyz": "extxyz",
         "xdatcar": "xdatcar",
         "vaspxdatcar": "xdatcar",
+        "vasprun": "vasprun",
+        "vasprunxml": "vasprun",
+        "vaspxml": "vasprun",
     }
     if kind not in aliases:
         raise InterfacialError(f"{path}: unknown trajectory format {fmt!r}; use one of {FORMATS}")
@@ -253,13 +312,15 @@ def iter_frames(
         segment's first frame is dropped when its time equals the previous segment's last
         time (LAMMPS writes the restart step into both dumps).
     fmt : str, optional
-        "lammps", "traj", "extxyz" or "xdatcar"; guessed from each file name when omitted
-        (see :func:`guess_format`).
+        "lammps", "traj", "extxyz", "xdatcar", "vasprun" or "ase:FORMAT" (any format ASE
+        reads); guessed from each file name when omitted (see :func:`guess_format`). Files may
+        be compressed (``.gz``, ``.bz2``, ``.xz``); all files of a run have one format.
     time_step_fs : float, optional
         For LAMMPS dumps, the MD time step (fs): time = timestep * time_step_fs / 1000 ps.
-        For XDATCAR, .traj and extended XYZ, the time between stored frames (fs): time =
-        frame index * time_step_fs / 1000 ps. Required for LAMMPS and XDATCAR; for ASE files
-        it may be omitted when every frame has ``atoms.info["time"]`` in ps.
+        For the other formats, the time between stored frames (fs): time = frame index *
+        time_step_fs / 1000 ps. Required for LAMMPS, XDATCAR and ``ase:FORMAT``; read from
+        vasprun.xml (POTIM * stride) and from ASE ``.traj`` / extended XYZ frames that carry
+        ``atoms.info["time"]`` (ps), where a different given value is an error.
     species_order : sequence of str, optional
         Element of LAMMPS atom type 1, 2, ... (required when a dump has ``type`` but no
         ``element`` column); for VASP 4 XDATCARs without an element line, the elements in order.
@@ -276,11 +337,15 @@ def iter_frames(
     Raises
     ------
     InterfacialError
-        Missing file, unknown format, missing time step or species order, a malformed or
-        truncated frame, a missing or degenerate cell, atom counts, symbols or ids that change,
-        time that does not increase, type numbers outside ``species_order``, or fewer than 2
-        frames (raised when the files are exhausted). Missing files, unknown formats and a
-        missing time step are reported at the call, the rest while reading. The message names
+        Missing file, unknown format, formats mixed in one run, a missing time step or one the
+        file contradicts, missing species order, a damaged archive, a malformed or truncated
+        frame (a vasprun.xml cut inside a step gives its complete steps and a
+        :class:`~interfacial.trajectory.vasprun.TruncatedTrajectoryWarning` instead), a missing
+        or degenerate cell, atom counts, symbols or ids that change, time that does not
+        increase, type numbers outside ``species_order``, or fewer than 2 frames (raised when
+        the files are exhausted). Missing files, unknown or mixed formats and a missing or
+        contradicted time step are reported at the call, the rest while reading. The message
+        names
         the file and the frame.
 
     """
@@ -291,14 +356,62 @@ def iter_frames(
             f"number of fs, got {time_step_fs:g}"
         )
     kinds = [resolve_format(p, fmt) for p in paths]
-    for p, kind in zip(paths, kinds, strict=True):
-        if kind in ("lammps", "xdatcar") and time_step_fs is None:
-            what = "MD time step" if kind == "lammps" else "time between stored frames"
+    if len(set(kinds)) > 1:
+        k = next(i for i, kind in enumerate(kinds) if kind != kinds[0])
+        raise InterfacialError(
+            f"{paths[k]} is a {kinds[k]} trajectory but {paths[0]} a {kinds[0]} one: the "
+            "files of one run must have one format; analyse each run on its own"
+        )
+    recorded = recorded_frame_interval(paths, kinds[0])
+    if recorded is not None:
+        if time_step_fs is not None and not math.isclose(
+            time_step_fs, recorded, rel_tol=_STEP_RTOL
+        ):
             raise InterfacialError(
-                f"{p}: a {kind} trajectory does not store its time step; pass time_step_fs "
-                f"(--time-step on the command line: the {what}, fs)"
+                f"{paths[0]}: the time step {time_step_fs:g} fs (time_step_fs, --time-step on "
+                f"the command line) contradicts the file's {recorded:g} fs between stored "
+                "frames; leave it out"
             )
+        # vasprun: the index times the file's interval; ASE: the frames' own times.
+        time_step_fs = recorded if kinds[0] == "vasprun" else None
+    elif time_step_fs is None:
+        what = "MD time step" if kinds[0] == "lammps" else "time between stored frames"
+        lacks = (
+            "frames carry no atoms.info['time'] (ps)"
+            if kinds[0] in ("traj", "extxyz")
+            else "does not store its time step"
+        )
+        raise InterfacialError(
+            f"{paths[0]}: a {kinds[0]} trajectory {lacks}; pass time_step_fs (--time-step on "
+            f"the command line: the {what}, fs)"
+        )
     return FrameReader(paths, kinds, fmt, time_step_fs, species_order)
+
+
+def recorded_frame_interval(paths: Sequence[Path], kind: str) -> float | None:
+    """Time between stored frames (fs) that the files themselves record, or None.
+
+    vasprun.xml: ``POTIM * stride`` (every file of the run must agree); ASE ``.traj`` /
+    extended XYZ: the spacing of the first two ``atoms.info["time"]`` of the first file; other
+    formats record none (a LAMMPS dump of our own runs has its run record instead, see
+    :func:`~interfacial.trajectory.run_record.recorded_md_plan`).
+    """
+    if kind == "vasprun":
+        from interfacial.trajectory.vasprun import read_vasprun_header
+
+        intervals = [read_vasprun_header(p).frame_interval_fs for p in paths]
+        for p, dt in zip(paths[1:], intervals[1:], strict=True):
+            if not math.isclose(dt, intervals[0], rel_tol=_STEP_RTOL):
+                raise InterfacialError(
+                    f"{p} stores a frame every {dt:g} fs but {paths[0]} every "
+                    f"{intervals[0]:g} fs: segments of one run need the same POTIM and stride"
+                )
+        return intervals[0]
+    if kind in ("traj", "extxyz"):
+        from interfacial.trajectory.ase_files import info_frame_interval_fs
+
+        return info_frame_interval_fs(paths[0], kind)
+    return None
 
 
 def _generate_frames(
@@ -310,21 +423,25 @@ def _generate_frames(
     # The format modules build RawFrames of this module: imported here, not at the top.
     from interfacial.trajectory.ase_files import read_ase
     from interfacial.trajectory.lammps import read_lammps
+    from interfacial.trajectory.vasprun import read_vasprun
     from interfacial.trajectory.xdatcar import read_xdatcar
 
     check = _FrameChecker()
     index = 0  # frames yielded so far, across files
-    last_time: float | None = None
+    last: Frame | None = None
     for file_no, (p, kind) in enumerate(zip(paths, kinds, strict=True)):
         raws: Iterator[tuple[int, RawFrame]]
         if kind == "lammps":
             raws = read_lammps(p, species_order)
         elif kind == "xdatcar":
             raws = read_xdatcar(p, species_order)
+        elif kind == "vasprun":
+            raws = read_vasprun(p)
         else:
             raws = read_ase(p, kind, use_info_time=time_step_fs is None)
-        first_of_file = True
+        first_of_file = file_no > 0
         for number, raw in _text_checked(raws, p, kind):
+            timed_by_index = kind != "lammps" and raw.time is None
             if kind == "lammps":
                 assert time_step_fs is not None
                 time = number * time_step_fs / 1000.0
@@ -333,20 +450,22 @@ def _generate_frames(
             else:
                 assert time_step_fs is not None
                 time = index * time_step_fs / 1000.0
-            if (
-                first_of_file
-                and file_no > 0
-                and last_time is not None
-                and abs(time - last_time) <= _TIME_TOL
-            ):
+            if first_of_file and last is not None:
                 first_of_file = False
-                continue  # the boundary frame, already read from the previous segment
+                # The boundary frame, already read from the previous segment: the same time,
+                # or (formats without times) the same configuration.
+                if (
+                    _same_configuration(raw, last)
+                    if timed_by_index
+                    else abs(time - last.time) <= _TIME_TOL
+                ):
+                    continue
             first_of_file = False
             frame = Frame(raw.positions, raw.cell, time, raw.symbols, raw.ids, raw.unwrapped)
-            label = f"step {number}" if kind == "lammps" else f"frame {number}"
+            label = f"step {number}" if kind in ("lammps", "vasprun") else f"frame {number}"
             check(frame, f"{p}, {label}")
             index += 1
-            last_time = time
+            last = frame
             yield frame
     if check.n_frames < 2:
         names = ", ".join(str(p) for p in paths)
@@ -356,12 +475,29 @@ def _generate_frames(
         )
 
 
+def _same_configuration(raw: RawFrame, last: Frame) -> bool:
+    """Whether ``raw`` repeats ``last``: same cell, every atom within _SAME_FRAME_A (A)."""
+    if raw.positions.shape != last.positions.shape or raw.cell.shape != last.cell.shape:
+        return False
+    if not np.allclose(raw.cell, last.cell, rtol=0.0, atol=_SAME_FRAME_A):
+        return False
+    try:
+        frac = (raw.positions - last.positions) @ np.linalg.inv(last.cell)
+    except np.linalg.LinAlgError:
+        return False
+    frac -= np.round(frac)  # minimum image: a wrapped copy of the same configuration
+    return bool(np.all(np.linalg.norm(frac @ last.cell, axis=1) <= _SAME_FRAME_A))
+
+
 def _text_checked(
     raws: Iterator[tuple[int, RawFrame]], path: Path, kind: str
 ) -> Iterator[tuple[int, RawFrame]]:
-    """``raws``, with a binary file reported as an InterfacialError rather than a decode error."""
+    """``raws``, with a binary file or a damaged archive reported as an InterfacialError."""
+    from interfacial.trajectory.compression import archive_errors
+
     try:
-        yield from raws
+        with archive_errors(path):
+            yield from raws
     except UnicodeDecodeError:
         raise InterfacialError(
             f"{path}: not a text file, so not a {kind} trajectory; check the file, or give its "
@@ -408,16 +544,20 @@ def count_frames(
 
     Use it to choose ``max_lag`` for :func:`~interfacial.diffusion.trajectory_msd` when the
     frames come from an iterator. Boundary frames of LAMMPS segments are counted once; for
-    other formats every frame counts (their segments have no repeated frame).
+    other formats every frame counts (a configuration a restart repeats, which
+    :func:`iter_frames` drops, is counted twice: one frame per segment at most). ``ase:FORMAT``
+    files other than .traj and extended XYZ are counted by reading them.
 
     Raises
     ------
     InterfacialError
-        Missing file or unknown format.
+        Missing file, unknown format or a damaged archive.
 
     """
-    from interfacial.trajectory.ase_files import count_traj, count_xyz
+    from interfacial.trajectory.ase_files import count_ase
+    from interfacial.trajectory.compression import archive_errors
     from interfacial.trajectory.lammps import lammps_steps
+    from interfacial.trajectory.vasprun import count_vasprun
     from interfacial.trajectory.xdatcar import count_xdatcar
 
     paths = trajectory_paths(path)
@@ -426,19 +566,20 @@ def count_frames(
     for file_no, p in enumerate(paths):
         kind = resolve_format(p, fmt)
         try:
-            if kind == "lammps":
-                steps = lammps_steps(p)
-                if file_no > 0 and steps and last_step is not None and steps[0] == last_step:
-                    steps = steps[1:]
-                if steps:
-                    last_step = steps[-1]
-                total += len(steps)
-            elif kind == "xdatcar":
-                total += count_xdatcar(p)
-            elif kind == "traj":
-                total += count_traj(p)
-            else:
-                total += count_xyz(p)
+            with archive_errors(p):
+                if kind == "lammps":
+                    steps = lammps_steps(p)
+                    if file_no > 0 and steps and last_step is not None and steps[0] == last_step:
+                        steps = steps[1:]
+                    if steps:
+                        last_step = steps[-1]
+                    total += len(steps)
+                elif kind == "xdatcar":
+                    total += count_xdatcar(p)
+                elif kind == "vasprun":
+                    total += count_vasprun(p)
+                else:
+                    total += count_ase(p, kind)
         except UnicodeDecodeError:
             raise InterfacialError(
                 f"{p}: not a text file, so not a {kind} trajectory; check the file or its format"

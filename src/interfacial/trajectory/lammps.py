@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from interfacial.errors import InterfacialError
+from interfacial.trajectory.compression import open_text
 from interfacial.trajectory.frames import FloatArray, RawFrame
 
 __all__ = ["lammps_steps", "read_lammps"]
@@ -167,7 +168,7 @@ def read_lammps(path: Path, species_order: Sequence[str] | None) -> Iterator[tup
     ``species_order`` names the element of atom type 1, 2, ... (needed without an
     ``element`` column).
     """
-    with path.open() as fh:
+    with open_text(path) as fh:
         frame_no = 0
         while True:
             line = fh.readline()
@@ -233,7 +234,7 @@ def lammps_steps(path: Path) -> list[int]:
     """Timesteps of a LAMMPS text dump, skipping atom lines unparsed."""
     steps: list[int] = []
     n_atoms = 0
-    with path.open() as fh:
+    with open_text(path) as fh:
         line = fh.readline()
         while line:
             if line.startswith("ITEM: TIMESTEP"):

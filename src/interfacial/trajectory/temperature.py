@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from interfacial.errors import InterfacialError
 from interfacial.trajectory.frames import PathLike, resolve_format, trajectory_paths
 from interfacial.trajectory.run_record import recorded_run_temperature
 
@@ -36,8 +35,8 @@ def measured_temperature(
       whose dumps are among ``path``; the same number the runner reports as
       ``mean_production_temperature`` when all its dumps are given. Dumps no run record lists
       contribute nothing; None when none is listed.
-    - Other LAMMPS dumps, XDATCARs and a mix of formats give None: they hold no velocities in
-      units this reader can assume.
+    - Other LAMMPS dumps, XDATCARs, vasprun.xml, other ASE formats and a mix of formats give
+      None: they hold no velocities in units this reader can assume.
 
     Parameters
     ----------
@@ -63,18 +62,18 @@ def measured_temperature(
         return recorded_run_temperature(paths)
     if not kinds <= {"traj", "extxyz"}:
         return None
-    import ase.io
+    from interfacial.trajectory.ase_files import iter_atoms
 
     temperatures: list[float] = []
     for p in paths:
-        kind = resolve_format(p, fmt)
+        frames = iter_atoms(p, resolve_format(p, fmt))  # InterfacialError for a bad file
         try:
-            for atoms in ase.io.iread(str(p), index=":", format=kind):
+            for atoms in frames:
                 if "momenta" not in atoms.arrays or len(atoms) < 2:
                     return None
                 dof = 3 * len(atoms) - 3
                 kinetic = float(atoms.get_kinetic_energy())  # eV
                 temperatures.append(2.0 * kinetic / (dof * _BOLTZMANN_EV_PER_K))
-        except Exception as exc:  # ASE raises many types for a malformed file
-            raise InterfacialError(f"{p}: ASE cannot read it as {kind}: {exc}") from exc
+        finally:
+            frames.close()
     return float(np.mean(temperatures)) if temperatures else None

@@ -15,6 +15,7 @@ from typing import IO
 import numpy as np
 
 from interfacial.errors import InterfacialError
+from interfacial.trajectory.compression import open_text
 from interfacial.trajectory.frames import FloatArray, RawFrame
 
 __all__ = ["count_xdatcar", "read_xdatcar"]
@@ -26,7 +27,7 @@ def read_xdatcar(path: Path, species_order: Sequence[str] | None) -> Iterator[tu
     """Yield (frame number, frame) of an XDATCAR; constant or variable cell (header per frame)."""
     cell: FloatArray | None = None
     symbols: tuple[str, ...] = ()
-    with path.open() as fh:
+    with open_text(path) as fh:
         frame_no = 0
         line = fh.readline()
         while line:
@@ -95,5 +96,5 @@ def _xdatcar_header(
 
 def count_xdatcar(path: Path) -> int:
     """Number of frames of an XDATCAR (its configuration lines), coordinates unparsed."""
-    with path.open() as fh:
+    with open_text(path) as fh:
         return sum(1 for line in fh if _CONFIG.match(line))

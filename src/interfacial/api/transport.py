@@ -151,7 +151,7 @@ def analyse_trajectory(
     fmt: str | None = None,
     show_progress: bool = False,
 ) -> Any:
-    """D* of a trajectory file (LAMMPS dump(s), ASE .traj, XDATCAR), streamed frame by frame.
+    """D* of a trajectory file (LAMMPS dump(s), XDATCAR, vasprun.xml, ASE), streamed frame by frame.
 
     Groups: every element, "<mobile> metal"/"<mobile> compound" when ``structure`` (an interface
     model with the site property ``region``, same atoms in the same order) is given, plus
@@ -166,11 +166,15 @@ def analyse_trajectory(
     Parameters
     ----------
     paths : list of Path
-        Trajectory file(s); several files are consecutive segments of one run, in order.
+        Trajectory file(s), each possibly compressed (.gz, .bz2, .xz); several files are
+        consecutive segments of one run, in order, in one format.
     temperature : float
         Temperature of the run (K).
     time_step_fs : float, optional
-        LAMMPS: MD time step (fs); XDATCAR, .traj, extxyz: time between stored frames (fs).
+        LAMMPS: MD time step (fs); XDATCAR, vasprun.xml, .traj, extxyz, ase:FORMAT: time
+        between stored frames (fs). Not needed where the files record it (vasprun.xml: POTIM x
+        stride; ASE frames with ``info["time"]``; dumps of our own runs: their run record); a
+        value that contradicts the files is an error.
     species_order : list of str, optional
         Element of LAMMPS atom type 1, 2, ...
     system : str, optional
@@ -188,14 +192,17 @@ def analyse_trajectory(
     origin_interval : int, optional
         Frames between MSD time origins (1).
     fmt : str, optional
-        Trajectory format, guessed from the file names when omitted.
+        Trajectory format ("lammps", "xdatcar", "vasprun", "traj", "extxyz", "ase:FORMAT"),
+        guessed from the file names (under a compression suffix) when omitted.
     show_progress : bool
         Progress bar on stderr.
 
     Returns
     -------
     DiffusionDocument
-        Source "trajectory"; D* in cm^2/s.
+        Source "trajectory"; D* in cm^2/s. A vasprun.xml cut inside a step (a run killed at
+        its walltime) gives its complete steps and a
+        :class:`~interfacial.trajectory.vasprun.TruncatedTrajectoryWarning`.
 
     Raises
     ------
@@ -220,6 +227,8 @@ def analyse_trajectory(
     from interfacial.validation import check_input_file
 
     files = [check_input_file(p, "trajectory file") for p in paths]
+    from interfacial.trajectory.compression import uncompressed_name
+
     source: Any = files if len(files) > 1 else files[0]
     recorded = recorded_md_plan(source)
     if recorded is not None:
@@ -288,7 +297,7 @@ def analyse_trajectory(
         return diffusion_document(
             frames(),
             groups,
-            system=system or files[0].stem,
+            system=system or Path(uncompressed_name(files[0])).stem,
             temperature=temperature,
             source="trajectory",
             components=components,

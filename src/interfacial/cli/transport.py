@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -49,7 +53,9 @@ def query_diffusion(
 @app.command()
 def diffusion(
     trajectory: list[Path] = typer.Argument(
-        ..., help="LAMMPS dump(s) (segments in order), ASE .traj, extxyz or XDATCAR."
+        ...,
+        help="Trajectory file(s), segments of one run in order: LAMMPS dumps, XDATCAR, "
+        "vasprun.xml, ASE .traj, extxyz or any ASE format; .gz, .bz2, .xz read as they are.",
     ),
     temperature: float = typer.Option(
         ..., "--temperature", "-T", help="Run temperature (K).", callback=TEMPERATURE
@@ -57,8 +63,10 @@ def diffusion(
     time_step: float | None = typer.Option(
         None,
         "--time-step",
-        help="LAMMPS dumps: the MD time step (fs per step). XDATCAR (POTIM x stride), .traj and "
-        "extxyz: fs between stored frames. Dumps and XDATCARs do not record it.",
+        help="LAMMPS dumps: the MD time step (fs per step). XDATCAR (POTIM x NBLOCK), "
+        "vasprun.xml, .traj, extxyz, ase:FORMAT: fs between stored frames. Needed where the file "
+        "does not record it (dumps not written by interfacial, XDATCAR, ase:FORMAT, ASE files "
+        "without info time); vasprun.xml records POTIM: a value the file contradicts is refused.",
         callback=TRAJECTORY_STEP_FS,
     ),
     species: str | None = typer.Option(
@@ -82,7 +90,8 @@ def diffusion(
     fmt: str | None = typer.Option(
         None,
         "--format",
-        help="lammps, traj, extxyz or xdatcar, when the file names do not tell (default: guessed).",
+        help="lammps, xdatcar, vasprun, traj, extxyz, or ase:FORMAT (any ASE reader, e.g. "
+        "ase:vasp-out), when the file names do not tell (default: guessed from the name).",
     ),
     system: str | None = typer.Option(None, "--system", help="Name stored with --save."),
     save: bool = typer.Option(False, "--save", help="Store the result in the database."),
@@ -137,18 +146,19 @@ def diffusion(
     if save and not overwrite:
         assert system is not None
         check_diffusion_unsaved(system.strip(), temperature)
-    doc = analyse_trajectory(
-        trajectory,
-        temperature,
-        time_step_fs=time_step,
-        species_order=species_order,
-        system=system.strip() if system else None,
-        group_specs=groups,
-        structure=structure,
-        fit_window=window,
-        fmt=fmt,
-        show_progress=not as_json,
-    )
+    with notes_of_readers():
+        doc = analyse_trajectory(
+            trajectory,
+            temperature,
+            time_step_fs=time_step,
+            species_order=species_order,
+            system=system.strip() if system else None,
+            group_specs=groups,
+            structure=structure,
+            fit_window=window,
+            fmt=fmt,
+            show_progress=not as_json,
+        )
     if save:
         save_diffusion(doc, overwrite=overwrite)
     data = doc.model_dump(mode="json")
@@ -158,6 +168,29 @@ def diffusion(
         diffusion_table([data], f"D* of {', '.join(p.name for p in trajectory)}")
         if save:
             say("stored; `interfacial build` refits the Arrhenius laws")
+
+
+@contextmanager
+def notes_of_readers() -> Iterator[None]:
+    """Show a reader's warning as one ``note:`` line on stderr.
+
+    A truncated vasprun.xml is read up to its last complete step and says so; other warnings
+    keep Python's default display.
+    """
+    from interfacial.trajectory.vasprun import TruncatedTrajectoryWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", TruncatedTrajectoryWarning)
+        shown = warnings.showwarning
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, TruncatedTrajectoryWarning):
+                say(f"note: {message}")
+            else:
+                shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        yield
 
 
 def _floats(text: str, what: str) -> list[float]:

@@ -121,13 +121,14 @@ class RawFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def guess_format(path: PathLike) -> str:
+def guess_format(path: PathLike) -> str:  # noqa: PLR0911 (one return per pattern)
     """Trajectory format from a file name, under a ``.gz``, ``.bz2`` or ``.xz`` suffix.
 
     ``*.dump``, ``dump.*``, ``*.lammpstrj`` -> "lammps"; ``*.traj`` -> "traj";
-    ``XDATCAR*`` -> "xdatcar"; ``vasprun*.xml`` -> "vasprun"; ``*.extxyz``, ``*.xyz`` ->
-    "extxyz"; any other name of an existing file -> "ase:FORMAT" when ASE recognises its
-    content (:func:`ase.io.formats.filetype` without guessing from the extension).
+    ``XDATCAR*`` -> "xdatcar"; ``vasprun*.xml`` (or an ``.xml`` whose root is VASP's
+    ``<modeling>``) -> "vasprun"; ``*.extxyz``, ``*.xyz`` -> "extxyz"; any other name of an
+    existing file -> "ase:FORMAT" when ASE recognises its content
+    (:func:`ase.io.formats.filetype` without guessing from the extension).
 
     Raises
     ------
@@ -149,6 +150,8 @@ def guess_format(path: PathLike) -> str:
         return "xdatcar"
     if lower.endswith((".extxyz", ".xyz")):
         return "extxyz"
+    if lower.endswith(".xml") and _looks_like_vasprun(Path(path)):
+        return "vasprun"
     by_content = _ase_filetype(Path(path))
     if by_content is not None:
         return by_content
@@ -166,6 +169,17 @@ _OWN_ASE_FORMATS = {
     "vasp-xml": "vasprun",
     "lammps-dump-text": "lammps",
 }
+
+
+def _looks_like_vasprun(path: Path) -> bool:
+    """Whether an .xml file starts like VASP's vasprun.xml (its <modeling> root)."""
+    from interfacial.trajectory.compression import open_binary
+
+    try:
+        with open_binary(path) as fh:
+            return b"<modeling>" in fh.read(4096)
+    except (OSError, EOFError, ValueError):
+        return False
 
 
 def _ase_filetype(path: Path) -> str | None:
@@ -359,8 +373,8 @@ def iter_frames(
     if len(set(kinds)) > 1:
         k = next(i for i, kind in enumerate(kinds) if kind != kinds[0])
         raise InterfacialError(
-            f"{paths[k]} is a {kinds[k]} trajectory but {paths[0]} a {kinds[0]} one: the "
-            "files of one run must have one format; analyse each run on its own"
+            f"{paths[k]} has the format {kinds[k]} but {paths[0]} has {kinds[0]}: the files "
+            "of one run must have one format; analyse each run on its own"
         )
     recorded = recorded_frame_interval(paths, kinds[0])
     if recorded is not None:

@@ -26,6 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from interfacial.cli import app
+from vasp_files import random_md, vasprun_text
 
 runner = CliRunner()
 
@@ -202,6 +203,28 @@ def write_inputs(root: Path) -> None:
     }
     truncated = walk_dump()
     files["truncated.dump"] = truncated[: len(truncated) - 60]
+    # VASP MD outputs: a good vasprun.xml (POTIM 2 fs) and XDATCAR, damaged archives.
+    import gzip
+    import lzma
+
+    symbols = ["Li", "Li", "Li", "S", "S"]
+    frac, cells = random_md(20, symbols)
+    md = vasprun_text(frac, cells, symbols, potim=2.0)
+    files["vasprun.xml"] = md
+    files["vasprun_nosteps.xml"] = md[: md.index("<calculation>")]
+    files["vasprun_relax.xml"] = vasprun_text(frac, cells, symbols, ibrion=2)
+    xdatcar = "\n".join(
+        ["walk", "1.0", *(" ".join(str(v) for v in row) for row in cells[0]), "Li S", "3 2"]
+        + [
+            line
+            for k, f in enumerate(frac)
+            for line in (f"Direct configuration= {k + 1}", *(" ".join(map(str, r)) for r in f))
+        ]
+    )
+    files["XDATCAR_walk"] = xdatcar + "\n"
+    packed = gzip.compress(xdatcar.encode())
+    files["XDATCAR_corrupt.gz"] = packed[:20] + bytes(40) + packed[60:]
+    files["XDATCAR_truncated.xz"] = lzma.compress(xdatcar.encode())[:-40]
     for name, content in files.items():
         path = root / name
         if isinstance(content, bytes):
@@ -633,6 +656,51 @@ TRAJECTORY_CASES = [
     case("trajectory-save-existing", f"{DIFF} --save --system walk", ("'walk'", "--overwrite")),
     case("trajectory-overwrite-without-save", f"{DIFF} --overwrite", "--save"),
     case("trajectory-no-file", "diffusion -T 600", "trajectory"),
+    case(
+        "trajectory-gz-corrupt",
+        "diffusion {in}/XDATCAR_corrupt.gz -T 600 --time-step 2",
+        ("XDATCAR_corrupt.gz", "gzip archive"),
+    ),
+    case(
+        "trajectory-xz-truncated",
+        "diffusion {in}/XDATCAR_truncated.xz -T 600 --time-step 2",
+        ("XDATCAR_truncated.xz", "truncated xz archive"),
+    ),
+    case(
+        "trajectory-vasprun-no-steps",
+        "diffusion {in}/vasprun_nosteps.xml -T 600",
+        ("vasprun_nosteps.xml", "no MD steps"),
+    ),
+    case(
+        "trajectory-vasprun-not-md",
+        "diffusion {in}/vasprun_relax.xml -T 600",
+        ("vasprun_relax.xml", "IBRION = 2"),
+    ),
+    case(
+        "trajectory-vasprun-time-step-contradicts",
+        "diffusion {in}/vasprun.xml -T 600 --time-step 100",
+        ("--time-step", "100 fs", "2 fs"),
+    ),
+    case(
+        "trajectory-vasprun-wrong-format",
+        "diffusion {in}/vasprun.xml -T 600 --time-step 2 --format xdatcar",
+        "vasprun.xml",
+    ),
+    case(
+        "trajectory-mixed-formats",
+        "diffusion {in}/vasprun.xml {in}/XDATCAR_walk -T 600 --time-step 2",
+        ("XDATCAR_walk", "one format"),
+    ),
+    case(
+        "trajectory-format-ase-unknown",
+        "diffusion {in}/XDATCAR_walk -T 600 --time-step 2 --format ase:nosuch",
+        "ase:nosuch",
+    ),
+    case(
+        "trajectory-format-ase-wrong",
+        "diffusion {in}/walk.dump -T 600 --time-step 2 --format ase:xsf",
+        ("walk.dump", "xsf"),
+    ),
 ]
 
 FIT = "fit-mtp"

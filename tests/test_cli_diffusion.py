@@ -343,7 +343,8 @@ def bad_inputs(tmp: Path, walk600: Path, model600: Path) -> dict[str, tuple[list
     symbols = ["S"] * N_S + ["Li"] * N_LI
     ase.io.write(cool, [thermal_atoms(symbols, p, 300.0, seed=k) for k, p in enumerate(frames)])
     unknown = tmp / "walk.bin"
-    unknown.write_text(walk600.read_text()[:2000])
+    # Neither the name nor the content tells the format (ASE recognises a dump's content).
+    unknown.write_text("frames in a format nobody knows\n" * 20)
     wrong_model = tmp / "wrong_model.json"
     model = Structure.from_file(model600)
     # An S site becomes Li: not the structure this run started from.

@@ -396,6 +396,12 @@ def test_any_ase_format_and_ase_guess(tmp_path: Path) -> None:
     traj = tmp_path / "run.bin"
     ase.io.write(traj, images, format="traj")
     assert guess_format(traj) == "traj"
+    dump = tmp_path / "frames.out"
+    dump.write_text(
+        "ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n1\nITEM: BOX BOUNDS pp pp pp\n"
+        "0 5\n0 5\n0 5\nITEM: ATOMS id element x y z\n1 Li 0 0 0\n"
+    )
+    assert guess_format(dump) == "lammps"  # read by our own dump reader
 
 
 def test_ase_info_time_and_a_contradicting_time_step(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ units, so their time between stored frames is the time step given.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,7 @@ def check_ase_format(name: str, where: str) -> str:
     return name
 
 
-def iter_atoms(path: Path, kind: str) -> Iterator[Any]:
+def iter_atoms(path: Path, kind: str) -> Generator[Any, None, None]:
     """Yield the ``ase.Atoms`` of a file, decompressing it when its name says so.
 
     Raises
@@ -94,7 +94,8 @@ def iter_atoms(path: Path, kind: str) -> Iterator[Any]:
         raise
     except Exception as exc:  # ASE raises many types for a malformed file
         raise InterfacialError(
-            f"{path}, frame {frame_no + 1}: ASE cannot read it as {ase_format}: {exc}"
+            f"{path}, frame {frame_no + 1}: ASE cannot read it as {ase_format} "
+            f"({type(exc).__name__}: {exc}); check the file or give its format (--format)"
         ) from exc
 
 

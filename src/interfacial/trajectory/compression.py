@@ -60,7 +60,7 @@ def open_binary(path: Path) -> IO[bytes]:
     """``path`` opened for reading bytes, decompressed on the fly when its name says so."""
     kind = compression_of(path)
     if kind == "gzip":
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     if kind == "bzip2":
         return bz2.open(path, "rb")
     if kind == "xz":

@@ -419,3 +419,25 @@ def test_ase_info_time_and_a_contradicting_time_step(tmp_path: Path) -> None:
     )
     with pytest.raises(InterfacialError, match=r"time step 100 fs .* contradicts .* 250 fs"):
         iter_frames(path, time_step_fs=100.0)
+
+
+def test_vasprun_on_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No --time-step for a vasprun.xml.gz; a truncated one runs and says so in one note."""
+    monkeypatch.setenv("INTERFACIAL_DATA_DIR", str(tmp_path / "data"))
+    frac, cells = random_md(60, SYMBOLS, step_a=0.2)
+    full = vasprun_text(frac, cells, SYMBOLS, potim=2.0)
+    packed = tmp_path / "vasprun.xml.gz"
+    packed.write_bytes(gzip.compress(full.encode()))
+    cut = tmp_path / "vasprun_killed.xml"
+    cut.write_text(full[: full.index("<calculation>", len(full) // 2) + 40])
+    runner = CliRunner()
+    result = runner.invoke(app, ["diffusion", str(packed), "-T", "600", "--json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["system"] == "vasprun"
+    result = runner.invoke(app, ["diffusion", str(cut), "-T", "600", "--json"])
+    assert result.exit_code == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1 and "vasprun_killed.xml ends inside ionic step" in notes[0]
+    n_complete = full[: full.index("<calculation>", len(full) // 2)].count("</calculation>")
+    assert f"read its {n_complete} complete steps" in notes[0]

@@ -85,20 +85,55 @@ def adhesion_bars(docs: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def interface_picture(structure: Any, title: str, path: Path) -> Path:
-    """Side view of a periodic interface model (normal up), seen along its in-plane b axis."""
+def interface_figure(structure: Any, title: str) -> Any:
+    """Side view of a periodic interface model (normal up), seen along its in-plane b axis.
+
+    Ions of the metal's element are coloured by origin (site property ``region``: the metal's
+    and the compound's, :data:`interfacial.palette.ORIGIN_COLOURS`, the colours of the "Li
+    metal" and "Li compound" MSD groups); other atoms keep their element colours. The legend
+    names every colour. Returns the matplotlib figure (the caller saves and closes it).
+    """
     from ase.visualize.plot import plot_atoms
+    from matplotlib.lines import Line2D
     from pymatgen.io.ase import AseAtomsAdaptor
+
+    from interfacial.palette import site_colours
 
     plt = _pyplot()
     atoms = AseAtomsAdaptor.get_atoms(structure)
+    colours, legend = site_colours(
+        [site.specie.symbol for site in structure], structure.site_properties.get("region")
+    )
     fig, ax = plt.subplots(figsize=(4.5, 7))
-    plot_atoms(atoms, ax, rotation="-90x", radii=0.5)
+    plot_atoms(atoms, ax, rotation="-90x", radii=0.5, colors=colours)
     ax.set_title(title, fontsize=9)
     ax.set_axis_off()
+    handles = [
+        Line2D([], [], ls="", marker="o", ms=8, mfc=colour, mec="k", mew=0.5, label=label)
+        for label, colour in legend.items()
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(len(handles), 3),
+        fontsize=8,
+        frameon=False,
+    )
     fig.tight_layout()
+    return fig
+
+
+def interface_picture(structure: Any, title: str, path: Path) -> Path:
+    """Write :func:`interface_figure` of an interface model to a PNG."""
+    return _save(interface_figure(structure, title), path, dpi=110)
+
+
+def _save(fig: Any, path: Path, dpi: int) -> Path:
+    """Write ``fig`` to ``path`` (legends outside the axes included) and close it."""
+    plt = _pyplot()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -139,21 +174,26 @@ def safe_filename(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
-def msd_figure(doc: dict[str, Any], path: Path) -> Path:
-    """MSD vs lag time per group (in-plane and out-of-plane panels) with the fitted lines.
+def msd_plot(doc: dict[str, Any]) -> Any:
+    """MSD vs lag time per group (in-plane, out-of-plane and total panels), fitted lines.
 
     ``doc`` is a DiffusionDocument as a dict; the shaded band is the fit window of each group.
+    Groups by origin ("Li metal", "Li compound") take the colours of the model pictures
+    (:func:`interfacial.palette.group_colours`). Returns the figure.
     """
+    from interfacial.palette import group_colours
+
     plt = _pyplot()
     components = ("in-plane", "out-of-plane", "total")
     fig, axes = plt.subplots(1, len(components), figsize=(12, 3.8), sharex=True)
     lags = doc["msd"]["lag_times"]
     fits = {(r["group"], r["component"]): r for r in doc["diffusivities"]}
+    colours = group_colours(g["group"] for g in doc["msd"]["groups"])
     for ax, comp in zip(axes, components, strict=True):
-        for i, group in enumerate(doc["msd"]["groups"]):
+        for group in doc["msd"]["groups"]:
             if comp not in group["msd"]:
                 continue
-            colour = f"C{i}"
+            colour = colours[group["group"]]
             ax.plot(lags, group["msd"][comp], color=colour, lw=1.2, label=group["group"])
             fit = fits.get((group["group"], comp))
             if fit is None:
@@ -178,10 +218,12 @@ def msd_figure(doc: dict[str, Any], path: Path) -> Path:
         fontsize=10,
     )
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def msd_figure(doc: dict[str, Any], path: Path) -> Path:
+    """Write :func:`msd_plot` of a DiffusionDocument (dict) to a PNG."""
+    return _save(msd_plot(doc), path, dpi=130)
 
 
 def arrhenius_figure(system: str, fits: list[dict[str, Any]], path: Path) -> Path:
@@ -236,16 +278,21 @@ def arrhenius_figure(system: str, fits: list[dict[str, Any]], path: Path) -> Pat
     return path
 
 
-def anisotropy_bars(docs: list[dict[str, Any]], path: Path) -> Path:
+def anisotropy_plot(docs: list[dict[str, Any]]) -> Any:
     """In-plane vs out-of-plane D* per group and temperature (bars with GLS errors).
 
-    Only out-of-plane transport crosses an interface: the ratio shows whether ions move along
-    the interface or through it.
+    Only out-of-plane transport crosses an interface: the pair of bars shows whether ions move
+    along the interface (filled) or through it (hatched). Each group has its colour, the
+    origin groups those of the model pictures (:func:`interfacial.palette.group_colours`).
+    Returns the figure.
     """
     import numpy as np
+    from matplotlib.patches import Patch
+
+    from interfacial.palette import group_colours
 
     plt = _pyplot()
-    rows: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    rows: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
     for doc in sorted(docs, key=lambda d: (d["system"], d["temperature"])):
         fits = {(r["group"], r["component"]): r for r in doc["diffusivities"]}
         for group in [g["group"] for g in doc["msd"]["groups"]]:
@@ -253,24 +300,42 @@ def anisotropy_bars(docs: list[dict[str, Any]], path: Path) -> Path:
                 rows.append(
                     (
                         f"{doc['system']}\n{group}, {doc['temperature']:g} K",
+                        group,
                         fits[group, "in-plane"],
                         fits[group, "out-of-plane"],
                     )
                 )
+    colours = group_colours(r[1] for r in rows)
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(rows) + 2), 4))
     x = np.arange(len(rows))
-    for offset, component in ((-0.2, "in-plane"), (0.2, "out-of-plane")):
-        picked = [r[1] if component == "in-plane" else r[2] for r in rows]
-        values = [p["D"] for p in picked]
-        errors = [p["sigma_D"] for p in picked]
-        ax.bar(x + offset, values, 0.4, yerr=errors, capsize=2, label=component)
+    bar_colours = [colours[r[1]] for r in rows]
+    in_plane = [r[2] for r in rows]
+    out_of_plane = [r[3] for r in rows]
+    for offset, picked, hatch in ((-0.2, in_plane, None), (0.2, out_of_plane, "//")):
+        ax.bar(
+            x + offset,
+            [p["D"] for p in picked],
+            0.4,
+            yerr=[p["sigma_D"] for p in picked],
+            capsize=2,
+            color="white" if hatch else bar_colours,
+            edgecolor=bar_colours,
+            hatch=hatch,
+        )
+    handles = [Patch(facecolor=colour, label=group) for group, colour in colours.items()]
+    handles += [
+        Patch(facecolor="0.6", edgecolor="0.3", label="in-plane"),
+        Patch(facecolor="white", edgecolor="0.3", hatch="//", label="out-of-plane"),
+    ]
     ax.set_xticks(x, [r[0] for r in rows], fontsize=7, rotation=30, ha="right")
     ax.set_ylabel(r"D* (cm$^2$/s)")
     ax.axhline(0, color="k", lw=0.6)
-    ax.legend(fontsize=8)
+    ax.legend(handles=handles, fontsize=8)
     ax.set_title("In-plane vs out-of-plane tracer diffusivity", fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def anisotropy_bars(docs: list[dict[str, Any]], path: Path) -> Path:
+    """Write :func:`anisotropy_plot` of DiffusionDocuments (dicts) to a PNG."""
+    return _save(anisotropy_plot(docs), path, dpi=130)

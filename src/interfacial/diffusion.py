@@ -524,14 +524,36 @@ def diffusion_document(
 # --------------------------------------------------------------------------------------------
 
 
+def _exclusion(temperature: float, rec: DiffusivityRecord) -> str | None:
+    """Why a temperature stays out of an Arrhenius fit, or None when it enters."""
+    state = rec.state
+    if state == "caged":
+        bound = f": D* < {rec.D_upper:.2g} cm^2/s" if rec.D_upper is not None else ""
+        return f"caged at {temperature:g} K{bound}"
+    if state == "too short":
+        longer = (
+            f": run ~{rec.run_longer_ps:.3g} ps longer" if rec.run_longer_ps is not None else ""
+        )
+        return f"too short at {temperature:g} K{longer}"
+    if state != "diffusive":
+        return f"not converged at {temperature:g} K"
+    if rec.D <= 0:
+        return f"D* <= 0 at {temperature:g} K (no measurable diffusion in the fit window)"
+    if not (math.isfinite(rec.sigma_D) and rec.sigma_D > 0):
+        return f"no finite error at {temperature:g} K"
+    return None
+
+
 def arrhenius_documents(docs: Iterable[DiffusionDocument]) -> list[ArrheniusDocument]:
-    r"""One Arrhenius fit per (system, potential, group, component) over the temperatures.
+    r"""One Arrhenius fit per (system, potential, group, component) over diffusive temperatures.
 
     :math:`\ln D^* = \ln D_0 - E_a / (k_B T)`, weighted by the GLS errors of D*
-    (:func:`~interfacial.analysis.arrhenius.arrhenius`). Temperatures with D* <= 0 or no
-    finite error cannot enter a log fit and are listed in ``excluded`` with the reason; with
-    fewer than two temperatures left the document has a ``note`` and no parameters. When two
-    documents share a temperature, the newest wins.
+    (:func:`~interfacial.analysis.arrhenius.arrhenius`), over the temperatures whose record is
+    "diffusive" only. The others are listed in ``excluded`` with the reason ("caged at 600 K:
+    D* < 2e-09 cm^2/s", "too short at 700 K: run ~300 ps longer"; records stored before the
+    status: "not converged"). With fewer than two diffusive temperatures the document has no
+    parameters, the largest upper bound of D* in ``D_upper`` and a ``note`` that says so.
+    When two documents share a temperature, the newest wins.
     """
     newest: dict[tuple[str, str | None, float], DiffusionDocument] = {}
     for doc in docs:
@@ -551,19 +573,18 @@ def arrhenius_documents(docs: Iterable[DiffusionDocument]) -> list[ArrheniusDocu
         series.items(), key=lambda kv: kv[0][:1] + kv[0][2:]
     ):
         members.sort(key=lambda m: m[0].temperature)
-        used = [
-            m for m in members if m[1].D > 0 and math.isfinite(m[1].sigma_D) and m[1].sigma_D > 0
-        ]
+        reasons = [_exclusion(m[0].temperature, m[1]) for m in members]
+        used = [m for m, why in zip(members, reasons, strict=True) if why is None]
         excluded = [
             {
                 "temperature": m[0].temperature,
                 "D": m[1].D,
-                "reason": "D* <= 0 (no measurable diffusion in the fit window)"
-                if m[1].D <= 0
-                else "no finite error",
+                "status": m[1].state,
+                "D_upper": m[1].D_upper,
+                "reason": why,
             }
-            for m in members
-            if m not in used
+            for m, why in zip(members, reasons, strict=True)
+            if why is not None
         ]
         fit = ArrheniusDocument(
             arrhenius_id=ArrheniusDocument.make_id(system, pot, group, comp),
@@ -580,8 +601,15 @@ def arrhenius_documents(docs: Iterable[DiffusionDocument]) -> list[ArrheniusDocu
         if len({m[0].temperature for m in used}) >= 2:
             fit = fit.with_fit(arrhenius(fit.temperatures, fit.D, fit.sigma_D))
         else:
+            bounds = [x["D_upper"] for x in excluded if x["D_upper"] is not None]
+            fit.D_upper = max(bounds) if bounds else None
+            bound = (
+                f"; D* < {fit.D_upper:.2g} cm^2/s at the other temperatures (largest upper bound)"
+                if fit.D_upper is not None
+                else ""
+            )
             fit.note = (
-                f"{len(used)} temperature(s) with a positive D*: an Arrhenius fit needs 2 or more"
+                f"no Arrhenius fit: {len(used)} diffusive temperature(s), 2 or more needed{bound}"
             )
         out.append(fit)
     return out

@@ -109,7 +109,7 @@ class DiffusivityFit:
 def variance_ratio(
     msd: ArrayLike, fourth_moment: ArrayLike, dimension: int, samples: ArrayLike | None = None
 ) -> FloatArray:
-    r"""kappa = Var_data(|dr|^2) / Var_Gauss(|dr|^2) at each lag; NaN where not sampled.
+    r"""Variance ratio kappa = Var_data(|dr|^2) / Var_Gauss(|dr|^2) per lag; NaN if not sampled.
 
     For a Gaussian displacement with variance :math:`\sigma^2` per axis,
     :math:`|\Delta r|^2 = \sigma^2 \chi^2_d` has variance :math:`2 d \sigma^4 = 2 M_2^2 / d`, so
@@ -398,7 +398,8 @@ def tracer_diffusivity(
     The model is evaluated at the fitted D, iterated from the OLS estimate (three passes settle
     it well below its own uncertainty); the data covariance needs no iteration. chi2/dof is
     kept as a diagnostic; the error is not rescaled by it. The verdict
-    (:func:`interfacial.analysis.verdict.classify`) follows from the fit, the log-log slope over the last octave of the window and the hop length.
+    (:func:`interfacial.analysis.verdict.classify`) follows from the fit, the log-log slope
+    over the last octave of the window and the hop length.
 
     Parameters
     ----------

@@ -601,7 +601,7 @@ def arrhenius_documents(docs: Iterable[DiffusionDocument]) -> list[ArrheniusDocu
         if len({m[0].temperature for m in used}) >= 2:
             fit = fit.with_fit(arrhenius(fit.temperatures, fit.D, fit.sigma_D))
         else:
-            bounds = [x["D_upper"] for x in excluded if x["D_upper"] is not None]
+            bounds = [float(x["D_upper"]) for x in excluded if x["D_upper"] is not None]
             fit.D_upper = max(bounds) if bounds else None
             bound = (
                 f"; D* < {fit.D_upper:.2g} cm^2/s at the other temperatures (largest upper bound)"

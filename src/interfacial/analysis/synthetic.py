@@ -180,7 +180,7 @@ def random_walk(
     return SyntheticTrajectory(
         frac=_wrap(cart, box),
         cell=_cell(box),
-        times=np.arange(n_frames) * dt,
+        times=np.arange(n_frames, dtype=float) * float(dt),
         symbols=(symbol,) * n_atoms,
         diffusivity=np.full(n_atoms, float(diffusivity)),
         kind=("random walk",) * n_atoms,
@@ -224,7 +224,7 @@ def caged(
     return SyntheticTrajectory(
         frac=_wrap(cart, box),
         cell=_cell(box),
-        times=np.arange(n_frames) * dt,
+        times=np.arange(n_frames, dtype=float) * float(dt),
         symbols=(symbol,) * n_atoms,
         diffusivity=np.zeros(n_atoms),
         kind=("caged",) * n_atoms,
@@ -288,7 +288,7 @@ def lattice_hops(
     return SyntheticTrajectory(
         frac=_wrap(cart, box),
         cell=_cell(box),
-        times=np.arange(n_frames) * dt,
+        times=np.arange(n_frames, dtype=float) * float(dt),
         symbols=(symbol,) * n_atoms,
         diffusivity=np.full(n_atoms, rate * hop_length**2 * f / 6.0),
         kind=("lattice hops",) * n_atoms,

@@ -150,11 +150,12 @@ def diffusive_window(
     2. the MSD slope has settled: the chord slopes over [t, 2t] and over the next octave
        [2t, 4t] agree within :data:`SETTLE_SIGMAS` standard errors (data covariance of the
        three points), for t <= t_end / 4, and so do those over [2t, 4t] and [4t, 8t] when
-       8t <= t_end. The fit then starts at :data:`SETTLE_MARGIN` times that lag. This is "the local log-log slope reaches 1" of the
-       MSD minus its vibrational offset: an offset leaves the chord slope alone but keeps the
-       log-log slope of the MSD itself below 1 forever. Correlated hops need it: alpha2 peaks
-       before the back-hops have decorrelated, and a fit from the peak overestimates D (by
-       35 % for the lattice hops of :func:`~interfacial.analysis.synthetic.lattice_hops`).
+       8t <= t_end; the fit then starts at :data:`SETTLE_MARGIN` times that lag. This is "the
+       local log-log slope reaches 1" of the MSD minus its vibrational offset: an offset
+       leaves the chord slope alone but keeps the log-log slope of the MSD below 1 forever.
+       Correlated hops need it: alpha2 peaks before the back-hops have decorrelated, and a
+       fit from the peak overestimates D (by 35 % for the lattice hops of
+       :func:`~interfacial.analysis.synthetic.lattice_hops`).
 
     When the slope never settles, the start is the alpha2 maximum if significant, else the
     default ``t_end / 5`` (:func:`fit_window_default`), and the reason says so. The start is

@@ -22,6 +22,16 @@ errors), for the new errors and, for contrast, the old ones (random-walk model c
 widened by the Birge ratio, in the old default window t_end/5 - t_end). Then the status
 counts of each case and, with --pubdata, the verdicts on the public Li6PS5X AIMD runs
 (XDATCAR.gz, 100 fs between frames, 500 K).
+
+Measured on the 2-core development machine (40 seeds, 198 s)::
+
+    random walk   data covariance : mean -0.21  std 1.06  |z|<1 0.65  |z|<2 0.90
+    random walk   old Birge       : mean -0.42  std 1.05  |z|<1 0.60  |z|<2 0.90
+    lattice hops  data covariance : mean +0.13  std 1.02  |z|<1 0.55  |z|<2 1.00
+    lattice hops  old Birge       : mean -0.03  std 0.85  |z|<1 0.72  |z|<2 1.00
+    statuses: random-walk Li diffusive 40/40, S caged 40/40; lattice hops diffusive 40/40;
+    caged ions caged 40/40; short runs too short 40/40.
+    Li6PS5Cl 50 %: Li diffusive, D* = 1.48e-05 +- 1.2e-06 cm^2/s; S, P, Cl caged.
 """
 
 from __future__ import annotations

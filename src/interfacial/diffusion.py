@@ -33,9 +33,12 @@ from interfacial.analysis.diffusivity import (
     MIN_FIT_POINTS,
     fit_window_default,
     fit_window_problem,
+    squared_displacement_variance,
     tracer_diffusivity,
 )
 from interfacial.analysis.msd import COMPONENT_DIMENSION, MSDResult, StreamingMSD, Unwrapper
+from interfacial.analysis.regime import WindowChoice, diffusive_window
+from interfacial.analysis.verdict import DEFAULT_HOP_LENGTH
 from interfacial.conventions import formula, species_order
 from interfacial.errors import InterfacialError
 from interfacial.schemas.diffusion import (
@@ -43,6 +46,7 @@ from interfacial.schemas.diffusion import (
     ArrheniusDocument,
     DiffusionDocument,
     DiffusivityRecord,
+    GroupMSD,
     MDRunInfo,
     MSDCurves,
 )
@@ -307,22 +311,34 @@ def fit_diffusivities(
     curves: MSDCurves,
     fit_window: Sequence[float] | None = None,
     components: Iterable[str] = DEFAULT_COMPONENTS,
+    hop_length: float | None = None,
 ) -> tuple[str, list[DiffusivityRecord]]:
-    r"""D* = slope / (2d) of every group's MSD along every component, by GLS.
+    r"""D* = slope / (2d) of every group's MSD along every component, by GLS, with a verdict.
+
+    Without a user window, each group's window starts where its diffusive regime does
+    (:func:`~interfacial.analysis.regime.diffusive_window` on the group's total MSD: after a
+    significant maximum of the non-Gaussian parameter, or where the log-log slope reaches 1)
+    and ends at min(run / 2, longest lag); every component of the group uses it. The GLS uses
+    the data covariance when the curves carry fourth moments, else the random-walk model
+    (documents stored before them). Each record carries its status ("diffusive", "caged",
+    "too short") and verdict (:mod:`interfacial.analysis.verdict`).
 
     Parameters
     ----------
     curves : MSDCurves
         Stored multiple-origin MSD curves.
     fit_window : (float, float), optional
-        (start, end) lag in ps; default :func:`default_fit_window`.
+        (start, end) lag in ps for every group; default: chosen per group from the data.
     components : iterable of str
         Among "x", "y", "z", "in-plane", "out-of-plane", "total".
+    hop_length : float, optional
+        Hop length (A) of the verdict; default
+        :data:`~interfacial.analysis.verdict.DEFAULT_HOP_LENGTH`.
 
     Returns
     -------
     rule : str
-        The window used, in words (stored with the document).
+        The windows used, in words (stored with the document).
     records : list of DiffusivityRecord
         One per (group, component), D* and sigma_D in cm^2/s.
 
@@ -333,32 +349,73 @@ def fit_diffusivities(
         raise InterfacialError(
             f"unknown component(s) {unknown}; choose from {list(COMPONENT_DIMENSION)}"
         )
-    if fit_window is None:
-        window = default_fit_window(curves)
-        rule = (
-            f"default: t_end = min(run/2, longest lag), t_start = t_end/5 = "
-            f"{window[0]:.4g}-{window[1]:.4g} ps"
-        )
-    else:
-        window = check_fit_window(fit_window, curves)
-        rule = f"user: {window[0]:.4g}-{window[1]:.4g} ps"
+    hop = DEFAULT_HOP_LENGTH if hop_length is None else float(hop_length)
+    if not (math.isfinite(hop) and hop > 0):
+        raise InterfacialError(f"hop length {hop_length!r} A is not positive; give a distance in A")
+    user = None if fit_window is None else check_fit_window(fit_window, curves)
+    rules = []
     records = []
     for group in curves.groups:
+        if user is not None:
+            window, reason = user, f"user: {user[0]:.4g}-{user[1]:.4g} ps"
+        else:
+            choice = _group_window(curves, group)
+            window, reason = choice.fit_window, choice.reason
+            rules.append(f"{group.group}: {reason}")
         for comp in comps:
+            dim = COMPONENT_DIMENSION[comp]
+            sq_variance = None
+            if group.has_moments:
+                assert group.fourth_moment is not None and group.fourth_moment_msd is not None
+                sq_variance = squared_displacement_variance(
+                    group.fourth_moment_msd[comp],
+                    group.fourth_moment[comp],
+                    group.fourth_moment_samples,
+                )
             try:
                 fit = tracer_diffusivity(
                     curves.lag_times,
                     group.msd[comp],
                     group.n_samples,
-                    COMPONENT_DIMENSION[comp],
+                    dim,
                     window,
                     n_atoms=group.n_atoms,
                     origin_spacing=curves.origin_spacing,
+                    sq_variance=sq_variance,
+                    hop_length=hop,
                 )
             except ValueError as exc:
                 raise InterfacialError(f"group {group.group!r}, {comp}: {exc}") from None
-            records.append(DiffusivityRecord.from_fit(group.group, comp, group.n_atoms, fit))
+            records.append(
+                DiffusivityRecord.from_fit(group.group, comp, group.n_atoms, fit, reason)
+            )
+    rule = f"user: {user[0]:.4g}-{user[1]:.4g} ps" if user is not None else "; ".join(rules)
     return rule, records
+
+
+def _group_window(curves: MSDCurves, group: GroupMSD) -> WindowChoice:
+    """The data-driven window of one group, from its total MSD (the most precise)."""
+    moments = {}
+    if group.has_moments:
+        assert group.fourth_moment is not None and group.fourth_moment_msd is not None
+        moments = {
+            "fourth_moment": group.fourth_moment["total"],
+            "fourth_moment_msd": group.fourth_moment_msd["total"],
+            "fourth_moment_samples": group.fourth_moment_samples,
+        }
+    try:
+        return diffusive_window(
+            curves.lag_times,
+            group.msd["total"],
+            group.n_samples,
+            dimension=3,
+            n_atoms=group.n_atoms,
+            origin_spacing=curves.origin_spacing,
+            run_time=curves.run_time,
+            **moments,
+        )
+    except ValueError as exc:
+        raise InterfacialError(f"group {group.group!r}: {exc}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,6 +441,7 @@ def diffusion_document(
     vacancies: list[dict[str, Any]] | None = None,
     trajectory_files: Sequence[str | Path] = (),
     md: MDRunInfo | None = None,
+    hop_length: float | None = None,
 ) -> DiffusionDocument:
     """D* of a stream of frames, as a document: MSD, fits, formula and species order.
 
@@ -412,6 +470,8 @@ def diffusion_document(
         As for :func:`trajectory_msd`.
     potential_sha256, potential_engine, vacancies, trajectory_files, md
         Provenance stored with the document.
+    hop_length : float, optional
+        Hop length (A) of the verdicts (stored, so builders give the same verdict).
 
     Returns
     -------
@@ -435,7 +495,9 @@ def diffusion_document(
         progress=progress,
     )
     curves = MSDCurves.from_result(result)
-    rule, records = fit_diffusivities(curves, fit_window, components or DEFAULT_COMPONENTS)
+    rule, records = fit_diffusivities(
+        curves, fit_window, components or DEFAULT_COMPONENTS, hop_length=hop_length
+    )
     atoms = first.symbols
     return DiffusionDocument(
         diffusion_id=DiffusionDocument.make_id(system, potential_sha256, temperature),
@@ -452,6 +514,7 @@ def diffusion_document(
         md=md,
         msd=curves,
         fit_window_rule=rule,
+        hop_length=hop_length,
         diffusivities=records,
     )
 
@@ -461,14 +524,36 @@ def diffusion_document(
 # --------------------------------------------------------------------------------------------
 
 
+def _exclusion(temperature: float, rec: DiffusivityRecord) -> str | None:
+    """Why a temperature stays out of an Arrhenius fit, or None when it enters."""
+    state = rec.state
+    if state == "caged":
+        bound = f": D* < {rec.D_upper:.2g} cm^2/s" if rec.D_upper is not None else ""
+        return f"caged at {temperature:g} K{bound}"
+    if state == "too short":
+        longer = (
+            f": run ~{rec.run_longer_ps:.3g} ps longer" if rec.run_longer_ps is not None else ""
+        )
+        return f"too short at {temperature:g} K{longer}"
+    if state != "diffusive":
+        return f"not converged at {temperature:g} K"
+    if rec.D <= 0:
+        return f"D* <= 0 at {temperature:g} K (no measurable diffusion in the fit window)"
+    if not (math.isfinite(rec.sigma_D) and rec.sigma_D > 0):
+        return f"no finite error at {temperature:g} K"
+    return None
+
+
 def arrhenius_documents(docs: Iterable[DiffusionDocument]) -> list[ArrheniusDocument]:
-    r"""One Arrhenius fit per (system, potential, group, component) over the temperatures.
+    r"""One Arrhenius fit per (system, potential, group, component) over diffusive temperatures.
 
     :math:`\ln D^* = \ln D_0 - E_a / (k_B T)`, weighted by the GLS errors of D*
-    (:func:`~interfacial.analysis.arrhenius.arrhenius`). Temperatures with D* <= 0 or no
-    finite error cannot enter a log fit and are listed in ``excluded`` with the reason; with
-    fewer than two temperatures left the document has a ``note`` and no parameters. When two
-    documents share a temperature, the newest wins.
+    (:func:`~interfacial.analysis.arrhenius.arrhenius`), over the temperatures whose record is
+    "diffusive" only. The others are listed in ``excluded`` with the reason ("caged at 600 K:
+    D* < 2e-09 cm^2/s", "too short at 700 K: run ~300 ps longer"; records stored before the
+    status: "not converged"). With fewer than two diffusive temperatures the document has no
+    parameters, the largest upper bound of D* in ``D_upper`` and a ``note`` that says so.
+    When two documents share a temperature, the newest wins.
     """
     newest: dict[tuple[str, str | None, float], DiffusionDocument] = {}
     for doc in docs:
@@ -488,19 +573,18 @@ def arrhenius_documents(docs: Iterable[DiffusionDocument]) -> list[ArrheniusDocu
         series.items(), key=lambda kv: kv[0][:1] + kv[0][2:]
     ):
         members.sort(key=lambda m: m[0].temperature)
-        used = [
-            m for m in members if m[1].D > 0 and math.isfinite(m[1].sigma_D) and m[1].sigma_D > 0
-        ]
+        reasons = [_exclusion(m[0].temperature, m[1]) for m in members]
+        used = [m for m, why in zip(members, reasons, strict=True) if why is None]
         excluded = [
             {
                 "temperature": m[0].temperature,
                 "D": m[1].D,
-                "reason": "D* <= 0 (no measurable diffusion in the fit window)"
-                if m[1].D <= 0
-                else "no finite error",
+                "status": m[1].state,
+                "D_upper": m[1].D_upper,
+                "reason": why,
             }
-            for m in members
-            if m not in used
+            for m, why in zip(members, reasons, strict=True)
+            if why is not None
         ]
         fit = ArrheniusDocument(
             arrhenius_id=ArrheniusDocument.make_id(system, pot, group, comp),
@@ -517,8 +601,15 @@ def arrhenius_documents(docs: Iterable[DiffusionDocument]) -> list[ArrheniusDocu
         if len({m[0].temperature for m in used}) >= 2:
             fit = fit.with_fit(arrhenius(fit.temperatures, fit.D, fit.sigma_D))
         else:
+            bounds = [float(x["D_upper"]) for x in excluded if x["D_upper"] is not None]
+            fit.D_upper = max(bounds) if bounds else None
+            bound = (
+                f"; D* < {fit.D_upper:.2g} cm^2/s at the other temperatures (largest upper bound)"
+                if fit.D_upper is not None
+                else ""
+            )
             fit.note = (
-                f"{len(used)} temperature(s) with a positive D*: an Arrhenius fit needs 2 or more"
+                f"no Arrhenius fit: {len(used)} diffusive temperature(s), 2 or more needed{bound}"
             )
         out.append(fit)
     return out

@@ -230,7 +230,9 @@ def arrhenius_figure(system: str, fits: list[dict[str, Any]], path: Path) -> Pat
     """log10 D* vs 1000/T with GLS error bars and the weighted fit, Ea annotated, per group.
 
     ``fits`` are ArrheniusDocuments (dicts) of one system and potential; one panel per
-    component (in-plane, out-of-plane, total).
+    component (in-plane, out-of-plane, total). Temperatures left out of a fit (caged, run too
+    short) are drawn grey: a caged one as a downward triangle at its upper bound D_upper, any
+    other as an open circle at its D* when positive; the legend says what they are.
     """
     import numpy as np
 
@@ -242,19 +244,19 @@ def arrhenius_figure(system: str, fits: list[dict[str, Any]], path: Path) -> Pat
         1, max(len(components), 1), figsize=(4.2 * max(len(components), 1), 3.8), squeeze=False
     )
     for ax, comp in zip(axes[0], components, strict=False):
+        shown_caged = shown_short = False
         for i, fit in enumerate(
             sorted((f for f in fits if f["component"] == comp), key=lambda f: f["group"])
         ):
-            if not fit["temperatures"]:
-                continue
             colour = f"C{i}"
-            inv_t = 1000.0 / np.asarray(fit["temperatures"])
-            d = np.asarray(fit["D"])
-            sd = np.asarray(fit["sigma_D"])
-            # Error bars of log10 D, first order, clipped so they stay drawable on a log axis.
-            lower = np.minimum(sd, 0.999 * d)
-            ax.errorbar(inv_t, d, yerr=[lower, sd], fmt="o", color=colour, ms=4, capsize=2)
             label = fit["group"]
+            if fit["temperatures"]:
+                inv_t = 1000.0 / np.asarray(fit["temperatures"])
+                d = np.asarray(fit["D"])
+                sd = np.asarray(fit["sigma_D"])
+                # Error bars of log10 D, first order, clipped to stay drawable on a log axis.
+                lower = np.minimum(sd, 0.999 * d)
+                ax.errorbar(inv_t, d, yerr=[lower, sd], fmt="o", color=colour, ms=4, capsize=2)
             if fit.get("Ea") is not None:
                 grid = np.linspace(inv_t.min(), inv_t.max(), 50)
                 kb = 8.617333262e-2  # meV/K
@@ -262,14 +264,30 @@ def arrhenius_figure(system: str, fits: list[dict[str, Any]], path: Path) -> Pat
                     grid, fit["D0"] * np.exp(-fit["Ea"] * grid / (1000.0 * kb)), color=colour, lw=1
                 )
                 label += f": Ea = {fit['Ea']:.0f} ± {fit['sigma_Ea']:.0f} meV"
-            ax.plot([], [], color=colour, label=label)
+            elif fit.get("D_upper") is not None:
+                label += f": no fit, D* < {fit['D_upper']:.1e}"
+            ax.plot([], [], color=colour, marker="o", ls="-", label=label)
+            for x in fit.get("excluded", []):
+                at = 1000.0 / x["temperature"]
+                if x.get("status") == "caged" and x.get("D_upper"):
+                    ax.plot(at, x["D_upper"], "v", color="0.6", mec=colour, ms=6)
+                    shown_caged = True
+                elif x.get("D", 0) > 0:
+                    ax.plot(at, x["D"], "o", mfc="none", color="0.6", mec="0.6", ms=5)
+                    shown_short = True
+        if shown_caged:
+            ax.plot([], [], "v", color="0.6", label="caged: upper bound of D*")
+        if shown_short:
+            ax.plot([], [], "o", mfc="none", color="0.6", label="too short / not diffusive")
         ax.set_yscale("log")
         ax.set_xlabel("1000 / T (1/K)")
         ax.set_title(comp, fontsize=10)
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel(r"D* (cm$^2$/s)")
     fig.suptitle(
-        f"{system}: Arrhenius plot (error bars: GLS errors widened by the Birge ratio)", fontsize=10
+        f"{system}: Arrhenius plot over diffusive temperatures (GLS errors, data covariance); "
+        "grey: left out",
+        fontsize=10,
     )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

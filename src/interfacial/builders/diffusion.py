@@ -136,7 +136,7 @@ class DiffusionBuilder(Builder):
         window = read_keys(task, DiffusionMDKeys).fit_window
         # Refit the components the job fitted (a user may have asked for x/y/z too).
         components = sorted({r.component for r in doc.diffusivities}) or DEFAULT_COMPONENTS
-        rule, records = fit_diffusivities(doc.msd, window, components)
+        rule, records = fit_diffusivities(doc.msd, window, components, hop_length=doc.hop_length)
         rebuilt = doc.model_copy(
             update={
                 "fit_window_rule": rule,

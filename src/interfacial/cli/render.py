@@ -178,7 +178,7 @@ def diffusion_table(docs: list[dict[str, Any]], title: str) -> None:
     console = Console() if sys.stdout.isatty() else Console(width=170)
     for column in ("system", "T (K)", "group", "atoms", "component", "D* (cm^2/s)"):
         table.add_column(column)
-    for column in ("sigma (cm^2/s)", "window (ps)", "converged", "source"):
+    for column in ("sigma (cm^2/s)", "window (ps)", "status", "bound / advice", "source"):
         table.add_column(column)
     for d in docs:
         for r in d["diffusivities"]:
@@ -191,10 +191,15 @@ def diffusion_table(docs: list[dict[str, Any]], title: str) -> None:
                 f"{r['D']:.3e}",
                 f"{r['sigma_D']:.1e}",
                 f"{r['fit_window'][0]:.3g}-{r['fit_window'][1]:.3g}",
-                "yes" if r["converged"] else "NO",
+                _status(r),
+                _advice(r),
                 d.get("source", "md"),
             )
     console.print(table)
+    for d in docs:
+        rule = d.get("fit_window_rule")
+        if rule and not rule.startswith("user"):
+            console.print(f"{d['system']} {d['temperature']:g} K windows: {rule}")
     for d in docs:
         check = d.get("extrapolation")
         if check:
@@ -205,6 +210,25 @@ def diffusion_table(docs: list[dict[str, Any]], title: str) -> None:
                 f"{check['max_grade']:.2f} ({100 * check['fraction_above_select']:.0f} % above "
                 f"{check['select_threshold']:g}): {verdict}"
             )
+
+
+def _status(rec: dict[str, Any]) -> str:
+    """The record's status; records stored before statuses: diffusive / unconverged."""
+    status = rec.get("status")
+    if status:
+        return str(status)
+    return "diffusive" if rec.get("converged") else "unconverged"
+
+
+def _advice(rec: dict[str, Any]) -> str:
+    """Upper bound of a caged group, how much longer to run a short one; nothing if diffusive."""
+    status = rec.get("status")
+    if status == "caged" and rec.get("D_upper") is not None:
+        return f"D* < {rec['D_upper']:.1e}"
+    if status == "too short":
+        longer = rec.get("run_longer_ps")
+        return "run longer" if longer is None else f"run ~{longer:.3g} ps longer"
+    return ""
 
 
 def arrhenius_table(docs: list[dict[str, Any]], title: str) -> None:
@@ -221,7 +245,10 @@ def arrhenius_table(docs: list[dict[str, Any]], title: str) -> None:
         ea = "-" if d.get("Ea") is None else f"{d['Ea']:.0f} ± {d['sigma_Ea']:.0f}"
         d0 = "-" if d.get("D0") is None else f"{d['D0']:.2e} (ln ± {d['sigma_ln_D0']:.2f})"
         notes = [d.get("note") or ""] + [
-            f"{x['temperature']:g} K left out: {x['reason']}" for x in d.get("excluded", [])
+            x["reason"]
+            if f"{x['temperature']:g} K" in x["reason"]
+            else f"{x['temperature']:g} K left out: {x['reason']}"
+            for x in d.get("excluded", [])
         ]
         table.add_row(
             d["system"], d["group"], d["component"], temps, ea, d0, "; ".join(n for n in notes if n)

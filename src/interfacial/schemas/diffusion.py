@@ -42,6 +42,22 @@ class GroupMSD(BaseModel):
     n_atoms: int
     n_samples: list[int] = Field(description="(origin, atom) pairs averaged at each lag")
     msd: dict[str, list[float]] = Field(description="component -> MSD (A^2) at each lag")
+    fourth_moment: dict[str, list[float]] | None = Field(
+        None,
+        description="component -> mean |dr|^4 (A^4) at each lag over a subset of origins "
+        "(absent in documents stored before fourth moments were kept)",
+    )
+    fourth_moment_msd: dict[str, list[float]] | None = Field(
+        None, description="component -> mean |dr|^2 (A^2) over the same subset as fourth_moment"
+    )
+    fourth_moment_samples: list[int] | None = Field(
+        None, description="(origin, atom) pairs behind fourth_moment at each lag (0: not sampled)"
+    )
+
+    @property
+    def has_moments(self) -> bool:
+        """Whether the fourth moments are stored (else the fit uses the random-walk model)."""
+        return self.fourth_moment is not None and self.fourth_moment_samples is not None
 
 
 class MSDCurves(BaseModel):
@@ -58,10 +74,34 @@ class MSDCurves(BaseModel):
         """Keep at most ``max_points`` evenly spaced lags (always the first and the last).
 
         Thinning loses nothing the fit needs: the GLS uses each kept lag's own time and sample
-        count, and neighbouring lags are almost perfectly correlated anyway.
+        count, and neighbouring lags are almost perfectly correlated anyway. When the fourth
+        moments were sampled on a grid of lags, the kept lags are chosen among that grid (and
+        the last lag), so that every kept lag but possibly the last carries them.
         """
         n = result.lag_times.size
-        keep = np.unique(np.round(np.linspace(0, n - 1, min(n, max_points))).astype(int))
+        candidates = np.arange(n)
+        samples4 = result.fourth_moment_samples
+        if samples4 is not None:
+            first = next(iter(samples4.values()))
+            candidates = np.union1d(np.flatnonzero(first > 0), [0, n - 1])
+        pick = np.round(np.linspace(0, candidates.size - 1, min(candidates.size, max_points)))
+        keep = candidates[np.unique(pick.astype(int))]
+
+        def moments(name: str) -> dict[str, Any]:
+            if result.fourth_moment is None or result.fourth_moment_msd is None:
+                return {}
+            assert samples4 is not None
+            return {
+                "fourth_moment": {
+                    c: [float(v) for v in m[keep]] for c, m in result.fourth_moment[name].items()
+                },
+                "fourth_moment_msd": {
+                    c: [float(v) for v in m[keep]]
+                    for c, m in result.fourth_moment_msd[name].items()
+                },
+                "fourth_moment_samples": [int(c) for c in samples4[name][keep]],
+            }
+
         return cls(
             lag_times=[float(t) for t in result.lag_times[keep]],
             n_origins=[int(c) for c in result.n_origins[keep]],
@@ -73,6 +113,7 @@ class MSDCurves(BaseModel):
                     n_atoms=int(result.n_atoms[name]),
                     n_samples=[int(c) for c in result.n_samples[name][keep]],
                     msd={comp: [float(v) for v in curve[keep]] for comp, curve in comps.items()},
+                    **moments(name),
                 )
                 for name, comps in result.msd.items()
             ],
@@ -100,11 +141,35 @@ class DiffusivityRecord(BaseModel):
     n_atoms: int
     D: float = Field(description="Tracer diffusivity (cm^2/s)")
     sigma_D: float = Field(  # noqa: N815
-        description="Standard error (cm^2/s): GLS error x max(1, sqrt(chi2/dof))"
+        description="Standard error (cm^2/s): GLS error under `covariance` (no Birge widening)"
     )
     sigma_D_model: float | None = Field(  # noqa: N815
         None, description="GLS error of the random-walk covariance model alone (cm^2/s)"
     )
+    covariance: Literal["data", "random-walk model"] | None = Field(
+        None,
+        description="MSD covariance of the fit: 'data' (variance of the squared displacements "
+        "from the fourth moments) or 'random-walk model' (curves without fourth moments)",
+    )
+    status: Literal["diffusive", "caged", "too short"] | None = Field(
+        None,
+        description="diffusive: D* with an honest error; caged: sub-diffusive or bounded MSD, "
+        "D_upper bounds D*; too short: too few hop-length displacements (run_longer_ps)",
+    )
+    verdict: str | None = Field(None, description="The status in one sentence")
+    D_upper: float | None = Field(None, description="Upper bound of D* (cm^2/s) when not diffusive")
+    D_upper_rule: str | None = Field(None, description="How D_upper was taken")
+    run_longer_ps: float | None = Field(
+        None, description="For 'too short': how much longer the run should be (ps)"
+    )
+    n_hops: float | None = Field(
+        None, description="Hop-length displacements in the run, N 6 D* T / a^2"
+    )
+    hop_length: float | None = Field(None, description="Hop length a of the verdict (A)")
+    slope_end: float | None = Field(
+        None, description="Log-log MSD slope over the last octave of the window"
+    )
+    window_rule: str | None = Field(None, description="Why the fit window starts where it does")
     sigma_D_ols: float = Field(  # noqa: N815
         description="Naive OLS error (cm^2/s), for comparison only: it ignores correlations"
     )
@@ -115,10 +180,24 @@ class DiffusivityRecord(BaseModel):
     dof: int
     p_value: float
     n_independent: float
-    converged: bool
+    converged: bool = Field(description="status == 'diffusive' (the old flag, kept for readers)")
+
+    @property
+    def state(self) -> str:
+        """``status``; for records stored before it, diffusive if converged else unconverged."""
+        if self.status is not None:
+            return self.status
+        return "diffusive" if self.converged else "unconverged"
 
     @classmethod
-    def from_fit(cls, group: str, component: str, n_atoms: int, fit: DiffusivityFit) -> Any:
+    def from_fit(
+        cls,
+        group: str,
+        component: str,
+        n_atoms: int,
+        fit: DiffusivityFit,
+        window_rule: str | None = None,
+    ) -> Any:
         """Record of :func:`~interfacial.analysis.diffusivity.tracer_diffusivity`'s result."""
         return cls(
             group=group,
@@ -137,6 +216,16 @@ class DiffusivityRecord(BaseModel):
             p_value=fit.p_value,
             n_independent=fit.n_independent,
             converged=fit.converged,
+            covariance=fit.covariance_kind,
+            status=fit.status,
+            verdict=fit.verdict,
+            D_upper=fit.D_upper,
+            D_upper_rule=fit.D_upper_rule,
+            run_longer_ps=fit.run_longer_ps,
+            n_hops=fit.n_hops,
+            hop_length=fit.hop_length,
+            slope_end=fit.slope_end,
+            window_rule=window_rule,
         )
 
 
@@ -200,6 +289,9 @@ class DiffusionDocument(BaseModel):
     md: MDRunInfo | None = None
     msd: MSDCurves
     fit_window_rule: str = Field(description="How the fit window was chosen")
+    hop_length: float | None = Field(
+        None, description="Hop length (A) of the verdicts; null: the default (2.5 A)"
+    )
     diffusivities: list[DiffusivityRecord]
     extrapolation: ExtrapolationCheck | None = Field(
         None, description="Grades of production frames, when a training set was given"
@@ -249,6 +341,11 @@ class ArrheniusDocument(BaseModel):
     chi2: float | None = None
     dof: int | None = None
     note: str | None = Field(None, description="Why there is no fit, when there is none")
+    D_upper: float | None = Field(
+        None,
+        description="Without a fit: the largest upper bound of D* (cm^2/s) over the "
+        "temperatures that are not diffusive",
+    )
     diffusion_ids: list[str]
     source_fingerprint: str | None = None
     last_updated: datetime = Field(default_factory=utcnow)

@@ -182,14 +182,17 @@ def diffusion_table(docs: list[dict[str, Any]], title: str) -> None:
         table.add_column(column)
     for d in docs:
         for r in d["diffusivities"]:
+            # A caged group's slope is no diffusivity: its row gives the upper bound alone
+            # (the fitted slope stays in --json), so nobody reads a D* off a plateau.
+            caged = r.get("status") == "caged"
             table.add_row(
                 d["system"],
                 f"{d['temperature']:g}",
                 r["group"],
                 str(r["n_atoms"]),
                 r["component"],
-                f"{r['D']:.3e}",
-                f"{r['sigma_D']:.1e}",
+                "-" if caged else f"{r['D']:.3e}",
+                "-" if caged else f"{r['sigma_D']:.1e}",
                 f"{r['fit_window'][0]:.3g}-{r['fit_window'][1]:.3g}",
                 _status(r),
                 _advice(r),

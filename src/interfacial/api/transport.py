@@ -166,7 +166,9 @@ def analyse_trajectory(
     Parameters
     ----------
     paths : list of Path
-        Trajectory file(s); several files are consecutive segments of one run, in order.
+        Trajectory file(s); several files are consecutive segments of one run, in order. Or
+        the run directory of our own MD (its record names the production trajectory: the
+        binary dumps when written).
     temperature : float
         Temperature of the run (K).
     time_step_fs : float, optional
@@ -219,6 +221,12 @@ def analyse_trajectory(
         raise InterfacialError(f"--temperature must be a positive number of K, got {temperature}")
     from interfacial.validation import check_input_file
 
+    if len(paths) == 1 and Path(paths[0]).expanduser().is_dir():
+        # The run directory of our own MD: its record names the trajectory (binary if written).
+        from interfacial.trajectory.run_record import run_directory_trajectory
+
+        paths, recorded_fmt = run_directory_trajectory(Path(paths[0]).expanduser())
+        fmt = fmt or recorded_fmt
     files = [check_input_file(p, "trajectory file") for p in paths]
     source: Any = files if len(files) > 1 else files[0]
     recorded = recorded_md_plan(source)

@@ -49,7 +49,9 @@ def query_diffusion(
 @app.command()
 def diffusion(
     trajectory: list[Path] = typer.Argument(
-        ..., help="LAMMPS dump(s) (segments in order), ASE .traj, extxyz or XDATCAR."
+        ...,
+        help="LAMMPS dump(s) (text or .bin, segments in order), ASE .traj, extxyz, XDATCAR, "
+        "or the run directory of an interfacial MD.",
     ),
     temperature: float = typer.Option(
         ..., "--temperature", "-T", help="Run temperature (K).", callback=TEMPERATURE
@@ -82,7 +84,8 @@ def diffusion(
     fmt: str | None = typer.Option(
         None,
         "--format",
-        help="lammps, traj, extxyz or xdatcar, when the file names do not tell (default: guessed).",
+        help="lammps, lammps-binary, traj, extxyz or xdatcar, when the file names do not tell "
+        "(default: guessed).",
     ),
     system: str | None = typer.Option(None, "--system", help="Name stored with --save."),
     save: bool = typer.Option(False, "--save", help="Store the result in the database."),

@@ -2,6 +2,7 @@
 
 :func:`iter_frames` streams one :class:`Frame` at a time from one or several files (segments of
 one run), whatever the format (:mod:`~interfacial.trajectory.lammps`,
+:mod:`~interfacial.trajectory.lammps_binary`,
 :mod:`~interfacial.trajectory.xdatcar`, :mod:`~interfacial.trajectory.ase_files`), gives every
 frame its time and checks it (atom count, symbols, ids, cell, time); bad input raises
 :class:`~interfacial.errors.InterfacialError` naming the file, the frame and what to do.
@@ -10,7 +11,7 @@ Units: positions and cells in A, times in ps, MD time steps in fs.
 
 Time of a frame, by format:
 
-- LAMMPS dump: ``timestep * time_step_fs / 1000``; ``time_step_fs`` is the MD integration step
+- LAMMPS dump (text or .bin): ``timestep * time_step_fs / 1000``; ``time_step_fs`` is the MD step
   (the dump stores the step number, not the step length), so it is required.
 - XDATCAR: ``frame_index * time_step_fs / 1000``; here ``time_step_fs`` is the time between
   STORED frames (POTIM times the storage stride, NBLOCK), required.
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 #: Formats :func:`iter_frames` reads.
-FORMATS = ("lammps", "traj", "extxyz", "xdatcar")
+FORMATS = ("lammps", "lammps-binary", "traj", "extxyz", "xdatcar")
 
 PathLike = str | os.PathLike[str]
 FloatArray = NDArray[np.float64]
@@ -109,7 +110,8 @@ class RawFrame:
 def guess_format(path: PathLike) -> str:
     """Trajectory format from a file name.
 
-    ``*.dump``, ``dump.*``, ``*.lammpstrj`` -> "lammps"; ``*.traj`` -> "traj";
+    ``*.dump``, ``dump.*``, ``*.lammpstrj`` -> "lammps"; ``*.bin`` -> "lammps-binary";
+    ``*.traj`` -> "traj";
     ``XDATCAR*`` -> "xdatcar"; ``*.extxyz``, ``*.xyz`` -> "extxyz".
 
     Raises
@@ -122,6 +124,8 @@ def guess_format(path: PathLike) -> str:
     lower = name.lower()
     if lower.endswith((".dump", ".lammpstrj")) or lower.startswith("dump.") or lower == "dump":
         return "lammps"
+    if lower.endswith(".bin"):
+        return "lammps-binary"
     if lower.endswith(".traj"):
         return "traj"
     if name.upper().startswith("XDATCAR"):
@@ -145,6 +149,9 @@ def resolve_format(path: Path, fmt: str | None) -> str:
         "lammpsdumptext": "lammps",
         "dump": "lammps",
         "lammpstrj": "lammps",
+        "lammpsbinary": "lammps-binary",
+        "lammpsbin": "lammps-binary",
+        "bin": "lammps-binary",
         "traj": "traj",
         "ase": "traj",
         "extxyz": "extxyz",
@@ -253,7 +260,8 @@ def iter_frames(
         segment's first frame is dropped when its time equals the previous segment's last
         time (LAMMPS writes the restart step into both dumps).
     fmt : str, optional
-        "lammps", "traj", "extxyz" or "xdatcar"; guessed from each file name when omitted
+        "lammps", "lammps-binary", "traj", "extxyz" or "xdatcar"; guessed from each file
+        name when omitted
         (see :func:`guess_format`).
     time_step_fs : float, optional
         For LAMMPS dumps, the MD time step (fs): time = timestep * time_step_fs / 1000 ps.
@@ -292,8 +300,8 @@ def iter_frames(
         )
     kinds = [resolve_format(p, fmt) for p in paths]
     for p, kind in zip(paths, kinds, strict=True):
-        if kind in ("lammps", "xdatcar") and time_step_fs is None:
-            what = "MD time step" if kind == "lammps" else "time between stored frames"
+        if kind in ("lammps", "lammps-binary", "xdatcar") and time_step_fs is None:
+            what = "time between stored frames" if kind == "xdatcar" else "MD time step"
             raise InterfacialError(
                 f"{p}: a {kind} trajectory does not store its time step; pass time_step_fs "
                 f"(--time-step on the command line: the {what}, fs)"
@@ -310,6 +318,7 @@ def _generate_frames(
     # The format modules build RawFrames of this module: imported here, not at the top.
     from interfacial.trajectory.ase_files import read_ase
     from interfacial.trajectory.lammps import read_lammps
+    from interfacial.trajectory.lammps_binary import read_lammps_binary
     from interfacial.trajectory.xdatcar import read_xdatcar
 
     check = _FrameChecker()
@@ -319,13 +328,15 @@ def _generate_frames(
         raws: Iterator[tuple[int, RawFrame]]
         if kind == "lammps":
             raws = read_lammps(p, species_order)
+        elif kind == "lammps-binary":
+            raws = read_lammps_binary(p, species_order, last_file=file_no == len(paths) - 1)
         elif kind == "xdatcar":
             raws = read_xdatcar(p, species_order)
         else:
             raws = read_ase(p, kind, use_info_time=time_step_fs is None)
         first_of_file = True
         for number, raw in _text_checked(raws, p, kind):
-            if kind == "lammps":
+            if kind in ("lammps", "lammps-binary"):
                 assert time_step_fs is not None
                 time = number * time_step_fs / 1000.0
             elif raw.time is not None:
@@ -343,7 +354,7 @@ def _generate_frames(
                 continue  # the boundary frame, already read from the previous segment
             first_of_file = False
             frame = Frame(raw.positions, raw.cell, time, raw.symbols, raw.ids, raw.unwrapped)
-            label = f"step {number}" if kind == "lammps" else f"frame {number}"
+            label = f"step {number}" if kind in ("lammps", "lammps-binary") else f"frame {number}"
             check(frame, f"{p}, {label}")
             index += 1
             last_time = time
@@ -418,6 +429,7 @@ def count_frames(
     """
     from interfacial.trajectory.ase_files import count_traj, count_xyz
     from interfacial.trajectory.lammps import lammps_steps
+    from interfacial.trajectory.lammps_binary import lammps_binary_steps
     from interfacial.trajectory.xdatcar import count_xdatcar
 
     paths = trajectory_paths(path)
@@ -426,8 +438,8 @@ def count_frames(
     for file_no, p in enumerate(paths):
         kind = resolve_format(p, fmt)
         try:
-            if kind == "lammps":
-                steps = lammps_steps(p)
+            if kind in ("lammps", "lammps-binary"):
+                steps = (lammps_steps if kind == "lammps" else lammps_binary_steps)(p)
                 if file_no > 0 and steps and last_step is not None and steps[0] == last_step:
                     steps = steps[1:]
                 if steps:

@@ -329,7 +329,9 @@ def _generate_frames(
         if kind == "lammps":
             raws = read_lammps(p, species_order)
         elif kind == "lammps-binary":
-            raws = read_lammps_binary(p, species_order, last_file=file_no == len(paths) - 1)
+            raws = read_lammps_binary(
+                p, species_order, first_file=file_no == 0, last_file=file_no == len(paths) - 1
+            )
         elif kind == "xdatcar":
             raws = read_xdatcar(p, species_order)
         else:

@@ -244,7 +244,11 @@ def _recorded_columns(path: Path) -> list[str] | None:
 
 
 def read_lammps_binary(
-    path: Path, species_order: Sequence[str] | None, *, last_file: bool = True
+    path: Path,
+    species_order: Sequence[str] | None,
+    *,
+    first_file: bool = True,
+    last_file: bool = True,
 ) -> Iterator[tuple[int, RawFrame]]:
     """Yield (timestep, frame) of a LAMMPS binary dump; the frame's time is None.
 
@@ -258,9 +262,10 @@ def read_lammps_binary(
         The ``.bin`` file.
     species_order
         Element of each LAMMPS atom type.
-    last_file
-        True when no segment follows this file: a partial last frame (a killed or running MD)
-        is then dropped; otherwise it is an error.
+    first_file, last_file
+        Whether segments of the same run come before / after this file. A partial last frame
+        (a killed or running MD) is dropped when no segment follows, unless the file is the
+        whole trajectory and holds no complete frame; otherwise it is an error.
 
     Raises
     ------
@@ -285,7 +290,7 @@ def read_lammps_binary(
                     return
                 values = _read_values(fh, header, buffer, path)
             except _TruncatedError:
-                if frame_no > 1 and last_file:
+                if last_file and (frame_no > 1 or not first_file):
                     return  # the partial frame of a killed run: the complete ones are read
                 raise InterfacialError(
                     f"{where}: the file ends inside the frame (a truncated header or atom "

@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 
 from interfacial.errors import InterfacialError
 from interfacial.trajectory.frames import FloatArray, RawFrame
-from interfacial.trajectory.lammps import _AtomTable, _lammps_coordinates, _lammps_symbols
+from interfacial.trajectory.lammps import AtomTable, lammps_coordinates, lammps_symbols
 
 __all__ = ["lammps_binary_steps", "read_lammps_binary"]
 
@@ -210,7 +210,7 @@ def _read_values(
     return np.frombuffer(buffer, dtype="<f8", count=total).reshape(header.n_atoms, header.n_fields)
 
 
-class _Table(_AtomTable):
+class _Table(AtomTable):
     """A frame's values as named columns, read as the text reader reads its atom table."""
 
     def __init__(self, values: FloatArray, names: list[str]) -> None:
@@ -331,11 +331,11 @@ def read_lammps_binary(
                 # The same types as the previous frame (always, in an MD): reuse its symbols,
                 # which also lets the frame checker compare identical tuples.
                 if previous_types is None or not np.array_equal(types, previous_types):
-                    symbols = _lammps_symbols(table, species_order, where)
+                    symbols = lammps_symbols(table, species_order, where)
                     previous_types = types
             else:
-                symbols = _lammps_symbols(table, species_order, where)  # raises: no type
-            positions, unwrapped = _lammps_coordinates(table, header.cell, header.origin, where)
+                symbols = lammps_symbols(table, species_order, where)  # raises: no type
+            positions, unwrapped = lammps_coordinates(table, header.cell, header.origin, where)
             yield header.step, RawFrame(positions, header.cell, None, symbols, ids, unwrapped)
 
 

@@ -89,6 +89,15 @@ def test_binary_dumps_of_lammps_read_as_their_text_twin(lammps_dumps: Path) -> N
                 assert np.allclose(b.positions, t.positions, rtol=0, atol=1e-10)
             else:
                 assert np.array_equal(b.positions, t.positions), name
+    # ASE's own binary dump reader (an independent decoder) agrees.
+    from ase.io import iread
+
+    columns = ["type", "xu", "yu", "zu", "id"]
+    by_ase = list(iread(str(lammps_dumps / "unsorted.bin"), format="lammps-dump-binary",
+                        index=":", colnames=columns))  # fmt: skip
+    assert len(by_ase) == len(text)
+    for atoms, t in zip(by_ase, text, strict=True):
+        assert np.allclose(atoms.positions, t.positions, rtol=0, atol=1e-12)
     raw = next(read_lammps_binary(lammps_dumps / "sorted.bin", SPECIES))[1]
     assert raw.positions.shape == (108, 3) and {"S", "Li"} == set(raw.symbols)
     # The displacement put every atom images away from the box: image flags were used.

@@ -219,7 +219,7 @@ def transport_md(
     doc = diffusion_document(
         observed(
             iter_frames(
-                # The binary dumps when the run wrote them (read ~20x faster than text).
+                # The binary dumps when the run wrote them (read ~40x faster than text).
                 record.production_trajectory,
                 fmt=record.trajectory_format,
                 time_step_fs=plan["time_step"],

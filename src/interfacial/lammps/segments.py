@@ -63,10 +63,10 @@ if TYPE_CHECKING:
 DATA_FILE = "data.lmp"
 DUMP_FORMATS = ("binary", "text", "both")
 """Trajectory files of a production segment: ``.bin`` (LAMMPS binary dump), ``.dump`` (text), or
-both. Binary is the default: 40 bytes per atom and frame against ~75 for a text dump with 17
-significant digits (8320 atoms x 10^5 frames: 33 GB instead of ~60 GB), read ~20x faster, and
-exact. A text dump is for tools that read no binary dumps (LAMMPS's ``tools/binary2txt``
-converts a binary dump afterwards too)."""
+both. Binary is the default: 40 bytes per atom and frame against ~64 for a text dump with 17
+significant digits (8320 atoms x 10^5 frames: 33 GB instead of 53 GB), read ~40x faster
+(``benchmarks/bench_reading.py``), and exact. A text dump is for tools that read no binary
+dumps (LAMMPS's ``tools/binary2txt`` converts a binary dump afterwards too)."""
 
 
 @dataclass

@@ -95,6 +95,7 @@ def md_timing(potential, steps: int, workdir: Path, dump_interval: int | None = 
         workdir,
         thermo_interval=max(steps // 10, 1),
         max_segment_steps=steps,
+        dump_format="text",  # read below as text, as when the timings were recorded
     )
     record = md.run()
     segment = record.segments[0]

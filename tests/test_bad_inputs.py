@@ -101,6 +101,18 @@ def walk_dump(*, nan_at: tuple[int, int] | None = None, frames: int = WALK_FRAME
     return "\n".join(out) + "\n"
 
 
+def walk_bin() -> bytes:
+    """The walk of :func:`walk_dump` as a LAMMPS binary dump (``id type xu yu zu``)."""
+    from lammps_binary_data import walk_binary
+
+    rng = np.random.default_rng(0)
+    start = np.array([[i % 2, (i // 2) % 2, i // 4] for i in range(N_WALK_ATOMS)]) * 4.0 + 1.0
+    steps = rng.normal(scale=0.2, size=(WALK_FRAMES - 1, N_WALK_ATOMS, 3))
+    positions = np.concatenate([start[None], start[None] + np.cumsum(steps, axis=0)])
+    types = [1 if i < 2 else 2 for i in range(N_WALK_ATOMS)]
+    return walk_binary(positions, types, (0.0, 8.0, 0.0, 8.0, 0.0, 12.0))
+
+
 def labelled_frames(n: int = 4, energy: float | None = None, nan_force: bool = False) -> list:
     """Small labelled Li/S cells (energy in eV, forces in eV/A) for training-set files."""
     from ase import Atoms
@@ -195,6 +207,11 @@ def write_inputs(root: Path) -> None:
         "text.dump": "hello world\nthis is no dump\n",
         "nan.dump": walk_dump(nan_at=(3, 4)),
         "one_frame.dump": walk_dump(frames=1),
+        "walk.bin": walk_bin(),
+        "bad_magic.bin": walk_bin().replace(b"DUMPCUSTOM", b"DUMPCUSTXX"),
+        "truncated_header.bin": walk_bin()[:40],
+        "garbage.bin": bytes(range(256)) * 8,
+        "empty.bin": b"",
         # Training sets.
         "garbage.cfg": "BEGIN_CFG\n Size\n lots\nEND_CFG\n",
         "binary.extxyz": bytes(range(256)) * 8,
@@ -225,6 +242,8 @@ def write_inputs(root: Path) -> None:
     packed = gzip.compress(xdatcar.encode())
     files["XDATCAR_corrupt.gz"] = packed[:20] + bytes(40) + packed[60:]
     files["XDATCAR_truncated.xz"] = lzma.compress(xdatcar.encode())[:-40]
+    walk = walk_bin()
+    files["truncated_middle.bin"] = walk[: len(walk) // 2 + 7]  # inside frame 16
     for name, content in files.items():
         path = root / name
         if isinstance(content, bytes):
@@ -700,6 +719,61 @@ TRAJECTORY_CASES = [
         "trajectory-format-ase-wrong",
         "diffusion {in}/walk.dump -T 600 --time-step 2 --format ase:xsf",
         ("walk.dump", "xsf"),
+    ),
+    case(
+        "trajectory-binary-wrong-magic",
+        "diffusion {in}/bad_magic.bin -T 600 --time-step 2 --species S,Li",
+        ("bad_magic.bin", "magic string"),
+    ),
+    case(
+        "trajectory-binary-truncated-header",
+        "diffusion {in}/truncated_header.bin -T 600 --time-step 2 --species S,Li",
+        ("truncated_header.bin", "ends inside the frame"),
+    ),
+    case(
+        "trajectory-binary-truncated-before-last-segment",
+        "diffusion {in}/truncated_middle.bin {in}/walk.bin -T 600 --time-step 2 --species S,Li",
+        ("truncated_middle.bin", "only the last file"),
+    ),
+    case(
+        "trajectory-binary-garbage",
+        "diffusion {in}/garbage.bin -T 600 --time-step 2 --species S,Li",
+        ("garbage.bin", "not a LAMMPS binary dump"),
+    ),
+    case(
+        "trajectory-binary-empty",
+        "diffusion {in}/empty.bin -T 600 --time-step 2 --species S,Li",
+        ("empty.bin", "0 frame"),
+    ),
+    case(
+        "trajectory-binary-no-time-step",
+        "diffusion {in}/walk.bin -T 600 --species S,Li",
+        ("walk.bin", "--time-step"),
+    ),
+    case(
+        "trajectory-binary-no-species",
+        "diffusion {in}/walk.bin -T 600 --time-step 2",
+        ("walk.bin", "--species"),
+    ),
+    case(
+        "trajectory-binary-species-short",
+        "diffusion {in}/walk.bin -T 600 --time-step 2 --species S",
+        ("walk.bin", "atom type 2"),
+    ),
+    case(
+        "trajectory-binary-read-as-text",
+        "diffusion {in}/walk.bin -T 600 --time-step 2 --species S,Li --format lammps",
+        ("walk.bin", "not a text file"),
+    ),
+    case(
+        "trajectory-text-read-as-binary",
+        f"{DIFF} --format lammps-binary",
+        ("walk.dump", "not a LAMMPS binary dump"),
+    ),
+    case(
+        "trajectory-run-directory-without-record",
+        "diffusion {in}/somewhere -T 600",
+        ("somewhere", "without an MD run record"),
     ),
 ]
 

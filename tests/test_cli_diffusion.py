@@ -505,6 +505,7 @@ def md_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
         max_segment_steps=200,
         thermo_interval=10,
         velocity_seed=11,
+        dump_format="both",
     )
     record = md.run()
     assert record.complete and len(record.production_dumps) == 3

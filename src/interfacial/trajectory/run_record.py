@@ -19,7 +19,12 @@ from interfacial.trajectory.frames import PathLike, trajectory_paths
 if TYPE_CHECKING:
     from interfacial.lammps.record import MDRunRecord
 
-__all__ = ["recorded_md_plan", "recorded_run_temperature", "run_record_of"]
+__all__ = [
+    "recorded_md_plan",
+    "recorded_run_temperature",
+    "run_directory_trajectory",
+    "run_record_of",
+]
 
 
 def run_record_of(dump: Path) -> MDRunRecord | None:
@@ -28,6 +33,36 @@ def run_record_of(dump: Path) -> MDRunRecord | None:
 
     state_file = dump.resolve().parent / STATE_FILE
     return read_run_record(state_file) if state_file.is_file() else None
+
+
+def run_directory_trajectory(directory: Path) -> tuple[list[Path], str]:
+    """The production trajectory of the run in ``directory`` and its format.
+
+    The binary dumps when the run wrote them, else its text dumps, in time order: what
+    :func:`~interfacial.trajectory.frames.iter_frames` reads for ``interfacial diffusion
+    RUN_DIR``.
+
+    Raises
+    ------
+    InterfacialError
+        If the directory holds no run record, or the run has no completed production segment.
+
+    """
+    from interfacial.lammps.record import STATE_FILE, read_run_record
+
+    state_file = directory / STATE_FILE
+    if not state_file.is_file():
+        raise InterfacialError(
+            f"trajectory file {directory} is a directory without an MD run record "
+            f"({STATE_FILE}); give trajectory files, or the run directory of an interfacial MD"
+        )
+    record = read_run_record(state_file)
+    if not record.production_trajectory or record.trajectory_format is None:
+        raise InterfacialError(
+            f"{directory}: the MD run has no completed production segment yet; run (or resume) "
+            "it first"
+        )
+    return [Path(p) for p in record.production_trajectory], record.trajectory_format
 
 
 def recorded_md_plan(paths: PathLike | Sequence[PathLike]) -> dict[str, Any] | None:
@@ -60,7 +95,8 @@ def recorded_run_temperature(paths: Sequence[Path]) -> float | None:
         if record is None:
             continue
         for seg in record.segments:
-            if seg.dump_file is None or Path(seg.dump_file).name != real.name:
+            names = {Path(f).name for f in (seg.dump_file, seg.binary_dump_file) if f}
+            if real.name not in names:
                 continue
             n, temperature = float(seg.steps), float(seg.mean_temperature)
             if not (n > 0 and math.isfinite(temperature)):

@@ -58,7 +58,7 @@ def measured_temperature(
     """
     paths = trajectory_paths(path)
     kinds = {resolve_format(p, fmt) for p in paths}
-    if kinds == {"lammps"}:
+    if kinds <= {"lammps", "lammps-binary"}:
         return recorded_run_temperature(paths)
     if not kinds <= {"traj", "extxyz"}:
         return None

@@ -584,7 +584,7 @@ def test_truncated_dump(tmp_path: Path) -> None:
 
 
 def test_unknown_format(tmp_path: Path) -> None:
-    path = tmp_path / "md.data"  # (.bin is a LAMMPS binary dump)
+    path = tmp_path / "md.unknown"  # (.bin is a LAMMPS binary dump, .data a LAMMPS data file)
     path.write_text("x")
     with pytest.raises(InterfacialError, match="cannot tell the trajectory format"):
         list(iter_frames(path, time_step_fs=1.0))

@@ -393,7 +393,7 @@ def test_any_ase_format_and_ase_guess(tmp_path: Path) -> None:
     with pytest.raises(InterfacialError, match="no reader named 'nosuch'"):
         iter_frames(xsf, fmt="ase:nosuch", time_step_fs=1.0)
     # A name that tells nothing: ASE recognises a .traj by its content.
-    traj = tmp_path / "run.bin"
+    traj = tmp_path / "run.frames"
     ase.io.write(traj, images, format="traj")
     assert guess_format(traj) == "traj"
     dump = tmp_path / "frames.out"

@@ -300,10 +300,17 @@ def analyse_trajectory(
             f"the trajectory ran at {measured:.0f} K on average, not {temperature:g} K: "
             "check --temperature"
         )
+    from pymatgen.core import Element
+
+    # The drift removed is that of the mass-weighted centre of the cell, as in the transport
+    # job: a thermostat keeps the total momentum, so the centre of MASS is what stays put; an
+    # equal-weight centre moves with the light fast ions and lends heavy caged ones a drift.
+    masses = [float(Element(symbol).atomic_mass) for symbol in first.symbols]
     try:
         return diffusion_document(
             frames(),
             groups,
+            masses=masses,
             system=system or Path(uncompressed_name(files[0])).stem,
             temperature=temperature,
             source="trajectory",

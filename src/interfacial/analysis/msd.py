@@ -2,8 +2,9 @@
 
 Holds the minimum-image unwrapping of consecutive frames (:func:`minimum_image_displacement`,
 :class:`Unwrapper`), the multiple-time-origin MSD of bounded memory on a grid of lags
-(:class:`StreamingMSD`, :func:`msd_lag_grid`, its result :class:`MSDResult`) and the MSD components (:data:`COMPONENT_DIMENSION`). The D* fit of
-an MSD is :mod:`interfacial.analysis.diffusivity`, the Arrhenius fit across temperatures
+(:class:`StreamingMSD`, :func:`msd_lag_grid`, its result :class:`MSDResult`) and the MSD
+components (:data:`COMPONENT_DIMENSION`). The D* fit of an MSD is
+:mod:`interfacial.analysis.diffusivity`, the Arrhenius fit across temperatures
 :mod:`interfacial.analysis.arrhenius`.
 
 Everything here is a pure function of arrays fed frame by frame: no file I/O and no MD engine, so

@@ -601,9 +601,9 @@ class StreamingMSD:
 
 
 def _block_order(groups: Sequence[NDArray[np.intp]]) -> NDArray[np.intp]:
-    """The atoms of any group, ordered so that every group of a nested or disjoint family is one
-    contiguous block (element groups; "Li" = "Li metal" + "Li compound").
+    """The atoms of any group, each group of a nested or disjoint family a contiguous block.
 
+    Such families are the usual ones (element groups; "Li" = "Li metal" + "Li compound").
     Atoms are sorted by their memberships, largest group first (members before the others),
     then by index: like a depth-first walk of the family's tree.
     """

@@ -247,6 +247,9 @@ class MSDResult:
 DENSE_LAGS = 64
 #: About this many evenly spaced lags make up the rest of the grid, up to ``max_lag``.
 SPACED_LAGS = 400
+#: Budget of the fourth-moment subset: live moment origins times grid lags (24 x 256). Each
+#: (origin, lag) pair costs a Gram product per group, as much as the MSD of ~2 origins.
+MOMENT_PAIRS = 24 * 256
 
 
 def msd_lag_grid(
@@ -334,8 +337,10 @@ class StreamingMSD:
         Atomic masses for the centre of mass; equal weights if omitted.
     drift_atoms : Sequence[int], optional
         Atoms whose centre of mass defines the drift; all atoms if omitted.
-    moment_origins : int
-        Most origins of the fourth-moment subset live at once (sets ``moment_origin_stride``).
+    moment_origins : int, optional
+        Most origins of the fourth-moment subset live at once (sets ``moment_origin_stride``);
+        default 24, fewer on a grid of more than 256 lags so that the subset costs no more
+        than :data:`MOMENT_PAIRS` (origin, lag) products per ``max_lag`` frames.
     dense_lags, spaced_lags : int
         The lag grid, see :func:`msd_lag_grid`.
 
@@ -348,7 +353,7 @@ class StreamingMSD:
         origin_interval: int = 1,
         masses: ArrayLike | None = None,
         drift_atoms: Sequence[int] | None = None,
-        moment_origins: int = 24,
+        moment_origins: int | None = None,
         dense_lags: int = DENSE_LAGS,
         spaced_lags: int = SPACED_LAGS,
     ) -> None:
@@ -399,6 +404,8 @@ class StreamingMSD:
         self._tail_time = 0.0
         # Fourth-moment subset: origins every moment_origin_stride frames (a multiple of
         # origin_interval, so they are stored origins), at every grid lag.
+        if moment_origins is None:
+            moment_origins = min(24, -(-MOMENT_PAIRS // self.lags.size))
         base = self.origin_interval
         self.moment_origin_stride = base * max(
             1, -(-self.max_lag // (base * max(1, int(moment_origins) - 1)))
@@ -534,7 +541,7 @@ class StreamingMSD:
                 self._tail_sq[name] = sums[n_hit]
             if sub.size:
                 self._m2_sum[name][sub_at] += sums[sub]
-                self._m4_sum[name][sub_at] += _gram(part[sub])
+                self._m4_sum[name][sub_at] += _gram(part, sub)
         self._m_count[sub_at] += 1
         self._count[at] += 1
         self._lag_time_sum[at] += t - self._origin_time[rows[:n_hit]]
@@ -614,13 +621,15 @@ def _block_order(groups: Sequence[NDArray[np.intp]]) -> NDArray[np.intp]:
     return np.asarray(atoms[np.lexsort(member[::-1])], dtype=np.intp)
 
 
-def _gram(squares: FloatArray) -> FloatArray:
-    """Per-origin Gram matrices sum_i s_ia s_ib of (n_origins, n_atoms, 3) squared displacements.
+def _gram(squares: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+    """Gram matrices sum_i s_ia s_ib of the (n_atoms, 3) squared displacements ``squares[rows]``.
 
-    One BLAS product per origin: a batched ``matmul`` of the transposed view was measured no
-    faster, and building the six products per atom costs three times more.
+    One BLAS product per origin, on a view (no gathered copy): a batched ``matmul`` of the
+    transposed view was measured no faster, and building the six products per atom costs
+    three times more.
     """
-    out = np.empty((squares.shape[0], 3, 3))
-    for k, s in enumerate(squares):
+    out = np.empty((rows.size, 3, 3))
+    for k, row in enumerate(rows):
+        s = squares[row]
         np.matmul(s.T, s, out=out[k])
     return out

@@ -20,11 +20,12 @@ APIs require.
 Each method runs in its own subprocess so that its peak resident memory (``ru_maxrss``) is its
 own; wall times cover the analysis only (generating the synthetic frames is excluded).
 
-- ours: :class:`StreamingMSD` (all lags up to half the run, one time origin every
-  ``--origin-interval`` frames, default 100 = 10 ps, so 51 origins are live at once and
-  the memory is 51 x 8320 x 3 doubles = 10 MB) followed by :func:`tracer_diffusivity` (GLS
-  over the default fit window). Sparse origins lose little: MSD samples from origins closer
-  than the lag are strongly correlated, and the GLS covariance accounts for the spacing.
+- ours: :class:`StreamingMSD` (lags up to half the run on its grid: every lag to 64 frames,
+  ~400 evenly spaced beyond; one time origin every ``--origin-interval`` frames, default
+  100 = 10 ps, so 51 origins are live at once and the memory is 51 x 8320 x 3 doubles =
+  10 MB) followed by :func:`tracer_diffusivity` (GLS over the default fit window). Sparse
+  origins lose little: MSD samples from origins closer than the lag are strongly correlated,
+  and the GLS covariance accounts for the spacing.
 - pymatgen-analysis-diffusion: ``DiffusionAnalyzer(structure, displacements, "Li", ...)`` with
   its default ``smoothed="max"`` (FFT MSD over every origin and every lag, framework drift
   removed), its cheapest entry point (``from_structures`` would add a Structure per frame).
@@ -44,16 +45,22 @@ Measured on the 2-core development machine (November 2026, numpy 2.4.6):
 =========== ======= ======= ========= =============== ======= =========== =========
 method      frames  origin  wall (s)  us/(frame atom) peak MB D (cm^2/s)  sigma_D
 =========== ======= ======= ========= =============== ======= =========== =========
-ours        10000   100     1.5       0.018           108     4.996e-06   4.4e-08
+ours        10000   100     1.84      0.022           107     4.999e-06   4.5e-08
 pymatgen    10000   all     29.6      0.356           9857    5.024e-06   3.1e-12
-ours        1000    10      0.19      0.023           108     4.979e-06   4.4e-08
-ours        1000    1       2.4       0.29            153     4.973e-06   4.4e-08
+ours        1000    10      0.48      0.058           109     4.974e-06   4.4e-08
+ours        1000    1       2.5       0.31            143     4.974e-06   4.3e-08
 pymatgen    1000    all     3.5       0.415           1427    4.936e-06   8.0e-12
 kinisi      1000    all     33.6      4.04            1491    3.882e-06   6.9e-08
 =========== ======= ======= ========= =============== ======= =========== =========
 
-(true D* = 5.0e-06 cm^2/s). Ours is ~19x faster than pymatgen at full size in 1/90 of the memory
-and ~170-210x faster than kinisi per frame and atom; with every frame an origin it is still 1.4x
+(true D* = 5.0e-06 cm^2/s; the rows "ours" re-measured late November 2026 with the lag grid
+of :func:`~interfacial.analysis.msd.msd_lag_grid`, under a shared load: in one invocation the
+previous every-lag MSD took 3.06 / 0.45 / 4.1 s for the three rows, the grid 1.84 / 0.48 /
+2.5 s. Here one group of 2080 atoms is analysed while the centre of mass and the frame gather
+touch all 8320, a per-frame cost the grid does not remove; the gain is far larger with all
+atoms in groups and dense origins, see ``bench_reading.py``.) Ours is ~16x faster than
+pymatgen at full size in 1/90 of the memory and ~70-200x faster than kinisi per frame and atom
+(depending on the load); with every frame an origin it is still 1.3x
 faster than pymatgen's FFT. pymatgen's sigma_D is the naive one, three orders of magnitude below
 the scatter of D between methods. kinisi's MSD agrees with ours (2.985 vs 3.0 A^2 at 10 ps),
 but its posterior D came out ~20 % low in this set-up, with dt up to half the run or its default

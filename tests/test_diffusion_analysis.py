@@ -17,6 +17,7 @@ from interfacial.analysis.msd import (
     StreamingMSD,
     Unwrapper,
     minimum_image_displacement,
+    msd_lag_grid,
 )
 
 DT = 0.1  # ps between frames
@@ -193,6 +194,53 @@ def test_streaming_matches_direct_all_origins_msd() -> None:
         disp -= (com[origins + k] - com[origins])[:, None, :]
         assert res.msd["a"]["total"][k] == pytest.approx((disp**2).sum(axis=2).mean())
         assert res.msd["a"]["z"][k] == pytest.approx((disp[..., 2] ** 2).mean())
+
+
+def test_lag_grid_is_dense_then_evenly_spaced() -> None:
+    assert np.array_equal(msd_lag_grid(10, dense=3, spaced=4), [0, 1, 2, 3, 6, 9, 10])
+    assert np.array_equal(msd_lag_grid(5, dense=64, spaced=400), np.arange(6))
+    grid = msd_lag_grid(5000)
+    assert grid[0] == 0 and grid[-1] == 5000 and np.array_equal(grid[:65], np.arange(65))
+    assert grid.size <= 64 + 400 + 2 and set(np.diff(grid[65:-1])) == {13}
+
+
+@pytest.mark.parametrize(("n_frames", "tail"), [(90, False), (30, True)])
+def test_grid_lags_match_direct_all_origins_msd(n_frames: int, tail: bool) -> None:
+    # A grid of lags 0, 1, 2, 5, 10, ...: every origin that reaches a grid lag is averaged
+    # there. A run shorter than max_lag also keeps its last lag (reached by origin 0 alone).
+    rng = np.random.default_rng(9)
+    traj = random_walk(rng, 6, n_frames - 1, (0.2, 0.3, 0.4))
+    acc = StreamingMSD(
+        {"a": [0, 2, 5]},
+        max_lag=40,
+        origin_interval=3,
+        dense_lags=2,
+        spaced_lags=8,
+        moment_origins=4,
+    )
+    for k, frame in enumerate(traj):
+        acc.add_frame(frame, k * DT)
+    res = acc.result()
+    assert res.lag_frames is not None and res.fourth_moment is not None
+    assert res.fourth_moment_samples is not None
+    expected_lags = [0, 1, 2, 5, 10, 15, 20, 25] + ([29] if tail else [30, 35, 40])
+    assert res.lag_frames.tolist() == expected_lags
+    com = traj.mean(axis=1)
+    stride = acc.moment_origin_stride
+    for i, k in enumerate(expected_lags):
+        origins = np.arange(0, n_frames - k, 3)
+        disp = traj[origins + k][:, [0, 2, 5]] - traj[origins][:, [0, 2, 5]]
+        disp -= (com[origins + k] - com[origins])[:, None, :]
+        q = (disp**2).sum(axis=2)
+        assert res.n_origins[i] == origins.size
+        assert res.lag_times[i] == pytest.approx(k * DT)
+        assert res.msd["a"]["total"][i] == pytest.approx(q.mean(), abs=1e-12)
+        moment = origins % stride == 0
+        if tail and k == 29:
+            assert res.fourth_moment_samples["a"][i] == 0  # the tail carries no moments
+        else:
+            assert res.fourth_moment_samples["a"][i] == 3 * moment.sum()
+            assert res.fourth_moment["a"]["total"][i] == pytest.approx((q[moment] ** 2).mean())
 
 
 # ----------------------------------------------------------------------------- GLS diffusivity

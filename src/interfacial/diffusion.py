@@ -102,7 +102,9 @@ def trajectory_msd(
         :func:`~interfacial.trajectory.iter_frames`; any other iterator needs it given, e.g.
         ``count_frames(path) // 2``.
     origin_interval : int
-        Frames between time origins; cost per frame grows as ``max_lag / origin_interval``.
+        Frames between time origins. Memory grows as ``max_lag / origin_interval`` origins;
+        the cost per frame as (lag-grid size, <= 466) / ``origin_interval`` origin updates,
+        since the MSD is computed on :func:`~interfacial.analysis.msd.msd_lag_grid` only.
     masses : array_like, shape (n_atoms,), optional
         Masses for the centre of mass whose drift is removed; equal weights when omitted.
     drift_atoms : Sequence[int], optional
@@ -113,7 +115,9 @@ def trajectory_msd(
     Returns
     -------
     MSDResult
-        MSD (A^2) per group and component against lag time (ps).
+        MSD (A^2) per group and component against lag time (ps), at the lags of
+        :func:`~interfacial.analysis.msd.msd_lag_grid` (every lag up to 64 frames, then about
+        400 evenly spaced ones).
 
     Raises
     ------

@@ -404,8 +404,8 @@ def tracer_diffusivity(
     Parameters
     ----------
     lag_times : array_like
-        Lag times (ps); index k is a lag of k frames as returned by
-        :class:`~interfacial.analysis.msd.StreamingMSD`.
+        Lag times (ps), increasing, not necessarily evenly spaced (the lag grid of
+        :class:`~interfacial.analysis.msd.StreamingMSD`).
     msd : array_like
         MSD (A^2) at each lag.
     n_samples : array_like

@@ -1,9 +1,10 @@
 """Unwrapping and the streaming MSD: periodic fractional coordinates in, drift-corrected MSD out.
 
 Holds the minimum-image unwrapping of consecutive frames (:func:`minimum_image_displacement`,
-:class:`Unwrapper`), the multiple-time-origin MSD of bounded memory (:class:`StreamingMSD`, its
-result :class:`MSDResult`) and the MSD components (:data:`COMPONENT_DIMENSION`). The D* fit of
-an MSD is :mod:`interfacial.analysis.diffusivity`, the Arrhenius fit across temperatures
+:class:`Unwrapper`), the multiple-time-origin MSD of bounded memory on a grid of lags
+(:class:`StreamingMSD`, :func:`msd_lag_grid`, its result :class:`MSDResult`) and the MSD
+components (:data:`COMPONENT_DIMENSION`). The D* fit of an MSD is
+:mod:`interfacial.analysis.diffusivity`, the Arrhenius fit across temperatures
 :mod:`interfacial.analysis.arrhenius`.
 
 Everything here is a pure function of arrays fed frame by frame: no file I/O and no MD engine, so
@@ -18,7 +19,6 @@ in-plane components, "z" the out-of-plane one.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -173,8 +173,8 @@ class MSDResult:
     Attributes
     ----------
     lag_times : numpy.ndarray, shape (n_lags,)
-        Lag times (ps), the mean of t - t_origin over the origins that reached each lag;
-        index k is a lag of k frames.
+        Lag times (ps), the mean of t - t_origin over the origins that reached each lag, at
+        the lags of ``lag_frames`` (not every lag: see :func:`msd_lag_grid`).
     msd : dict[str, dict[str, numpy.ndarray]]
         ``msd[group][component]``, MSD (A^2) per lag, drift-corrected. Components are those of
         :data:`COMPONENT_DIMENSION`; "in-plane" is <dx^2 + dy^2>, "total" <|dr|^2>.
@@ -197,6 +197,9 @@ class MSDResult:
         ratios such as the non-Gaussian parameter are consistent.
     fourth_moment_samples : dict[str, numpy.ndarray] or None
         (origin, atom) pairs behind ``fourth_moment`` at each lag (0: lag not sampled).
+    lag_frames : numpy.ndarray or None
+        The lags in frames: the grid lags reached, and the last lag of a run shorter than
+        ``max_lag`` (None: every lag from 0, index k a lag of k frames).
 
     """
 
@@ -210,6 +213,7 @@ class MSDResult:
     fourth_moment: dict[str, dict[str, FloatArray]] | None = None
     fourth_moment_msd: dict[str, dict[str, FloatArray]] | None = None
     fourth_moment_samples: dict[str, NDArray[np.int64]] | None = None
+    lag_frames: NDArray[np.int64] | None = None
 
     def diffusivity(
         self, group: str, component: str, fit_window: tuple[float, float], **kwargs: Any
@@ -238,13 +242,60 @@ class MSDResult:
         )
 
 
+#: Every lag up to this many frames is on the MSD's lag grid (:func:`msd_lag_grid`): the
+#: ballistic start and the maximum of the non-Gaussian parameter sit at short lags.
+DENSE_LAGS = 64
+#: About this many evenly spaced lags make up the rest of the grid, up to ``max_lag``.
+SPACED_LAGS = 400
+#: Budget of the fourth-moment subset: live moment origins times grid lags (24 x 256). Each
+#: (origin, lag) pair costs a Gram product per group, as much as the MSD of ~2 origins.
+MOMENT_PAIRS = 24 * 256
+
+
+def msd_lag_grid(
+    max_lag: int, dense: int = DENSE_LAGS, spaced: int = SPACED_LAGS
+) -> NDArray[np.int64]:
+    """The lags (frames) at which :class:`StreamingMSD` computes the MSD.
+
+    Every lag ``0..dense``, then the multiples of ``s = ceil(max_lag / spaced)``, and
+    ``max_lag`` itself: at most ``dense + spaced + 2`` lags whatever the run length (every lag
+    when ``max_lag <= spaced``). Why a grid: the stored curves and the fits never use more (the
+    GLS thins its window to 64 points, neighbouring lags are almost perfectly correlated), and
+    an origin then costs work only on the frames where its lag is on the grid.
+
+    Parameters
+    ----------
+    max_lag : int
+        Longest lag (frames), >= 1.
+    dense : int
+        Lags kept one by one at the start (frames).
+    spaced : int
+        About how many evenly spaced lags cover ``0..max_lag``.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Sorted distinct lags, starting at 0 and ending at ``max_lag``.
+
+    """
+    if max_lag < 1:
+        raise ValueError(f"max_lag must be >= 1 frame, got {max_lag}")
+    stride = max(1, -(-int(max_lag) // max(1, int(spaced))))
+    head = np.arange(min(max(int(dense), 0), max_lag) + 1)
+    spaced_lags = np.append(np.arange(0, max_lag + 1, stride), max_lag)
+    return np.union1d(head, spaced_lags).astype(np.int64)
+
+
 class StreamingMSD:
-    r"""Multiple-time-origin MSD with memory bounded independently of the run length.
+    r"""Multiple-time-origin MSD on a grid of lags, with memory bounded independently of the run.
 
     A new time origin is stored every ``origin_interval`` frames and retired once it is
     ``max_lag`` frames old, so at most ``max_lag // origin_interval + 1`` origins (each an
     (n_group_atoms, 3) array, with a work array of the same size) are ever held, plus
-    accumulators of size (max_lag + 1) per group. Each frame updates every live origin:
+    accumulators of the size of the lag grid per group. The MSD is computed at the lags of
+    :func:`msd_lag_grid` only (every lag up to ``dense_lags`` frames, then about
+    ``spaced_lags`` evenly spaced ones): each frame updates the live origins whose lag is on
+    the grid,
 
     .. math::
 
@@ -252,23 +303,25 @@ class StreamingMSD:
             \left[\Delta r_{i,\alpha}(o, k) - \Delta R_{\alpha}(o, k)\right]^2
 
     with :math:`\Delta r_i(o, k) = r_i(o + k) - r_i(o)`, :math:`\Delta R` the same for the
-    centre of mass of the drift atoms, and :math:`n_g(k)` the number of (origin, atom) pairs.
-    Subtracting the centre-of-mass displacement removes thermostat/barostat drift of the whole
-    cell; for N identical random walkers it also lowers the MSD by the exact factor (1 - 1/N),
-    negligible for real cells but visible with a handful of atoms.
+    centre of mass of the drift atoms, and :math:`n_g(k)` the number of (origin, atom) pairs:
+    a grid lag still averages over EVERY origin that reaches it, so its value, sample count
+    and origin count are those of the full computation. Subtracting the centre-of-mass
+    displacement removes thermostat/barostat drift of the whole cell; for N identical random
+    walkers it also lowers the MSD by the exact factor (1 - 1/N), negligible for real cells but
+    visible with a handful of atoms.
 
-    Cost per frame is O(n_stored_origins * n_group_atoms), with n_group_atoms the atoms in at
-    least one group (the centre of mass alone touches every atom).
+    Cost per frame is O(n_hits * n_group_atoms), n_hits the live origins whose lag is on the
+    grid: about n_stored_origins * (grid size) / max_lag, i.e. ~10x less than every lag for
+    ``max_lag`` = 5000 frames. The last lag a run reaches when it is shorter than ``max_lag``
+    (only the first origin reaches it) is kept too, off the grid if need be.
 
     Fourth moments. For the data-driven MSD covariance and the non-Gaussian parameter
     (:mod:`interfacial.analysis.regime`) the accumulator also keeps, per group, component c and
-    lag, the mean of :math:`|\Delta r_c|^4` and, on the same samples, of
-    :math:`|\Delta r_c|^2`. They are taken on a subset only, to keep the MSD's cost: origins
-    whose frame index is a multiple of ``moment_origin_stride`` (at most ~24 of them live) and
-    lags that are multiples of ``moment_lag_stride`` (about 256 lags sampled), so the extra work
-    happens on one frame in ``moment_lag_stride``. Per origin the per-atom Gram matrix
-    :math:`G_{ab} = \sum_i s_{ia} s_{ib}` of the squared axis displacements
-    :math:`s_{ia} = \Delta r_{ia}^2` gives every component at once,
+    grid lag, the mean of :math:`|\Delta r_c|^4` and, on the same samples, of
+    :math:`|\Delta r_c|^2`, over a subset of origins only: those whose frame index is a
+    multiple of ``moment_origin_stride`` (at most ``moment_origins`` of them live). Per origin
+    the per-atom Gram matrix :math:`G_{ab} = \sum_i s_{ia} s_{ib}` of the squared axis
+    displacements :math:`s_{ia} = \Delta r_{ia}^2` gives every component at once,
     :math:`\sum_i |\Delta r_{i,c}|^4 = \sum_{a, b \in c} G_{ab}`.
 
     Parameters
@@ -284,10 +337,12 @@ class StreamingMSD:
         Atomic masses for the centre of mass; equal weights if omitted.
     drift_atoms : Sequence[int], optional
         Atoms whose centre of mass defines the drift; all atoms if omitted.
-    moment_origins : int
-        Most origins of the fourth-moment subset live at once (sets ``moment_origin_stride``).
-    moment_lags : int
-        About how many lags carry fourth moments (sets ``moment_lag_stride``).
+    moment_origins : int, optional
+        Most origins of the fourth-moment subset live at once (sets ``moment_origin_stride``);
+        default 24, fewer on a grid of more than 256 lags so that the subset costs no more
+        than :data:`MOMENT_PAIRS` (origin, lag) products per ``max_lag`` frames.
+    dense_lags, spaced_lags : int
+        The lag grid, see :func:`msd_lag_grid`.
 
     """
 
@@ -298,8 +353,9 @@ class StreamingMSD:
         origin_interval: int = 1,
         masses: ArrayLike | None = None,
         drift_atoms: Sequence[int] | None = None,
-        moment_origins: int = 24,
-        moment_lags: int = 256,
+        moment_origins: int | None = None,
+        dense_lags: int = DENSE_LAGS,
+        spaced_lags: int = SPACED_LAGS,
     ) -> None:
         if not groups:
             raise ValueError("at least one group of atoms is required")
@@ -332,15 +388,25 @@ class StreamingMSD:
         self._origin_pos: FloatArray | None = None
         self._origin_frame = np.full(self._n_slots, -1, dtype=np.int64)
         self._origin_time = np.zeros(self._n_slots)
-        n_lags = self.max_lag + 1
+        #: The lags (frames) the MSD is computed at.
+        self.lags = msd_lag_grid(self.max_lag, dense_lags, spaced_lags)
+        # Lag (frames) -> its position on the grid, -1 off the grid: one lookup per origin.
+        self._grid_pos = np.full(self.max_lag + 1, -1, dtype=np.int64)
+        self._grid_pos[self.lags] = np.arange(self.lags.size)
+        n_lags = self.lags.size
         self._sq_sum = {name: np.zeros((n_lags, 3)) for name in self._groups}
         self._count = np.zeros(n_lags, dtype=np.int64)
         self._lag_time_sum = np.zeros(n_lags)
-        # Fourth-moment subset: lags on a grid of moment_lag_stride frames, origins on a grid of
-        # moment_origin_stride frames (a multiple of the lag stride and of origin_interval, so
-        # the subset's lags all fall on the lag grid and its origins are stored origins).
-        self.moment_lag_stride = max(1, -(-self.max_lag // max(1, int(moment_lags))))
-        base = math.lcm(self.origin_interval, self.moment_lag_stride)
+        # The newest lag of the first origin when it is off the grid (a run shorter than
+        # max_lag ends there): its sums, overwritten each frame.
+        self._tail_sq: dict[str, FloatArray] = {name: np.zeros(3) for name in self._groups}
+        self._tail_lag = -1
+        self._tail_time = 0.0
+        # Fourth-moment subset: origins every moment_origin_stride frames (a multiple of
+        # origin_interval, so they are stored origins), at every grid lag.
+        if moment_origins is None:
+            moment_origins = min(24, -(-MOMENT_PAIRS // self.lags.size))
+        base = self.origin_interval
         self.moment_origin_stride = base * max(
             1, -(-self.max_lag // (base * max(1, int(moment_origins) - 1)))
         )
@@ -349,7 +415,7 @@ class StreamingMSD:
         self._m_count = np.zeros(n_lags, dtype=np.int64)
         self._weights: FloatArray | None = None
         self._used: NDArray[np.intp] | None = None
-        self._local: dict[str, NDArray[np.intp] | None] = {}
+        self._local: dict[str, slice | NDArray[np.intp]] = {}
         self._work: FloatArray | None = None
         self._ones: dict[str, FloatArray] = {}
         self._n_filled = 0
@@ -384,24 +450,27 @@ class StreamingMSD:
         weights = np.zeros(n_atoms)
         weights[drift] = masses[drift] / masses[drift].sum()
         self._weights = weights
-        # Only atoms of some group need displacements: origins hold those atoms alone, and
-        # each group indexes into them (None = the group is all of them, in order).
-        used = np.unique(np.concatenate(list(self._groups.values())))
-        self._used = None if used.size == n_atoms else used
-        self._local = {
-            name: None if np.array_equal(idx, used) else np.searchsorted(used, idx)
-            for name, idx in self._groups.items()
-        }
+        # Only atoms of some group need displacements: origins hold those atoms alone, in an
+        # order that makes each group a contiguous block where it can (a slice of the work
+        # array sums with no copy; a scattered group is gathered by index).
+        used = _block_order(list(self._groups.values()))
+        self._used = None if np.array_equal(used, np.arange(n_atoms)) else used
+        where = np.empty(n_atoms, dtype=np.intp)
+        where[used] = np.arange(used.size)
+        self._local = {}
+        for name, idx in self._groups.items():
+            local = np.sort(where[idx])
+            contiguous = local[-1] - local[0] + 1 == local.size
+            self._local[name] = slice(int(local[0]), int(local[-1]) + 1) if contiguous else local
         # Origins are stored relative to their centre of mass (r_i - R), so one subtraction
         # gives the drift-corrected displacement (r_i - R)(t) - (r_i - R)(origin).
         self._origin_pos = np.zeros((self._n_slots, used.size, 3))
-        # Work array reused every frame: no allocation (and page faults) per frame.
-        self._work = np.empty_like(self._origin_pos)
+        # Work array reused every frame: no allocation (and page faults) per frame. On a
+        # frame, at most one origin per grid lag is on the grid, plus the tail origin.
+        n_work = min(self._n_slots, self.lags.size + 1)
+        self._work = np.empty((n_work, used.size, 3))
         # Sums over a group's atoms as a matrix product with ones (BLAS, fast on (m, 3) rows).
-        self._ones = {
-            name: np.ones(used.size if local is None else local.size)
-            for name, local in self._local.items()
-        }
+        self._ones = {name: np.ones(idx.size) for name, idx in self._groups.items()}
         self._n_filled = 0
         self._n_atoms = n_atoms
 
@@ -438,61 +507,82 @@ class StreamingMSD:
             self._origin_time[slot] = t
             self._n_filled = max(self._n_filled, slot + 1)
 
-        # Slots fill in order, so the filled ones are a prefix of the buffer; at most one of
-        # them (just retired) is dead: work on the prefix in place and keep the live rows.
+        # Slots fill in order, so the filled ones are a prefix of the buffer. Only the live
+        # origins whose lag is on the grid do work on this frame.
         n = self._n_filled
         live = np.flatnonzero(self._origin_frame[:n] >= 0)
-        lags = frame - self._origin_frame[live]
-        work = self._work[:n]
-        np.subtract(rel[None, :, :], self._origin_pos[:n], out=work)
+        at = self._grid_pos[frame - self._origin_frame[live]]
+        hit = at >= 0
+        rows, at = live[hit], at[hit]
+        n_hit = rows.size
+        # The first origin (slot 0 until frame max_lag) at a lag off the grid: the tail.
+        tail = frame <= self.max_lag and self._grid_pos[frame] < 0
+        if tail:
+            rows = np.append(rows, 0)
+        if rows.size == 0:
+            self._n_frames += 1
+            self._t_last = t
+            return
+        work = self._work[: rows.size]
+        # (origin - now)^2 equals (now - origin)^2 bit for bit; take + subtract in place
+        # avoids a temporary copy of the selected origins (mode "clip": take with out= and the
+        # default mode buffers, measured 4x slower; rows are valid slots anyway).
+        np.take(self._origin_pos, rows, axis=0, out=work, mode="clip")
+        np.subtract(work, rel[None, :, :], out=work)
         np.multiply(work, work, out=work)
         # Each origin has a distinct lag, so fancy-index accumulation does not collide.
-        moments = frame % self.moment_lag_stride == 0
-        sub = sub_lags = np.empty(0, dtype=np.int64)
-        if moments:
-            sub = np.flatnonzero(
-                (self._origin_frame[:n] >= 0)
-                & (self._origin_frame[:n] % self.moment_origin_stride == 0)
-            )
-            sub_lags = frame - self._origin_frame[sub]
+        sub = np.flatnonzero(self._origin_frame[rows[:n_hit]] % self.moment_origin_stride == 0)
+        sub_at = at[sub]
         for name, local in self._local.items():
-            part = work if local is None else work[:, local, :]
+            part = work[:, local, :]
             sums = np.matmul(self._ones[name], part)
-            self._sq_sum[name][lags] += sums[live]
-            if moments and sub.size:
-                self._m2_sum[name][sub_lags] += sums[sub]
-                self._m4_sum[name][sub_lags] += _gram(part[sub])
-        if moments:
-            self._m_count[sub_lags] += 1
-        self._count[lags] += 1
-        self._lag_time_sum[lags] += t - self._origin_time[live]
+            self._sq_sum[name][at] += sums[:n_hit]
+            if tail:
+                self._tail_sq[name] = sums[n_hit]
+            if sub.size:
+                self._m2_sum[name][sub_at] += sums[sub]
+                self._m4_sum[name][sub_at] += _gram(part, sub)
+        self._m_count[sub_at] += 1
+        self._count[at] += 1
+        self._lag_time_sum[at] += t - self._origin_time[rows[:n_hit]]
+        if tail:
+            self._tail_lag = frame
+            self._tail_time = t - self._origin_time[0]
 
         self._n_frames += 1
         self._t_last = t
 
     def result(self) -> MSDResult:
-        """MSD per group and component, lag times and sample counts (see :class:`MSDResult`)."""
+        """MSD per group and component at the grid lags reached (see :class:`MSDResult`)."""
         if self._n_frames < 2:
             raise ValueError(f"need at least 2 frames for an MSD, got {self._n_frames}")
-        reached = np.flatnonzero(self._count > 0)
-        n_lags = int(reached.max()) + 1  # lags are filled contiguously from 0
-        count = self._count[:n_lags]
-        lag_times = self._lag_time_sum[:n_lags] / count
+        # Grid lags are reached in order, so those with samples are a prefix of the grid.
+        n_lags = int(np.count_nonzero(self._count > 0))
+        tail = self._tail_lag > self.lags[n_lags - 1]
+
+        def cut(values: NDArray[Any], tail_value: Any) -> NDArray[Any]:
+            head = values[:n_lags]
+            return np.concatenate([head, np.asarray(tail_value)[None]]) if tail else head
+
+        count = cut(self._count, 1)
+        lag_frames = cut(self.lags, self._tail_lag)
+        lag_times = cut(self._lag_time_sum, self._tail_time) / count
+        m_count = cut(self._m_count, 0)
+        m_norm = np.maximum(m_count, 1)
         msd: dict[str, dict[str, FloatArray]] = {}
         n_samples: dict[str, NDArray[np.int64]] = {}
-        m_count = self._m_count[:n_lags]
-        m_norm = np.maximum(m_count, 1)
         fourth: dict[str, dict[str, FloatArray]] = {}
         fourth_msd: dict[str, dict[str, FloatArray]] = {}
         fourth_samples: dict[str, NDArray[np.int64]] = {}
         for name, idx in self._groups.items():
-            per_axis = self._sq_sum[name][:n_lags] / (count * idx.size)[:, None]
+            sq = cut(self._sq_sum[name], self._tail_sq[name])
+            per_axis = sq / (count * idx.size)[:, None]
             msd[name] = {
                 comp: per_axis[:, list(axes)].sum(axis=1) for comp, axes in _COMPONENT_AXES.items()
             }
             n_samples[name] = count * idx.size
-            m2 = self._m2_sum[name][:n_lags] / (m_norm * idx.size)[:, None]
-            m4 = self._m4_sum[name][:n_lags] / (m_norm * idx.size)[:, None, None]
+            m2 = cut(self._m2_sum[name], np.zeros(3)) / (m_norm * idx.size)[:, None]
+            m4 = cut(self._m4_sum[name], np.zeros((3, 3))) / (m_norm * idx.size)[:, None, None]
             fourth_msd[name] = {
                 comp: m2[:, list(axes)].sum(axis=1) for comp, axes in _COMPONENT_AXES.items()
             }
@@ -513,16 +603,33 @@ class StreamingMSD:
             fourth_moment=fourth,
             fourth_moment_msd=fourth_msd,
             fourth_moment_samples=fourth_samples,
+            lag_frames=lag_frames,
         )
 
 
-def _gram(squares: FloatArray) -> FloatArray:
-    """Per-origin Gram matrices sum_i s_ia s_ib of (n_origins, n_atoms, 3) squared displacements.
+def _block_order(groups: Sequence[NDArray[np.intp]]) -> NDArray[np.intp]:
+    """The atoms of any group, each group of a nested or disjoint family a contiguous block.
 
-    One BLAS product per origin: a batched ``matmul`` of the transposed view was measured no
-    faster, and building the six products per atom costs three times more.
+    Such families are the usual ones (element groups; "Li" = "Li metal" + "Li compound").
+    Atoms are sorted by their memberships, largest group first (members before the others),
+    then by index: like a depth-first walk of the family's tree.
     """
-    out = np.empty((squares.shape[0], 3, 3))
-    for k, s in enumerate(squares):
+    atoms = np.unique(np.concatenate(groups))
+    by_size = sorted(groups, key=lambda g: -g.size)
+    member = [~np.isin(atoms, g) for g in by_size]  # False sorts first: members lead
+    # lexsort's primary key is the last one: the largest group.
+    return np.asarray(atoms[np.lexsort(member[::-1])], dtype=np.intp)
+
+
+def _gram(squares: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
+    """Gram matrices sum_i s_ia s_ib of the (n_atoms, 3) squared displacements ``squares[rows]``.
+
+    One BLAS product per origin, on a view (no gathered copy): a batched ``matmul`` of the
+    transposed view was measured no faster, and building the six products per atom costs
+    three times more.
+    """
+    out = np.empty((rows.size, 3, 3))
+    for k, row in enumerate(rows):
+        s = squares[row]
         np.matmul(s.T, s, out=out[k])
     return out

@@ -70,22 +70,23 @@ class MSDCurves(BaseModel):
     groups: list[GroupMSD]
 
     @classmethod
-    def from_result(cls, result: MSDResult, max_points: int = 400) -> MSDCurves:
-        """Keep at most ``max_points`` evenly spaced lags (always the first and the last).
+    def from_result(cls, result: MSDResult, max_points: int | None = None) -> MSDCurves:
+        """The curves at the lags of ``result``: the MSD's lag grid, all of it by default.
 
-        Thinning loses nothing the fit needs: the GLS uses each kept lag's own time and sample
-        count, and neighbouring lags are almost perfectly correlated anyway. When the fourth
-        moments were sampled on a grid of lags, the kept lags are chosen among that grid (and
-        the last lag), so that every kept lag but possibly the last carries them.
+        :class:`~interfacial.analysis.msd.StreamingMSD` computes the MSD on a grid of a few
+        hundred lags (every lag up to 64 frames, then about 400 evenly spaced ones,
+        :func:`~interfacial.analysis.msd.msd_lag_grid`), and the fourth moments on the same
+        grid, so the curves keep exactly the lags computed. ``max_points`` thins further to
+        that many lags evenly spaced in index (always the first and the last): nothing the
+        fit needs is lost, since the GLS uses each kept lag's own time and sample count and
+        neighbouring lags are almost perfectly correlated.
         """
         n = result.lag_times.size
-        candidates = np.arange(n)
+        keep = np.arange(n)
+        if max_points is not None and n > max_points:
+            pick = np.round(np.linspace(0, n - 1, max(2, max_points)))
+            keep = np.unique(pick.astype(int))
         samples4 = result.fourth_moment_samples
-        if samples4 is not None:
-            first = next(iter(samples4.values()))
-            candidates = np.union1d(np.flatnonzero(first > 0), [0, n - 1])
-        pick = np.round(np.linspace(0, candidates.size - 1, min(candidates.size, max_points)))
-        keep = candidates[np.unique(pick.astype(int))]
 
         def moments(name: str) -> dict[str, Any]:
             if result.fourth_moment is None or result.fourth_moment_msd is None:

@@ -83,7 +83,24 @@ def transport_run(potential, tmp_path_factory):
 
 
 def read_dump(path: Path) -> tuple[list[int], list[np.ndarray]]:
-    """Steps and positions (by id) of a LAMMPS text dump, parsed independently of the package."""
+    """Steps and positions (by id) of a LAMMPS dump, parsed independently of the package.
+
+    The job writes LAMMPS binary dumps (``.bin``): their positions are decoded by ASE's reader
+    (which keeps no step numbers: those, used only to join segments, come from ours); text
+    dumps by the parser below.
+    """
+    if path.suffix == ".bin":
+        from ase.io import iread
+
+        from interfacial.lammps.inputs import DUMP_COLUMNS
+        from interfacial.trajectory.lammps_binary import lammps_binary_steps
+
+        images = list(
+            iread(str(path), format="lammps-dump-binary", index=":", colnames=list(DUMP_COLUMNS))
+        )
+        steps = [int(s) for s in lammps_binary_steps(path)]
+        assert len(steps) == len(images)
+        return steps, [a.positions for a in images]
     steps, frames = [], []
     lines = path.read_text().splitlines()
     i = 0

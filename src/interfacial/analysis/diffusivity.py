@@ -193,14 +193,22 @@ def msd_covariance(
         Covariance of the MSD points (A^4).
 
     """
+    t, n = _checked_sampling(lag_times, n_origins, origin_spacing)
+    cov = _window_covariance(t, n, origin_spacing, np.square)
+    return cov * 2.0 * dimension * (2.0 * diffusivity) ** 2 / n_atoms
+
+
+def _checked_sampling(
+    lag_times: ArrayLike, n_origins: ArrayLike, origin_spacing: float
+) -> tuple[FloatArray, FloatArray]:
+    """Lag times and origin counts as float arrays, after the checks both covariances need."""
     t = np.asarray(lag_times, dtype=float)
     n = np.asarray(n_origins, dtype=float)
-    if np.any(t <= 0) or np.any(n < 1):
+    if t.size == 0 or np.any(t <= 0) or np.any(n < 1):
         raise ValueError("lag times must be positive and every lag needs >= 1 origin")
     if origin_spacing <= 0:
         raise ValueError(f"origin_spacing must be positive, got {origin_spacing}")
-    cov = _window_covariance(t, n, origin_spacing, np.square)
-    return cov * 2.0 * dimension * (2.0 * diffusivity) ** 2 / n_atoms
+    return t, n
 
 
 def _window_covariance(
@@ -303,12 +311,7 @@ def data_covariance(
         Covariance of the MSD points (A^4).
 
     """
-    t = np.asarray(lag_times, dtype=float)
-    n = np.asarray(n_origins, dtype=float)
-    if np.any(t <= 0) or np.any(n < 1):
-        raise ValueError("lag times must be positive and every lag needs >= 1 origin")
-    if origin_spacing <= 0:
-        raise ValueError(f"origin_spacing must be positive, got {origin_spacing}")
+    t, n = _checked_sampling(lag_times, n_origins, origin_spacing)
     c1, c2 = variance_law(variance_lags, variance, float(t.max()))
 
     def overlap_variance(ell: FloatArray) -> FloatArray:

@@ -231,10 +231,13 @@ def arrhenius_figure(system: str, fits: list[dict[str, Any]], path: Path) -> Pat
 
     ``fits`` are ArrheniusDocuments (dicts) of one system and potential; one panel per
     component (in-plane, out-of-plane, total). Temperatures left out of a fit (caged, run too
-    short) are drawn grey: a caged one as a downward triangle at its upper bound D_upper, any
-    other as an open circle at its D* when positive; the legend says what they are.
+    short) are drawn greyed: a caged one as a downward triangle at its upper bound D_upper, any
+    other as a circle at its D* when positive, both with a grey face and an edge in the group's
+    colour (:func:`interfacial.palette.group_colours`); the legend says what they are.
     """
     import numpy as np
+
+    from interfacial.palette import group_colours
 
     plt = _pyplot()
     components = [
@@ -243,12 +246,11 @@ def arrhenius_figure(system: str, fits: list[dict[str, Any]], path: Path) -> Pat
     fig, axes = plt.subplots(
         1, max(len(components), 1), figsize=(4.2 * max(len(components), 1), 3.8), squeeze=False
     )
+    colours = group_colours(sorted({f["group"] for f in fits}))
     for ax, comp in zip(axes[0], components, strict=False):
         shown_caged = shown_short = False
-        for i, fit in enumerate(
-            sorted((f for f in fits if f["component"] == comp), key=lambda f: f["group"])
-        ):
-            colour = f"C{i}"
+        for fit in sorted((f for f in fits if f["component"] == comp), key=lambda f: f["group"]):
+            colour = colours[fit["group"]]
             label = fit["group"]
             if fit["temperatures"]:
                 inv_t = 1000.0 / np.asarray(fit["temperatures"])
@@ -269,16 +271,17 @@ def arrhenius_figure(system: str, fits: list[dict[str, Any]], path: Path) -> Pat
             ax.plot([], [], color=colour, marker="o", ls="-", label=label)
             for x in fit.get("excluded", []):
                 at = 1000.0 / x["temperature"]
+                # Greyed (grey face), the edge in the group's colour says whose point it is.
                 if x.get("status") == "caged" and x.get("D_upper"):
-                    ax.plot(at, x["D_upper"], "v", color="0.6", mec=colour, ms=6)
+                    ax.plot(at, x["D_upper"], "v", mfc="0.8", mec=colour, ms=6, ls="none")
                     shown_caged = True
                 elif x.get("D", 0) > 0:
-                    ax.plot(at, x["D"], "o", mfc="none", color="0.6", mec="0.6", ms=5)
+                    ax.plot(at, x["D"], "o", mfc="0.8", mec=colour, ms=5, ls="none")
                     shown_short = True
         if shown_caged:
-            ax.plot([], [], "v", color="0.6", label="caged: upper bound of D*")
+            ax.plot([], [], "v", mfc="0.8", mec="0.4", ls="none", label="caged: D* below")
         if shown_short:
-            ax.plot([], [], "o", mfc="none", color="0.6", label="too short / not diffusive")
+            ax.plot([], [], "o", mfc="0.8", mec="0.4", ls="none", label="too short: left out")
         ax.set_yscale("log")
         ax.set_xlabel("1000 / T (1/K)")
         ax.set_title(comp, fontsize=10)

@@ -31,7 +31,6 @@ from numpy.typing import ArrayLike
 from interfacial.analysis.arrhenius import arrhenius
 from interfacial.analysis.diffusivity import (
     MIN_FIT_POINTS,
-    fit_window_default,
     fit_window_problem,
     squared_displacement_variance,
     tracer_diffusivity,
@@ -58,7 +57,6 @@ if TYPE_CHECKING:
 __all__ = [
     "arrhenius_documents",
     "check_fit_window",
-    "default_fit_window",
     "diffusion_document",
     "fit_diffusivities",
     "trajectory_msd",
@@ -259,11 +257,6 @@ def _streamed_msd(
 # --------------------------------------------------------------------------------------------
 # Fit window and D* fits
 # --------------------------------------------------------------------------------------------
-
-
-def default_fit_window(curves: MSDCurves) -> tuple[float, float]:
-    """The default window (ps) of :func:`~interfacial.analysis.diffusivity.fit_window_default`."""
-    return fit_window_default(curves.lag_times, curves.run_time)
 
 
 def check_fit_window(
@@ -469,7 +462,8 @@ def diffusion_document(
     components : sequence of str, optional
         Components fitted; in-plane, out-of-plane and total by default.
     fit_window : (float, float), optional
-        MSD fit window (ps); :func:`default_fit_window` otherwise.
+        MSD fit window (ps) for every group; otherwise chosen per group from the data
+        (:func:`fit_diffusivities`).
     max_lag, origin_interval, masses, progress
         As for :func:`trajectory_msd`.
     potential_sha256, potential_engine, vacancies, trajectory_files, md

@@ -77,7 +77,8 @@ class DiffusionMDMaker(Maker):
     components : list of str
         MSD components fitted.
     fit_window : (float, float), optional
-        Lag window (ps); default 10-50 % of the production.
+        Lag window (ps); default: chosen per group from the data (from where its MSD turns
+        diffusive to half the production).
     origin_interval : int, optional
         Frames between MSD time origins; default: about 200 live origins.
     store_trajectory : bool

@@ -140,7 +140,8 @@ def transport_md(
     components : list of str, optional
         MSD components fitted (default in-plane, out-of-plane, total).
     fit_window : (float, float), optional
-        Lag window (ps); default 10-50 % of the production.
+        Lag window (ps); default: chosen per group from the data (from where its MSD turns
+        diffusive to half the production).
     origin_interval : int, optional
         Frames between MSD time origins; default about :data:`TARGET_ORIGINS` live origins.
     store_trajectory : bool

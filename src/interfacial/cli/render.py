@@ -174,6 +174,8 @@ def diffusion_table(docs: list[dict[str, Any]], title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from interfacial.schemas.diffusion import record_state
+
     table = Table(title=title)
     console = Console() if sys.stdout.isatty() else Console(width=170)
     for column in ("system", "T (K)", "group", "atoms", "component", "D* (cm^2/s)"):
@@ -194,7 +196,7 @@ def diffusion_table(docs: list[dict[str, Any]], title: str) -> None:
                 "-" if caged else f"{r['D']:.3e}",
                 "-" if caged else f"{r['sigma_D']:.1e}",
                 f"{r['fit_window'][0]:.3g}-{r['fit_window'][1]:.3g}",
-                _status(r),
+                record_state(r.get("status"), r.get("converged")),
                 _advice(r),
                 d.get("source", "md"),
             )
@@ -213,14 +215,6 @@ def diffusion_table(docs: list[dict[str, Any]], title: str) -> None:
                 f"{check['max_grade']:.2f} ({100 * check['fraction_above_select']:.0f} % above "
                 f"{check['select_threshold']:g}): {verdict}"
             )
-
-
-def _status(rec: dict[str, Any]) -> str:
-    """The record's status; records stored before statuses: diffusive / unconverged."""
-    status = rec.get("status")
-    if status:
-        return str(status)
-    return "diffusive" if rec.get("converged") else "unconverged"
 
 
 def _advice(rec: dict[str, Any]) -> str:

@@ -133,6 +133,18 @@ class MSDCurves(BaseModel):
         return float((self.n_origins[-1] - 1) * self.origin_spacing + self.lag_times[-1])
 
 
+def record_state(status: str | None, converged: bool | None) -> str:
+    """The status of a D* record, also of one stored before statuses existed.
+
+    Such a record has only the old flag: "diffusive" when it was converged, else
+    "unconverged". One rule for the record (:attr:`DiffusivityRecord.state`) and for tables
+    that read records as stored dicts.
+    """
+    if status:
+        return status
+    return "diffusive" if converged else "unconverged"
+
+
 class DiffusivityRecord(BaseModel):
     """D* of one group along one component, with its fit diagnostics."""
 
@@ -186,9 +198,7 @@ class DiffusivityRecord(BaseModel):
     @property
     def state(self) -> str:
         """``status``; for records stored before it, diffusive if converged else unconverged."""
-        if self.status is not None:
-            return self.status
-        return "diffusive" if self.converged else "unconverged"
+        return record_state(self.status, self.converged)
 
     @classmethod
     def from_fit(

@@ -360,3 +360,152 @@ def anisotropy_plot(docs: list[dict[str, Any]]) -> Any:
 def anisotropy_bars(docs: list[dict[str, Any]], path: Path) -> Path:
     """Write :func:`anisotropy_plot` of DiffusionDocuments (dicts) to a PNG."""
     return _save(anisotropy_plot(docs), path, dpi=130)
+
+
+def _screened(doc: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(candidate, best tier result) of a screening, grouped by product, by W within a group.
+
+    Products in the document's order; candidates with no result on any tier are left out.
+    """
+    order = {p["label"]: i for i, p in enumerate(doc["products"])}
+    rows = [(c, c.get("refine") or c.get("prescreen")) for c in doc["candidates"]]
+    kept = [(c, best) for c, best in rows if best is not None]
+    return sorted(kept, key=lambda r: (order.get(r[0]["product"], len(order)), -r[1]["W_adhesion"]))
+
+
+def screening_plot(doc: dict[str, Any]) -> Any:
+    """W_adhesion (Eq. 4) of every candidate of a screening (the study's Figure 2, per metal).
+
+    ``doc`` is a ScreeningDocument (dict). Bars are grouped by product and sorted by W within a
+    group, each product in its colour (:func:`interfacial.palette.group_colours`); a refined
+    candidate's bar (W of the refine tier) is hatched with a black edge, a pre-screen-only bar
+    plain. The wetting condition W > 2 gamma_metal (Young-Dupre) is drawn at 2 gamma_metal of
+    each candidate's metal facet on its tier: one dashed line across the axes when every
+    candidate shares the value, a short dash over each bar otherwise. Dominant candidates (the
+    largest W of their product) are labelled. Returns the figure.
+    """
+    import numpy as np
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from interfacial.palette import group_colours
+
+    plt = _pyplot()
+    rows = _screened(doc)
+    colours = group_colours(p["label"] for p in doc["products"])
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(rows) + 2.5), 5.0))
+    x = np.arange(len(rows))
+    for xi, (c, best) in zip(x, rows, strict=True):
+        refined = c.get("refine") is not None
+        ax.bar(
+            xi,
+            best["W_adhesion"],
+            0.8,
+            color=colours[c["product"]],
+            edgecolor="k" if refined else colours[c["product"]],
+            linewidth=1.0 if refined else 0.5,
+            hatch="//" if refined else None,
+            label="_" + c["candidate_id"],
+        )
+    wetting = [2 * best["gamma_metal"] for _, best in rows]
+    wet_label = r"wetting: W > 2$\gamma_{metal}$"
+    if rows and max(wetting) - min(wetting) < 1e-6:
+        ax.axhline(wetting[0], color="k", linestyle="--", linewidth=1.0, label=wet_label)
+        wet_handle = Line2D([], [], color="k", linestyle="--", label=wet_label)
+    else:
+        for xi, level in zip(x, wetting, strict=True):
+            ax.hlines(level, xi - 0.45, xi + 0.45, colors="k", linestyles="--", linewidth=1.0)
+        wet_handle = Line2D([], [], color="k", linestyle="--", label=wet_label + " (per bar)")
+    dominant = set(doc.get("dominant", {}).values())
+    for xi, (c, best) in zip(x, rows, strict=True):
+        if c["candidate_id"] in dominant:
+            top = max(best["W_adhesion"], 0.0)
+            ax.annotate(
+                "dominant",
+                (xi, top),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                rotation=90,
+            )
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set_xticks(x, [c["candidate_id"] for c, _ in rows], fontsize=6, rotation=90)
+    ax.set_ylabel(r"W$_{ad}$ (Eq. 4, J/m$^2$)")
+    refine_name = doc.get("refine_calculator") or doc["calculator"]
+    handles = [Patch(facecolor=colours[p["label"]], label=p["label"]) for p in doc["products"]]
+    handles += [
+        Patch(facecolor="white", edgecolor="k", hatch="//", label=f"refined ({refine_name})"),
+        Patch(facecolor="0.7", edgecolor="0.7", label=f"pre-screen only ({doc['calculator']})"),
+        wet_handle,
+    ]
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    # Room above the bars and the wetting marks for the "dominant" labels.
+    values = [best["W_adhesion"] for _, best in rows] + wetting + [0.0]
+    ax.set_ylim(min(values) * 1.1, max(values) * 1.3 + 0.05)
+    left_out = len(doc["candidates"]) - len(rows)
+    ax.set_title(
+        f"{doc['electrolyte']} against {doc['metal']}: {doc['reaction']}\n"
+        f"W of {len(rows)} candidates (best tier)"
+        + (f"; {left_out} without a result not shown" if left_out else ""),
+        fontsize=9,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def screening_figure(doc: dict[str, Any], path: Path) -> Path:
+    """Write :func:`screening_plot` of a ScreeningDocument (dict) to a PNG."""
+    return _save(screening_plot(doc), path, dpi=130)
+
+
+def product_fractions_plot(doc: dict[str, Any]) -> Any:
+    """Molar and volume fractions of the reduction products of a screening (grouped bars).
+
+    Molar fraction = coefficient / sum of the products' coefficients; volume fraction = share
+    of the products' bulk volume. Plain bars molar, hatched bars volume (absent where the
+    document has none), each product in its colour of :func:`screening_plot`. Returns the
+    figure.
+    """
+    import numpy as np
+    from matplotlib.patches import Patch
+
+    from interfacial.palette import group_colours
+
+    plt = _pyplot()
+    products = doc["products"]
+    colours = group_colours(p["label"] for p in products)
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.3 * len(products) + 2), 3.8))
+    x = np.arange(len(products))
+    for xi, p in zip(x, products, strict=True):
+        colour = colours[p["label"]]
+        ax.bar(xi - 0.2, p["molar_fraction"], 0.4, color=colour, label="_molar " + p["label"])
+        if p.get("volume_fraction") is not None:
+            ax.bar(
+                xi + 0.2,
+                p["volume_fraction"],
+                0.4,
+                color="white",
+                edgecolor=colour,
+                hatch="//",
+                label="_volume " + p["label"],
+            )
+    ax.set_xticks(x, [p["label"] for p in products])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("fraction of the products")
+    ax.legend(
+        handles=[
+            Patch(facecolor="0.6", label="molar"),
+            Patch(facecolor="white", edgecolor="0.3", hatch="//", label="volume"),
+        ],
+        fontsize=8,
+    )
+    ax.set_title(doc["reaction"], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def product_fractions_figure(doc: dict[str, Any], path: Path) -> Path:
+    """Write :func:`product_fractions_plot` of a ScreeningDocument (dict) to a PNG."""
+    return _save(product_fractions_plot(doc), path, dpi=130)

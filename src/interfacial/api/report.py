@@ -1,4 +1,4 @@
-"""The report: figures of the stored results (Wulff shapes, adhesion, models, parity, D*)."""
+"""The report: figures of stored results (Wulff shapes, adhesion, models, parity, D*, screens)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[P
 
     One Wulff shape per material and calculator (the one with the most facets, newest first;
     documents whose facets enclose no shape are skipped); one bar
-    chart of E_f, sigma and W per interface (Li and Na panels); one side view per interface.
+    chart of E_f, sigma and W per interface (Li and Na panels); one side view per interface;
+    per stored screening, W of every candidate by product and the products' fractions.
     """
     from interfacial.plots import adhesion_bars, wulff_figure
     from interfacial.validation import check_output_directory
@@ -50,6 +51,40 @@ def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[P
     paths.extend(_model_pictures(interfaces, out_dir, settings))
     paths.extend(_parity_plots(out_dir, settings))
     paths.extend(_transport_plots(out_dir, settings))
+    paths.extend(_screening_plots(out_dir, settings))
+    return paths
+
+
+def screening_file_names(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """File stems of the screening figures: ``screening-<electrolyte>-<metal>`` per screening.
+
+    The newest screening of an electrolyte and metal takes the plain name; an older one stored
+    with other calculators adds them (``-CHGNet-VASP``), so no figure overwrites another.
+    """
+    from interfacial.plots import safe_filename
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for doc in docs:
+        groups.setdefault((doc["electrolyte"], doc["metal"]), []).append(doc)
+    named = []
+    for (electrolyte, metal), group in sorted(groups.items()):
+        stem = f"{safe_filename(electrolyte)}-{safe_filename(metal)}"
+        for i, doc in enumerate(sorted(group, key=finished_rank, reverse=True)):
+            calculators = {doc["calculator"], doc.get("refine_calculator") or doc["calculator"]}
+            tail = "" if i == 0 else "-" + "-".join(safe_filename(c) for c in sorted(calculators))
+            named.append((stem + tail, doc))
+    return named
+
+
+def _screening_plots(out_dir: Path, settings: InterfacialSettings) -> list[Path]:
+    """Per stored screening: W of every candidate by product, and the product fractions."""
+    from interfacial.api.screening import query_screening
+    from interfacial.plots import product_fractions_figure, screening_figure
+
+    paths = []
+    for stem, doc in screening_file_names(query_screening(settings)):
+        paths.append(screening_figure(doc, out_dir / f"screening-{stem}.png"))
+        paths.append(product_fractions_figure(doc, out_dir / f"screening-products-{stem}.png"))
     return paths
 
 

@@ -5,6 +5,8 @@ where each kind of job runs (FireWorks ``_category``). Errors name the line and 
 
     name: li-anode
     calculators: {surfaces: VASP, interfaces: VASP}
+    screen:
+      - {electrolyte: Li6PS5Cl, metal: Li, calculator: CHGNet, refine_calculator: VASP}
     surfaces:
       - {material: Li, max_index: 1}
     interfaces:
@@ -34,6 +36,7 @@ from interfacial.campaign.entries import (
     PotentialSpec,
     ReferenceSpec,
     Routing,
+    ScreenSpec,
     SurfaceSpec,
     TransportSpec,
 )
@@ -59,6 +62,7 @@ __all__ = [
     "PotentialSpec",
     "ReferenceSpec",
     "Routing",
+    "ScreenSpec",
     "SurfaceSpec",
     "TransportSpec",
     "check_lammps_available",

@@ -1,7 +1,7 @@
 """The entries of a campaign file: one strict pydantic model per stage entry.
 
-Calculators per stage, surfaces, interfaces, potentials (with their reference MD and fit) and
-transport entries, and the FireWorks routing. Unknown keys are refused (:class:`Strict`).
+Calculators per stage, screenings, surfaces, interfaces, potentials (with their reference MD and
+fit) and transport entries, and the FireWorks routing. Unknown keys are refused (:class:`Strict`).
 """
 
 from __future__ import annotations
@@ -93,6 +93,64 @@ class InterfaceSpec(Strict):
     @classmethod
     def _millers(cls, value: Any) -> list[int]:
         return _miller(value)
+
+
+class ScreenSpec(Strict):
+    """The screening funnel of one electrolyte against one metal (``interfacial screen``).
+
+    ``electrolyte``: a formula, an alias (LiPON) or a structure file; ``metal``: Li or Na
+    (default: the electrolyte's alkali metal); ``compounds``: the candidate products (built-in
+    names or binary structure files; default: every built-in binary of the metal).
+    ``calculator`` (surfaces and pre-screen) and ``refine_calculator`` default to the campaign's
+    ``calculators.surfaces`` and ``calculators.interfaces``. The other keys are the funnel's
+    options (:func:`interfacial.api.screening.screen_flow`; None: its default): facet rule
+    (``min_area_fraction``, ``max_gamma_ratio``, ``include_lowest``, ``termination_tolerance``,
+    ``metal_millers``, ``compound_millers``), matching (``cells_per_pair``, ``max_area`` in A^2,
+    ``max_mismatch``, ``max_angle_mismatch`` in degrees), ``n_refine`` candidates per product
+    on the refine tier, and ``prescreen`` / ``refine``: overrides of each tier's model options.
+    """
+
+    electrolyte: str
+    metal: str | None = None
+    compounds: list[str] | None = None
+    calculator: str | None = None
+    refine_calculator: str | None = None
+    max_index: int = Field(1, ge=1, le=4)
+    min_area_fraction: float | None = Field(None, ge=0, le=1)
+    max_gamma_ratio: float | None = Field(None, ge=1, le=10)
+    include_lowest: bool | None = None
+    termination_tolerance: float | None = Field(None, ge=0, le=10, description="J/m^2")
+    metal_millers: list[list[int]] | None = None
+    compound_millers: list[list[int]] | None = None
+    cells_per_pair: int | None = Field(None, ge=1, le=1000)
+    n_refine: int | None = Field(None, ge=1, le=1000)
+    max_area: float | None = Field(None, gt=0, le=1000, description="A^2")
+    max_mismatch: float | None = Field(None, gt=0, le=0.5)
+    max_angle_mismatch: float | None = Field(None, gt=0, le=90, description="degrees")
+    prescreen: dict[str, Any] | None = None
+    refine: dict[str, Any] | None = None
+
+    @field_validator("calculator", "refine_calculator")
+    @classmethod
+    def _calculator(cls, value: str | None) -> str | None:
+        return None if value is None else _calculator(value)
+
+    @field_validator("metal_millers", "compound_millers", mode="before")
+    @classmethod
+    def _millers(cls, value: Any) -> Any:
+        return None if value is None else [_miller(m) for m in value]
+
+    @field_validator("compounds")
+    @classmethod
+    def _compounds(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or not all(v.strip() for v in value)):
+            raise ValueError("give at least one compound, each a built-in name or a file")
+        return value
+
+    def screen_options(self) -> dict[str, Any]:
+        """Keyword options of :func:`interfacial.api.screening.screen_flow` the file sets."""
+        fixed = {"electrolyte", "metal", "compounds", "calculator", "refine_calculator"}
+        return self.model_dump(exclude=fixed, exclude_none=True)
 
 
 class ReferenceSpec(Strict):

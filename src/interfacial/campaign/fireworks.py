@@ -24,7 +24,7 @@ WORKER_VASP_CMD = "${INTERFACIAL_VASP_CMD}"
 
 
 #: Which routing category each stage's jobs go to.
-STAGE_ROUTE = {"surfaces": "dft", "interfaces": "dft", "transport": "md"}
+STAGE_ROUTE = {"screen": "dft", "surfaces": "dft", "interfaces": "dft", "transport": "md"}
 
 
 def route(flow: Flow, category: str, fworker: str | None = None) -> Flow:

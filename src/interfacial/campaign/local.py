@@ -28,10 +28,12 @@ class CampaignResult:
     ``surfaces`` and ``interfaces`` are per-termination and per-model documents (J/m^2),
     ``potentials`` the active-learning outputs (``rounds``, ``final_fit``), ``diffusion`` the
     D* documents (cm^2/s) and ``arrhenius`` the Arrhenius fits (Ea in meV) of the transport
-    stage. ``report`` and ``stored_surfaces`` are filled by :func:`run_demo`.
+    stage, ``screenings`` the screening documents of the screen stage (one per entry).
+    ``report`` and ``stored_surfaces`` are filled by :func:`run_demo`.
     """
 
     campaign: Campaign
+    screenings: list[dict[str, Any]] = field(default_factory=list)
     surfaces: list[dict[str, Any]] = field(default_factory=list)
     interfaces: list[dict[str, Any]] = field(default_factory=list)
     potentials: list[dict[str, Any]] = field(default_factory=list)
@@ -70,6 +72,8 @@ def run(
     settings = settings or get_settings()
     calculators = {campaign.calculators.surfaces, campaign.calculators.interfaces}
     calculators |= {spec.calculator or settings.calculator for spec in campaign.potentials}
+    for screen in campaign.screen:
+        calculators |= set(campaign.screen_calculators(screen))
     for calculator in calculators:
         engines.calculator(calculator).check_can_run_locally(settings)
     steps = campaign.steps(settings, local=True)
@@ -103,6 +107,12 @@ def run(
             energetics.append(step)
             continue
         collect_energetics()
+        if step.stage == "screen":
+            assert step.flow is not None
+            run_flow(step.flow, store, run_directory(settings), show_progress=show_progress)
+            build(settings)
+            result.screenings.append(_screening(campaign, step.index, settings))
+            continue
         if step.stage == "potentials":
             spec = campaign.potentials[step.index]
             learned = learn_potential(
@@ -131,6 +141,25 @@ def run(
         result.arrhenius += _output(flow, settings)
     collect_energetics()
     return result
+
+
+def _screening(campaign: Campaign, index: int, settings: InterfacialSettings) -> dict[str, Any]:
+    """The screening document a screen entry just stored (the newest of its calculators)."""
+    from interfacial.api.results import finished_rank
+    from interfacial.api.screening import query_screening
+
+    spec = campaign.screen[index]
+    calculator, refine = campaign.screen_calculators(spec)
+    docs = [
+        d
+        for d in query_screening(settings, electrolyte=spec.electrolyte, metal=spec.metal)
+        if d["calculator"] == calculator and d["refine_calculator"] == refine
+    ]
+    if not docs:
+        raise InterfacialError(
+            f"screen[{index}] ({spec.electrolyte}) finished without its screening document"
+        )
+    return max(docs, key=finished_rank)
 
 
 def _output(flow: Flow, settings: InterfacialSettings) -> list[dict[str, Any]]:

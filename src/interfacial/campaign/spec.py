@@ -18,6 +18,7 @@ from interfacial.campaign.entries import (
     InterfaceSpec,
     PotentialSpec,
     Routing,
+    ScreenSpec,
     Strict,
     SurfaceSpec,
     TransportSpec,
@@ -31,11 +32,15 @@ if TYPE_CHECKING:
 
 
 class Campaign(Strict):
-    """A study: surfaces, interfaces, calculators per stage, MD temperatures, routing."""
+    """A study: screenings, surfaces, interfaces, calculators per stage, MD temperatures, routing.
+
+    Stages run in this order: screen, surfaces, interfaces, potentials, transport.
+    """
 
     name: str = Field(min_length=1)
     description: str = ""
     calculators: Calculators = Field(default_factory=Calculators)
+    screen: list[ScreenSpec] = Field(default_factory=list)
     surfaces: list[SurfaceSpec] = Field(default_factory=list)
     interfaces: list[InterfaceSpec] = Field(default_factory=list)
     potentials: list[PotentialSpec] = Field(default_factory=list)
@@ -78,6 +83,12 @@ class Campaign(Strict):
                 "without them"
             )
         steps: list[Step] = []
+        for i, sspec in enumerate(self.screen):
+            try:
+                flow = self.screen_flow(sspec, settings)
+            except InterfacialError as exc:
+                raise InterfacialError(f"screen[{i}] ({sspec.electrolyte}): {exc}") from None
+            steps.append(Step("screen", sspec.electrolyte, flow, i))
         for i, spec in enumerate(self.surfaces):
             options = spec.model_dump(exclude={"material"})
             try:
@@ -125,6 +136,28 @@ class Campaign(Strict):
             steps.append(Step("transport", tspec.structure, flow, i))
         return steps
 
+    def screen_calculators(self, spec: ScreenSpec) -> tuple[str, str]:
+        """Calculators of a screen entry: its own, else the surfaces' and the interfaces'."""
+        return (
+            spec.calculator or self.calculators.surfaces,
+            spec.refine_calculator or self.calculators.interfaces,
+        )
+
+    def screen_flow(self, spec: ScreenSpec, settings: InterfacialSettings | None) -> Flow:
+        """The screening flow of one entry (surfaces reused from the store when they are)."""
+        from interfacial.api.screening import screen_flow
+
+        calculator, refine_calculator = self.screen_calculators(spec)
+        return screen_flow(
+            spec.electrolyte,
+            metal=spec.metal,
+            compounds=spec.compounds,
+            calculator=calculator,
+            refine_calculator=refine_calculator,
+            settings=settings,
+            **spec.screen_options(),
+        )
+
     def learnt_systems(self) -> list[str]:
         """Systems of the potentials this campaign learns (``store:SYSTEM`` names them)."""
         systems = []
@@ -147,6 +180,15 @@ class Campaign(Strict):
 
         lines = [f"campaign {self.name}"]
         lines += [f"  {line}" for line in self.description.strip().splitlines()]
+        for s in self.screen:
+            calculator, refine = self.screen_calculators(s)
+            against = f" against {s.metal}" if s.metal else ""
+            lines.append(
+                f"screen {s.electrolyte}{against} ({calculator} pre-screen, {refine} refine):"
+            )
+            lines.append(
+                "  " + options(s, "electrolyte", "metal", "calculator", "refine_calculator")
+            )
         if self.surfaces:
             lines.append(f"surfaces ({self.calculators.surfaces}):")
             lines += [f"  {s.material}: {options(s, 'material')}" for s in self.surfaces]

@@ -4,7 +4,16 @@ Importing the package registers every command on :data:`app`; the console script
 ``interfacial = interfacial.cli:main``.
 """
 
-from interfacial.cli import campaigns, potentials, results, surfaces, transport
+from interfacial.cli import campaigns, potentials, results, screening, surfaces, transport
 from interfacial.cli.app import app, main
 
-__all__ = ["app", "campaigns", "main", "potentials", "results", "surfaces", "transport"]
+__all__ = [
+    "app",
+    "campaigns",
+    "main",
+    "potentials",
+    "results",
+    "screening",
+    "surfaces",
+    "transport",
+]

@@ -56,6 +56,15 @@ TRAJECTORY_STEP_FS = number(
 AREA_A2 = number(minimum=0, low_open=True, maximum=1000, unit="A^2")
 #: Largest Miller index: structures.slabs.MAX_MILLER_INDEX (not imported: --help stays fast).
 MILLER_INDEX = number(minimum=1, maximum=4, integer=True)
+#: A share that may be 0 or 1 itself (a Wulff area fraction threshold: 0 keeps every facet).
+CLOSED_FRACTION = number(minimum=0, maximum=1, note="a fraction from 0 to 1")
+#: A ratio to the lowest value (gamma / lowest gamma): 1 keeps the lowest only; beyond 10 the
+#: criterion keeps every facet anyway.
+RATIO = number(minimum=1, maximum=10, note="a ratio to the lowest, at least 1")
+#: Surface energies (J/m^2): a tolerance between terminations of one facet.
+ENERGY_J_M2 = number(minimum=0, maximum=10, unit="J/m^2")
+#: Counts of candidates per pair or per product: a screen of more than 1000 is a typo.
+SMALL_COUNT = number(minimum=1, maximum=1000, integer=True)
 
 
 def mtp_level(param: typer.CallbackParam, value: int) -> int:

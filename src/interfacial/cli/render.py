@@ -309,13 +309,15 @@ def fit_summary(output: dict[str, Any]) -> None:
 
 
 def campaign_tables(result: Any, titles: dict[str, str]) -> None:
-    """The tables of a campaign run: surfaces, interfaces, MTP rounds, D*, Arrhenius fits.
+    """The tables of a campaign run: screenings, surfaces, interfaces, MTP rounds, D*, Arrhenius.
 
     ``result`` is a :class:`interfacial.campaign.CampaignResult`; ``titles`` names the tables
     (keys surfaces, interfaces, diffusion, arrhenius). A stage the campaign does not have
     prints nothing (an interface stage computes surfaces too, so it prints both).
     """
     campaign = result.campaign
+    if campaign.screen:
+        screening_tables(result.screenings)
     if campaign.surfaces or campaign.interfaces:
         surface_table(result.surfaces, titles["surfaces"])
     if campaign.interfaces:
@@ -325,3 +327,242 @@ def campaign_tables(result: Any, titles: dict[str, str]) -> None:
     if campaign.transport:
         diffusion_table(result.diffusion, titles["diffusion"])
         arrhenius_table(result.arrhenius, titles["arrhenius"])
+
+
+# ------------------------------------------------------------------------------- screening
+
+
+def _facet(miller: list[int]) -> str:
+    return "(" + "".join(map(str, miller)) + ")"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _duration(seconds: float | None) -> str:
+    """A cost estimate in words: '40 s', '12 min', '3.5 h'."""
+    if seconds is None:
+        return "-"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _plan_item(item: Any) -> str:
+    """One facet or pair of a plan: a string as it is, a document by its label fields."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict):
+        if "pair" in item:
+            return str(item["pair"])
+        if "miller_index" in item:
+            terms = item.get("terminations")
+            return _facet(item["miller_index"]) + (f" {'/'.join(terms)}" if terms else "")
+        return ", ".join(f"{k} {v}" for k, v in item.items())
+    if isinstance(item, list | tuple) and all(isinstance(i, int) for i in item):
+        return _facet(list(item))
+    return str(item)
+
+
+def screen_plan_lines(plan: dict[str, Any]) -> list[str]:
+    """``interfacial screen --dry-run``: the plan of :func:`interfacial.api.screening.screen_plan`.
+
+    Reaction, products with their fractions, facets per material (or "to be computed"), facet
+    pairs, the number of candidates (exact, or an upper bound while surfaces are not computed),
+    atoms per model, the estimated cost and what is reused. Nothing was run.
+    """
+    lines = [f"reaction: {plan['reaction']}"]
+    lines.append("products (molar fraction, volume fraction):")
+    for p in plan.get("products", []):
+        if isinstance(p, dict):
+            lines.append(
+                f"  {p['label']}: {_percent(p.get('molar_fraction'))}, "
+                f"{_percent(p.get('volume_fraction'))} (carries {p.get('element', '?')})"
+            )
+        else:
+            lines.append(f"  {p}")
+    reused = set(plan.get("reused") or [])
+    lines.append("facets to pair:")
+    for material, facets in (plan.get("facets") or {}).items():
+        mark = " (stored surfaces reused)" if material in reused else ""
+        shown = facets if isinstance(facets, str) else ", ".join(_plan_item(f) for f in facets)
+        lines.append(f"  {material}{mark}: {shown}")
+    pairs = plan.get("pairs") or []
+    lines.append(f"facet pairs: {len(pairs)}")
+    lines += [f"  {_plan_item(p)}" for p in pairs]
+    n = plan.get("n_candidates")
+    exact = plan.get("exact", True)
+    lines.append(
+        f"candidates: {n} (exact: the stored surfaces fix every pair)"
+        if exact
+        else f"candidates: at most {n} (upper bound: surfaces still to be computed)"
+    )
+    atoms = plan.get("atoms_per_model") or {}
+    if atoms:
+        lines.append("atoms per pre-screen model:")
+        lines += [f"  {name}: {count}" for name, count in atoms.items()]
+    cost = plan.get("estimated_cost") or {}
+    if cost:
+        parts = [
+            f"{label} {_duration(cost.get(key))}"
+            for key, label in (
+                ("surfaces_s", "surfaces"),
+                ("prescreen_s", "pre-screen"),
+                ("refine_s", "refine"),
+            )
+            if key in cost
+        ]
+        lines.append(
+            f"estimated cost: {_duration(cost.get('total_s'))} ({', '.join(parts)})"
+            + (f"; {cost['basis']}" if cost.get("basis") else "")
+        )
+    if reused:
+        lines.append(f"reused from the database: {', '.join(sorted(reused))}")
+    lines.append("dry run: nothing was computed or stored")
+    return lines
+
+
+def _candidate_row(c: dict[str, Any], dominant: bool) -> list[str]:
+    """Columns of one candidate: geometry, then the best tier's energetics (J/m^2)."""
+    best = c.get("refine") or c.get("prescreen")
+    pre = c.get("prescreen")
+    geometry = [
+        "*" if dominant else "",
+        c["candidate_id"],
+        f"{100 * c['mismatch']:.1f}%",
+        fmt(c["area"], 1),
+        str(best["n_atoms"] if best else c["n_atoms"]),
+    ]
+    if best is None:
+        why = "; ".join(f"{tier}: {reason}" for tier, reason in c.get("failed", {}).items())
+        return [*geometry, "-", "-", "-", "-", "-", "-", "", "", why or "no result"]
+    flags = "wets" if best["wets"] else ""
+    return [
+        *geometry,
+        best["tier"],
+        fmt(best["E_f"]),
+        fmt(best["sigma"]),
+        fmt(best["W_adhesion"]),
+        fmt(best["W_adhesion_eq5"]),
+        fmt(pre["W_adhesion"]) if pre and c.get("refine") else "",
+        flags,
+        "yes" if best["strong_adhesion"] else "",
+        "; ".join(f"{tier} failed: {reason}" for tier, reason in c.get("failed", {}).items()),
+    ]
+
+
+def _by_adhesion(c: dict[str, Any]) -> tuple[int, float]:
+    """Sort key: candidates with a result by W (Eq. 4) of their best tier, largest first."""
+    best = c.get("refine") or c.get("prescreen")
+    return (0, -best["W_adhesion"]) if best else (1, 0.0)
+
+
+def screening_tables(docs: list[dict[str, Any]]) -> None:
+    """Each screening: reaction and products, chosen facets, candidates per product by W.
+
+    Per product, a table of its candidates sorted by W_adhesion (Eq. 4) of their best tier
+    (refined where refined), * marking the dominant one; then the Spearman rank correlation
+    between the tiers, the recommendations for transport MD with their reasons, and as notes
+    the skipped facet pairs, the polar facets and the funnel's own notes.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    for doc in docs:
+        calculators = doc["calculator"]
+        if doc.get("refine_calculator") and doc["refine_calculator"] != doc["calculator"]:
+            calculators += f" pre-screen, {doc['refine_calculator']} refine"
+        console.print(
+            f"\n{doc['electrolyte']} against {doc['metal']} ({calculators}): {doc['reaction']}",
+            markup=False,
+            highlight=False,
+        )
+        products = Table(title="Reduction products")
+        for column in ("product", "carries", "per electrolyte", "molar", "volume", "stability"):
+            products.add_column(column)
+        for p in doc["products"]:
+            stable = {True: "on the hull", False: "ABOVE the hull", None: "not checked"}
+            products.add_row(
+                p["label"],
+                p["element"],
+                f"{p['coefficient']:g}",
+                _percent(p["molar_fraction"]),
+                _percent(p.get("volume_fraction")),
+                p.get("stability_note") or stable[p.get("stable")],
+            )
+        console.print(products)
+        facets = Table(title="Facets paired (gamma in J/m^2)")
+        for column in ("material", "facet", "terminations", "gamma", "Wulff area", "why"):
+            facets.add_column(column)
+        for selection in doc["facets"]:
+            for f in selection["chosen"]:
+                facets.add_row(
+                    selection["material"] + (" (reused)" if selection.get("reused") else ""),
+                    _facet(f["miller_index"]),
+                    ", ".join(f["terminations"]),
+                    fmt(f["surface_energy"]),
+                    _percent(f.get("area_fraction")),
+                    "; ".join(f["reasons"]),
+                )
+        console.print(facets)
+        dominant = set(doc.get("dominant", {}).values())
+        for product in [p["label"] for p in doc["products"]]:
+            group = [c for c in doc["candidates"] if c["product"] == product]
+            table = Table(title=f"{doc['metal']} || {product}: {len(group)} candidate(s) by W")
+            for column in ("", "candidate", "mismatch", "area (A^2)", "atoms", "tier", "E_f"):
+                table.add_column(column)
+            for column in ("sigma", "W (Eq.4)", "W' (Eq.5)", "W pre-screen", "wets", "strong"):
+                table.add_column(column)
+            table.add_column("note")
+            for c in sorted(group, key=_by_adhesion):
+                table.add_row(*_candidate_row(c, c["candidate_id"] in dominant))
+            console.print(table)
+        for line in screening_notes(doc):
+            console.print(line, markup=False, highlight=False)
+
+
+def screening_notes(doc: dict[str, Any]) -> list[str]:
+    """The lines under a screening's tables: tiers, Spearman, recommendations, notes."""
+    lines = ["energies in J/m^2 per interface; * dominant candidate of its product (largest W)"]
+    for tier, settings in doc.get("tier_settings", {}).items():
+        shown = ", ".join(f"{k} {_words_of(v)}" for k, v in settings.items())
+        lines.append(f"{tier} tier: {shown}")
+    refined = [c for c in doc["candidates"] if c.get("refine") and c.get("prescreen")]
+    if doc.get("spearman") is not None:
+        lines.append(
+            f"Spearman rank correlation of W between the tiers over {len(refined)} refined "
+            f"candidates: {doc['spearman']:.2f}"
+        )
+    else:
+        lines.append(
+            f"Spearman rank correlation not computed: {len(refined)} candidate(s) on both "
+            "tiers (it needs 3)"
+        )
+    recommended = doc.get("recommended_for_transport") or []
+    if recommended:
+        lines.append("recommended for transport MD:")
+        lines += [f"  {r['candidate_id']}: {r.get('reason', '')}" for r in recommended]
+    else:
+        lines.append("recommended for transport MD: none (no candidate with W > 0)")
+    for skipped in doc.get("skipped_pairs", []):
+        lines.append(f"note: {skipped['pair']} skipped: {skipped['reason']}")
+    for selection in doc["facets"]:
+        if selection.get("polar"):
+            polar = ", ".join(_facet(m) for m in selection["polar"])
+            lines.append(
+                f"note: {selection['material']} {polar} polar (Tasker 3): reported, not paired"
+            )
+    lines += [f"note: {n}" for n in doc.get("notes", [])]
+    return lines
+
+
+def _words_of(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_words_of(v) for v in value) + "]"
+    return str(value)

@@ -1,4 +1,4 @@
-"""Commands over everything stored: build the derived properties, write the report's figures."""
+"""Commands over everything stored: build the derived properties, the report, stored screenings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from interfacial.cli.app import app
+from interfacial.cli.app import app, explain_empty, query_app
+from interfacial.cli.render import print_json, screening_tables
 
 
 @app.command()
@@ -19,6 +20,7 @@ def build() -> None:
         f"rebuilt {counts['surfaces']} material group(s) of surface energies, "
         f"{counts['interfaces']} interface group(s), {counts['diffusion']} diffusion "
         f"document(s) and {counts['arrhenius']} Arrhenius group(s)"
+        + (f", {counts['screening']} screening(s)" if "screening" in counts else "")
     )
 
 
@@ -34,3 +36,39 @@ def report(
         typer.echo("nothing to plot yet: run `interfacial surfaces NAME` or `interfacial build`")
     for path in paths:
         typer.echo(f"wrote {path}")
+
+
+@query_app.command("screening")
+def query_screening(
+    electrolyte: str | None = typer.Option(
+        None, "--electrolyte", help="Only this electrolyte, as it was screened (e.g. Li6PS5Cl)."
+    ),
+    metal: str | None = typer.Option(None, "--metal", help="Only this metal, e.g. Li."),
+    all_runs: bool = typer.Option(
+        False, "--all", help="Every stored screening, not only the newest of each."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Stored screenings: reaction, products, candidates ranked by W, what to run transport on."""
+    from interfacial.api.screening import query_screening as query
+
+    docs = query(electrolyte=electrolyte, metal=metal, latest_only=not all_runs)
+    if as_json:
+        if not docs:
+            explain_empty()
+        print_json(docs)
+    elif docs:
+        screening_tables(docs)
+    else:
+        from interfacial.settings import get_settings
+
+        settings = get_settings()
+        embedded = settings.store_uri is None and not settings.use_jobflow_store
+        where = str(settings.data_dir.expanduser().resolve()) if embedded else "the database"
+        which = " ".join(
+            f"{word} {value}" for word, value in (("of", electrolyte), ("against", metal)) if value
+        )
+        typer.echo(
+            f"no screening {which + ' ' if which else ''}stored yet in {where}: run "
+            "`interfacial screen ELECTROLYTE` first"
+        )

@@ -198,6 +198,20 @@ def write_inputs(root: Path) -> None:
         "miller_zero.yaml": "name: x\nsurfaces:\n  - {material: Li, millers: [[0, 0, 0]]}\n",
         "metal_not_alkali.yaml": "name: x\ninterfaces:\n  - {metal: Li2S, compound: Li2O, "
         "metal_miller: [1, 1, 0], compound_miller: [1, 1, 0]}\n",
+        "screen_unknown_field.yaml": "name: x\nscreen:\n  - {electrolyte: Li6PS5Cl, n_refin: 2}\n",
+        "screen_fraction.yaml": "name: x\nscreen:\n  - {electrolyte: Li6PS5Cl, "
+        "min_area_fraction: 2}\n",
+        "screen_nan_ratio.yaml": "name: x\nscreen:\n  - {electrolyte: Li6PS5Cl, "
+        "max_gamma_ratio: .nan}\n",
+        "screen_ratio_below_one.yaml": "name: x\nscreen:\n  - {electrolyte: Li6PS5Cl, "
+        "max_gamma_ratio: 0.5}\n",
+        "screen_refine_zero.yaml": "name: x\nscreen:\n  - {electrolyte: Li6PS5Cl, n_refine: 0}\n",
+        "screen_calculator.yaml": "name: x\nscreen:\n  - {electrolyte: Li6PS5Cl, "
+        "refine_calculator: Nope}\n",
+        "screen_miller.yaml": "name: x\nscreen:\n  - {electrolyte: Li6PS5Cl, "
+        "metal_millers: [[2, 2, 0]]}\n",
+        "screen_no_metal.yaml": "name: x\nscreen:\n  - {electrolyte: Li3PS4, metal: Na}\n",
+        "screen_unknown_electrolyte.yaml": "name: x\nscreen:\n  - {electrolyte: Unobtainium}\n",
         "missing_potential.yaml": "name: x\nmd_temperatures: [600]\ntransport:\n"
         "  - {structure: Li, potential: store:NOSUCH, md_engine: motep-external}\n",
         # Trajectories.
@@ -433,6 +447,15 @@ NUMERIC_OPTIONS = [
     ("diffusion {in}/walk.dump --species S,Li --time-step 2", "--temperature", "float", True),
     ("diffusion {in}/walk.dump --species S,Li -T 600", "--time-step", "float", True),
     ("query diffusion", "--temperature", "float", True),
+    # --dry-run: a value that slipped through would plan, never compute.
+    ("screen Li6PS5Cl --dry-run", "--max-index", "int", True),
+    ("screen Li6PS5Cl --dry-run", "--min-area-fraction", "float", False),
+    ("screen Li6PS5Cl --dry-run", "--max-gamma-ratio", "float", True),
+    ("screen Li6PS5Cl --dry-run", "--termination-tolerance", "float", False),
+    ("screen Li6PS5Cl --dry-run", "--cells-per-pair", "int", True),
+    ("screen Li6PS5Cl --dry-run", "--refine", "int", True),
+    ("screen Li6PS5Cl --dry-run", "--max-area", "float", True),
+    ("screen Li6PS5Cl --dry-run", "--max-mismatch", "float", True),
 ]
 
 
@@ -568,6 +591,15 @@ CAMPAIGN_DEFECTS = {
     "miller_zero.yaml": "(0,0,0)",
     "metal_not_alkali.yaml": ("interfaces[0]", "alkali"),
     "missing_potential.yaml": "NOSUCH",
+    "screen_unknown_field.yaml": ("screen.0.n_refin", "unknown field"),
+    "screen_fraction.yaml": "screen.0.min_area_fraction",
+    "screen_nan_ratio.yaml": "screen.0.max_gamma_ratio",
+    "screen_ratio_below_one.yaml": "screen.0.max_gamma_ratio",
+    "screen_refine_zero.yaml": "screen.0.n_refine",
+    "screen_calculator.yaml": ("screen.0.refine_calculator", "Nope"),
+    "screen_miller.yaml": "(2,2,0)",
+    "screen_no_metal.yaml": ("screen[0] (Li3PS4)", "Na"),
+    "screen_unknown_electrolyte.yaml": ("screen[0] (Unobtainium)", "Unobtainium"),
     "missing.yaml": "missing.yaml",
     "dir.yaml": ("dir.yaml", "directory"),
 }
@@ -581,6 +613,8 @@ SUBMIT_DEFECTS = [
     "inf_area.yaml",
     "unknown_material.yaml",
     "miller_huge.yaml",
+    "screen_fraction.yaml",
+    "screen_no_metal.yaml",
     "missing.yaml",
     "dir.yaml",
 ]
@@ -817,6 +851,38 @@ TRAINING_CASES = [
     case("training-level-unsupported", f"{FIT} {{in}}/good.extxyz --level 7", "--level 7"),
 ]
 
+# The screening funnel: refused while planning (--dry-run) or building, before any calculation.
+# Those that need stored surfaces are in test_screen_bad_input_with_stored_surfaces below.
+SCREEN = "screen Li6PS5Cl --dry-run"
+SCREEN_CASES = [
+    case("screen-unknown-electrolyte", "screen Unobtainium --dry-run", "Unobtainium"),
+    case("screen-electrolyte-file-missing", "screen {in}/missing.vasp --dry-run", "missing.vasp"),
+    case("screen-electrolyte-file-broken", "screen {in}/nan_cell.vasp --dry-run", "nan_cell.vasp"),
+    case("screen-no-metal-in-electrolyte", "screen Li3PS4 --metal Na --dry-run", ("Li3PS4", "Na")),
+    case(
+        "screen-missing-product-file",
+        "screen Li3PS4 --compounds Li2S,{in}/missing.vasp --dry-run",
+        "missing.vasp",
+    ),
+    case(
+        "screen-compound-of-another-metal",
+        "screen Li3PS4 --compounds Li2S,Li3P,Na2S --dry-run",
+        "Na2S",
+    ),
+    case("screen-no-product-for-an-element", "screen Li3PS4 --compounds Li2S --dry-run", "P"),
+    case("screen-compounds-empty-entry", "screen Li3PS4 --compounds Li2S,,Li3P", "--compounds"),
+    case("screen-metal-facets-nonreduced", f"{SCREEN} --metal-facets 2,2,0", "--metal-facets"),
+    case("screen-compound-facets-letters", f"{SCREEN} --compound-facets abc", "--compound-facets"),
+    case("screen-compound-facets-zero", f"{SCREEN} --compound-facets 000", "(0,0,0)"),
+    case("screen-unknown-calculator", f"{SCREEN} --calculator Nope", "Nope"),
+    case("screen-unknown-refine-calculator", f"{SCREEN} --refine-calculator Nope", "Nope"),
+    case("screen-area-fraction-above-one", f"{SCREEN} --min-area-fraction 2", "--min-area-fraction"),
+    case("screen-gamma-ratio-below-one", f"{SCREEN} --max-gamma-ratio 0.5", "--max-gamma-ratio"),
+    case("screen-refine-zero", "screen Li6PS5Cl --refine 0", "--refine"),
+    case("screen-no-electrolyte", "screen", "electrolyte"),
+    case("query-screening-unknown-option", "query screening --metals Li", "--metals"),
+]
+
 OTHER_CASES = [
     case("report-out-existing-file", "report --out {in}/existing.txt", "existing.txt"),
     case("report-out-under-file", "report --out {in}/existing.txt/figures", "existing.txt"),
@@ -878,6 +944,7 @@ CASES = (
     + CAMPAIGN_CASES
     + TRAJECTORY_CASES
     + TRAINING_CASES
+    + SCREEN_CASES
     + OTHER_CASES
 )
 

@@ -397,7 +397,7 @@ def screening_plot(doc: dict[str, Any]) -> Any:
     x = np.arange(len(rows))
     for xi, (c, best) in zip(x, rows, strict=True):
         refined = c.get("refine") is not None
-        ax.bar(
+        (bar,) = ax.bar(
             xi,
             best["W_adhesion"],
             0.8,
@@ -405,8 +405,8 @@ def screening_plot(doc: dict[str, Any]) -> Any:
             edgecolor="k" if refined else colours[c["product"]],
             linewidth=1.0 if refined else 0.5,
             hatch="//" if refined else None,
-            label="_" + c["candidate_id"],
         )
+        bar.set_gid(c["candidate_id"])  # which bar is which, for readers of the figure
     wetting = [2 * best["gamma_metal"] for _, best in rows]
     wet_label = r"wetting: W > 2$\gamma_{metal}$"
     if rows and max(wetting) - min(wetting) < 1e-6:
@@ -480,17 +480,13 @@ def product_fractions_plot(doc: dict[str, Any]) -> Any:
     x = np.arange(len(products))
     for xi, p in zip(x, products, strict=True):
         colour = colours[p["label"]]
-        ax.bar(xi - 0.2, p["molar_fraction"], 0.4, color=colour, label="_molar " + p["label"])
+        (molar,) = ax.bar(xi - 0.2, p["molar_fraction"], 0.4, color=colour)
+        molar.set_gid(f"molar {p['label']}")
         if p.get("volume_fraction") is not None:
-            ax.bar(
-                xi + 0.2,
-                p["volume_fraction"],
-                0.4,
-                color="white",
-                edgecolor=colour,
-                hatch="//",
-                label="_volume " + p["label"],
+            (volume,) = ax.bar(
+                xi + 0.2, p["volume_fraction"], 0.4, color="white", edgecolor=colour, hatch="//"
             )
+            volume.set_gid(f"volume {p['label']}")
     ax.set_xticks(x, [p["label"] for p in products])
     ax.set_ylim(0, 1)
     ax.set_ylabel("fraction of the products")

@@ -180,14 +180,15 @@ class Campaign(Strict):
 
         lines = [f"campaign {self.name}"]
         lines += [f"  {line}" for line in self.description.strip().splitlines()]
+        if self.screen:
+            lines.append("screen (reduction products, facets, candidates, two tiers):")
         for s in self.screen:
             calculator, refine = self.screen_calculators(s)
             against = f" against {s.metal}" if s.metal else ""
+            fixed = ("electrolyte", "metal", "calculator", "refine_calculator")
             lines.append(
-                f"screen {s.electrolyte}{against} ({calculator} pre-screen, {refine} refine):"
-            )
-            lines.append(
-                "  " + options(s, "electrolyte", "metal", "calculator", "refine_calculator")
+                f"  {s.electrolyte}{against} ({calculator} pre-screen, {refine} refine): "
+                + options(s, *fixed)
             )
         if self.surfaces:
             lines.append(f"surfaces ({self.calculators.surfaces}):")

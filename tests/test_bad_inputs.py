@@ -876,7 +876,7 @@ SCREEN_CASES = [
     case("screen-compound-facets-zero", f"{SCREEN} --compound-facets 000", "(0,0,0)"),
     case("screen-unknown-calculator", f"{SCREEN} --calculator Nope", "Nope"),
     case("screen-unknown-refine-calculator", f"{SCREEN} --refine-calculator Nope", "Nope"),
-    case("screen-area-fraction-above-one", f"{SCREEN} --min-area-fraction 2", "--min-area-fraction"),
+    case("screen-area-fraction-above-one", f"{SCREEN} --min-area-fraction 2", "--min-area"),
     case("screen-gamma-ratio-below-one", f"{SCREEN} --max-gamma-ratio 0.5", "--max-gamma-ratio"),
     case("screen-refine-zero", "screen Li6PS5Cl --refine 0", "--refine"),
     case("screen-no-electrolyte", "screen", "electrolyte"),

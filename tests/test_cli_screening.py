@@ -83,7 +83,7 @@ def test_query_screening_ranks_candidates_by_w_with_their_marks(data_dir: Path) 
     out = result.stdout
     assert "Li6PS5Cl + 8 Li -> Li3P + 5 Li2S + LiCl" in out
     # One table per product, each sorted by W of the best tier (the refined one where refined).
-    for expected in (LI2S_BY_W, LI3P_BY_W, LICL_BY_W + [FAILED]):
+    for expected in (LI2S_BY_W, LI3P_BY_W, [*LICL_BY_W, FAILED]):
         rows = rows_of(out, expected)
         assert [next(i for i in expected if i in row) for row in rows[: len(expected)]] == expected
     li2s = rows_of(out, LI2S_BY_W)

@@ -434,7 +434,9 @@ def screening_plot(doc: dict[str, Any]) -> Any:
     ax.set_xticks(x, [c["candidate_id"] for c, _ in rows], fontsize=6, rotation=90)
     ax.set_ylabel(r"W$_{ad}$ (Eq. 4, J/m$^2$)")
     refine_name = doc.get("refine_calculator") or doc["calculator"]
-    handles = [Patch(facecolor=colours[p["label"]], label=p["label"]) for p in doc["products"]]
+    handles: list[Any] = [
+        Patch(facecolor=colours[p["label"]], label=p["label"]) for p in doc["products"]
+    ]
     handles += [
         Patch(facecolor="white", edgecolor="k", hatch="//", label=f"refined ({refine_name})"),
         Patch(facecolor="0.7", edgecolor="0.7", label=f"pre-screen only ({doc['calculator']})"),

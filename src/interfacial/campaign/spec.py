@@ -85,10 +85,10 @@ class Campaign(Strict):
         steps: list[Step] = []
         for i, sspec in enumerate(self.screen):
             try:
-                flow = self.screen_flow(sspec, settings)
+                screen = self.screen_flow(sspec, settings)
             except InterfacialError as exc:
                 raise InterfacialError(f"screen[{i}] ({sspec.electrolyte}): {exc}") from None
-            steps.append(Step("screen", sspec.electrolyte, flow, i))
+            steps.append(Step("screen", sspec.electrolyte, screen, i))
         for i, spec in enumerate(self.surfaces):
             options = spec.model_dump(exclude={"material"})
             try:

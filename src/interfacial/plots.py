@@ -365,19 +365,28 @@ def anisotropy_bars(docs: list[dict[str, Any]], path: Path) -> Path:
 def _screened(doc: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(candidate, best tier result) of a screening, grouped by product, by W within a group.
 
-    Products in the document's order; candidates with no result on any tier are left out.
+    Products in the document's order; within a product the refined candidates first (by their
+    refined W), then the pre-screen-only ones (by their pre-screen W): W of two tiers, often of
+    two calculators, are not ranked against each other. Candidates with no result are left out.
     """
     order = {p["label"]: i for i, p in enumerate(doc["products"])}
     rows = [(c, c.get("refine") or c.get("prescreen")) for c in doc["candidates"]]
     kept = [(c, best) for c, best in rows if best is not None]
-    return sorted(kept, key=lambda r: (order.get(r[0]["product"], len(order)), -r[1]["W_adhesion"]))
+    return sorted(
+        kept,
+        key=lambda r: (
+            order.get(r[0]["product"], len(order)),
+            r[0].get("refine") is None,
+            -r[1]["W_adhesion"],
+        ),
+    )
 
 
 def screening_plot(doc: dict[str, Any]) -> Any:
     """W_adhesion (Eq. 4) of every candidate of a screening (the study's Figure 2, per metal).
 
     ``doc`` is a ScreeningDocument (dict). Bars are grouped by product and sorted by W within a
-    group, each product in its colour (:func:`interfacial.palette.group_colours`); a refined
+    group (refined candidates first, see :func:`_screened`), each product in its colour (:func:`interfacial.palette.group_colours`); a refined
     candidate's bar (W of the refine tier) is hatched with a black edge, a pre-screen-only bar
     plain. The wetting condition W > 2 gamma_metal (Young-Dupre) is drawn at 2 gamma_metal of
     each candidate's metal facet on its tier: one dashed line across the axes when every

@@ -386,8 +386,8 @@ def screening_plot(doc: dict[str, Any]) -> Any:
     """W_adhesion (Eq. 4) of every candidate of a screening (the study's Figure 2, per metal).
 
     ``doc`` is a ScreeningDocument (dict). Bars are grouped by product and sorted by W within a
-    group (refined candidates first, see :func:`_screened`), each product in its colour (:func:`interfacial.palette.group_colours`); a refined
-    candidate's bar (W of the refine tier) is hatched with a black edge, a pre-screen-only bar
+    group (refined candidates first, see :func:`_screened`), each product in its colour
+    (:func:`interfacial.palette.group_colours`); a refined candidate's bar (W of the refine tier) is hatched with a black edge, a pre-screen-only bar
     plain. The wetting condition W > 2 gamma_metal (Young-Dupre) is drawn at 2 gamma_metal of
     each candidate's metal facet on its tier: one dashed line across the axes when every
     candidate shares the value, a short dash over each bar otherwise. Dominant candidates (the

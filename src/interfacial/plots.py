@@ -387,11 +387,12 @@ def screening_plot(doc: dict[str, Any]) -> Any:
 
     ``doc`` is a ScreeningDocument (dict). Bars are grouped by product and sorted by W within a
     group (refined candidates first, see :func:`_screened`), each product in its colour
-    (:func:`interfacial.palette.group_colours`); a refined candidate's bar (W of the refine tier) is hatched with a black edge, a pre-screen-only bar
-    plain. The wetting condition W > 2 gamma_metal (Young-Dupre) is drawn at 2 gamma_metal of
-    each candidate's metal facet on its tier: one dashed line across the axes when every
-    candidate shares the value, a short dash over each bar otherwise. Dominant candidates (the
-    largest W of their product) are labelled. Returns the figure.
+    (:func:`interfacial.palette.group_colours`); a refined candidate's bar (W of the refine tier) is
+    hatched with a black edge, a pre-screen-only bar plain. The wetting condition W > 2 gamma_metal
+    (Young-Dupre) is drawn at 2 gamma_metal of each candidate's metal facet on its tier: one dashed
+    line across the axes when every candidate shares the value, a short dash over each bar
+    otherwise. Dominant candidates (the largest W of their product) are labelled. Returns the
+    figure.
     """
     import numpy as np
     from matplotlib.lines import Line2D

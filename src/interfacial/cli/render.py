@@ -457,9 +457,10 @@ def _candidate_row(c: dict[str, Any], dominant: bool) -> list[str]:
 def _by_adhesion(c: dict[str, Any]) -> tuple[int, float]:
     """Sort key of a candidate in its product's table: refined ones first, then the others.
 
-    Refined candidates by their refined W (Eq. 4), largest first, then the pre-screen-only ones
-    by their pre-screen W, then those without a result. W of two tiers (often two calculators) are not compared with each other: the refined
-    candidates were the pre-screen's best, and the dominant one is the first refined.
+    Refined candidates by their refined W (Eq. 4), largest first, then the pre-screen-only ones by
+    their pre-screen W, then those without a result. W of two tiers (often two calculators) are not
+    compared with each other: the refined candidates were the pre-screen's best, and the dominant
+    one is the first refined.
     """
     if c.get("refine"):
         return (0, -c["refine"]["W_adhesion"])
@@ -471,10 +472,10 @@ def _by_adhesion(c: dict[str, Any]) -> tuple[int, float]:
 def screening_tables(docs: list[dict[str, Any]]) -> None:
     """Each screening: reaction and products, chosen facets, candidates per product by W.
 
-    Per product, a table of its candidates sorted by W_adhesion (Eq. 4): the refined ones by
-    their refined W, then the pre-screen-only ones; * marks the dominant one. Then the
-    Spearman rank correlation between the tiers, the recommendations for transport MD with their reasons, and as notes
-    the skipped facet pairs, the polar facets and the funnel's own notes.
+    Per product, a table of its candidates sorted by W_adhesion (Eq. 4): the refined ones by their
+    refined W, then the pre-screen-only ones; * marks the dominant one. Then the Spearman rank
+    correlation between the tiers, the recommendations for transport MD with their reasons, and as
+    notes the skipped facet pairs, the polar facets and the funnel's own notes.
     """
     from rich.console import Console
     from rich.table import Table

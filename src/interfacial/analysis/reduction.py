@@ -559,7 +559,7 @@ def stability_notes(
         notes[name] = (
             f"{name}: {1000 * e_above:.0f} meV per non-{metal} atom above the hull of the "
             f"computed phases at mu_{metal} = E({metal}) = {mu:.3f} eV/atom; decomposes to "
-            f"{into} + {metal}"
+            f"{into} (exchanging {metal} with the metal)"
         )
     return notes
 

@@ -380,7 +380,7 @@ def spearman(first: Sequence[float], second: Sequence[float]) -> float | None:
 
     if len(first) != len(second):
         raise ValueError(f"spearman: {len(first)} values against {len(second)}")
-    if len(first) < 3:
+    if len(first) < 3 or len(set(first)) < 2 or len(set(second)) < 2:
         return None
     rho = spearmanr(list(first), list(second)).statistic
     value = float(rho)

@@ -367,3 +367,8 @@ def test_stability_rejects_an_impure_metal_entry():
     li2s = load_structure("Li2S")
     with pytest.raises(InterfacialError, match="not pure Li"):
         stability_notes(reduction, (li2s, -20.0), {})
+
+
+def test_stability_without_product_entries_checks_nothing():
+    li = load_structure("Li")
+    assert stability_notes(reduce_electrolyte("Li3PS4", "Li"), (li, -3.8), {}) == {}

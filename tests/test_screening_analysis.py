@@ -223,6 +223,9 @@ def test_requested_polar_or_unknown_facet_is_one_line(docs):
         select_facets(docs["Li"], millers=[[2, 1, 0]])
     with pytest.raises(InterfacialError, match=r"Li \(011\) is stored as \(110\).*give 1,1,0"):
         select_facets(docs["Li"], millers=[[0, 1, 1]])
+    # hexagonal Li3P: (0,1,1) is (1,0,1) by the 6-fold axis
+    with pytest.raises(InterfacialError, match=r"Li3P \(011\) is stored as \(101\)"):
+        select_facets(docs["Li3P"], millers=[[0, 1, 1]])
 
 
 def test_empty_selection_is_one_line_naming_material_and_options(docs):

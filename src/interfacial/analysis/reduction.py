@@ -83,7 +83,8 @@ class Reduction:
     """The balanced full reduction of one electrolyte by one metal.
 
     ``products`` are in the order their element first appears in the electrolyte's formula
-    (``formula``), which is the order the equation prints them in.
+    (``formula``: as written for a formula or a known name, pymatgen's electronegativity order
+    for a structure file), which is the order the equation prints them in.
     """
 
     electrolyte: str
@@ -523,6 +524,8 @@ def stability_notes(
             f"give the relaxed {metal} bulk and its energy"
         )
     mu = float(metal_energy) / metal_structure.composition.num_atoms
+    if not product_entries:
+        return {}
     entries: list[Any] = [
         ComputedEntry(metal_structure.composition, float(metal_energy), entry_id=metal)
     ]

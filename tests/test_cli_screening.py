@@ -46,13 +46,16 @@ CHART_W = [0.70, 0.40, 0.42, 0.38, 0.45, 0.05]
 
 
 def insert(data_dir: Path, *docs: dict[str, Any]) -> None:
-    """Store screening documents the way the screening builder does (key screening_id)."""
-    from interfacial.stores import derived_store
+    """Store screening documents the way the screening builder does (key run_uuid)."""
+    from interfacial.stores import SCREENING, derived_store
 
-    store = derived_store("screening", "screening_id", InterfacialSettings(data_dir=data_dir))
+    store = derived_store(SCREENING, "run_uuid", InterfacialSettings(data_dir=data_dir))
     store.connect()
     try:
-        store.update(list(docs), key="screening_id")
+        store.update(
+            [{**d, "run_uuid": f"run-{i}-{d['screening_id']}"} for i, d in enumerate(docs)],
+            key="run_uuid",
+        )
     finally:
         store.close()
 

@@ -146,7 +146,9 @@ def test_query_screening_on_a_fresh_directory_creates_nothing(data_dir: Path) ->
 # ---------------------------------------------------------------------------- screen --dry-run
 
 
+@pytest.mark.slow
 def test_dry_run_plans_li6ps5cl_on_built_in_structures_and_stores_nothing(data_dir: Path) -> None:
+    # ~60 s: the upper bound matches every facet pair of the four materials.
     data_dir.mkdir()
     before = snapshot(data_dir)
     result = runner.invoke(app, ["screen", "Li6PS5Cl", "--dry-run"])
@@ -165,17 +167,49 @@ def test_dry_run_plans_li6ps5cl_on_built_in_structures_and_stores_nothing(data_d
     assert snapshot(data_dir) == before
 
 
+#: A narrow screen: two products, one metal facet, two product facets (a dry run in seconds).
+NARROW = [
+    "screen",
+    "Li3PS4",
+    "--compounds",
+    "Li2S,Li3P",
+    "--metal-facets",
+    "110",
+    "--compound-facets",
+    "111,001",
+    "--dry-run",
+]
+
+
 def test_dry_run_json_has_the_plan_keys(data_dir: Path) -> None:
-    result = runner.invoke(app, ["screen", "Li3PS4", "--dry-run", "--json"])
+    result = runner.invoke(app, [*NARROW, "--json"])
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     assert plan["reaction"] == "Li3PS4 + 8 Li -> Li3P + 4 Li2S"
+    # 1 Li3P + 4 Li2S: molar fractions 1/5 and 4/5.
     assert {p["label"]: p["molar_fraction"] for p in plan["products"]} == pytest.approx(
         {"Li3P": 0.2, "Li2S": 0.8}
     )
-    assert plan["exact"] is False and plan["n_candidates"] >= 1
+    # Li2S has no (001) facet of its own but (001) is (100) of cubic Li2S: polar, no pair;
+    # Li3P (001) and (111) and Li2S (111) on Li (110): at most three facet pairs.
+    assert set(plan["pairs"]) <= {"Li(110)|Li3P(001)", "Li(110)|Li3P(111)", "Li(110)|Li2S(111)"}
+    assert plan["exact"] is False and plan["n_candidates"] >= len(plan["pairs"]) >= 1
+    assert all(v.startswith("to be computed") for v in plan["facets"].values())
     assert set(plan["estimated_cost"]) >= {"total_s", "basis"}
+    assert plan["reused"] == []
     assert not data_dir.exists()
+
+
+def test_dry_run_prints_the_narrow_plan(data_dir: Path) -> None:
+    data_dir.mkdir()
+    result = runner.invoke(app, NARROW)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "  Li3P: 20.0%, " in out and "  Li2S: 80.0%, " in out
+    assert "  Li: to be computed (up to max_index 1: (110))" in out
+    assert "candidates: at most " in out
+    assert out.rstrip().endswith("dry run: nothing was computed or stored")
+    assert not any(data_dir.iterdir())
 
 
 def test_plan_lines_say_whether_the_count_is_exact() -> None:

@@ -266,20 +266,22 @@ SURFACES_FILE = Path(__file__).parent / "reference" / "screen_surfaces.json"
 def store_surfaces(data_dir: Path) -> Path:
     """An embedded store holding real CHGNet surfaces of Li, Li2S, Li3P and LiCl (index <= 1).
 
-    What a screen reuses: the ``surface_materials`` documents and the bulk relaxations' task
-    outputs (tests/reference/screen_surfaces.json, taken from a run of the demo's surfaces).
+    What a screen reuses: the ``surface_materials`` and ``surfaces`` documents (the interface
+    builder reads gamma from the latter) and the bulk relaxations' task outputs
+    (tests/reference/screen_surfaces.json, taken from a run of the demo's surfaces).
     """
     from interfacial.settings import InterfacialSettings
-    from interfacial.stores import SURFACE_MATERIALS, derived_store, get_job_store
+    from interfacial.stores import SURFACE_MATERIALS, SURFACES, derived_store, get_job_store
 
     data = json.loads(SURFACES_FILE.read_text())
     settings = InterfacialSettings(data_dir=data_dir)
-    materials = derived_store(SURFACE_MATERIALS, "bulk_uuid", settings)
-    materials.connect()
-    try:
-        materials.update(data["surface_materials"], key="bulk_uuid")
-    finally:
-        materials.close()
+    for name, key in ((SURFACE_MATERIALS, "bulk_uuid"), (SURFACES, "surface_id")):
+        store = derived_store(name, key, settings)
+        store.connect()
+        try:
+            store.update(data[name], key=key)
+        finally:
+            store.close()
     jobs = get_job_store(settings).docs_store
     jobs.connect()
     try:

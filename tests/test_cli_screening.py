@@ -555,6 +555,7 @@ def test_a_tiny_screen_runs_end_to_end_from_the_command_line(
                 assert by_model[result["model_id"]]["W_adhesion"] == pytest.approx(
                     result["W_adhesion"]
                 )
+                assert by_model[result["model_id"]]["tier"] == tier
                 assert tier in result["interface_id"]
 
     table = runner.invoke(app, ["query", "screening"]).stdout

@@ -132,6 +132,7 @@ def interface_public(doc: dict[str, Any]) -> dict[str, Any]:
         "calculator",
         "model_id",
         "interface_id",
+        "tier",
         "last_updated",
     )
     return {k: doc.get(k) for k in keys}
@@ -542,7 +543,7 @@ def screening_tables(docs: list[dict[str, Any]]) -> None:
                 table.add_row(*_candidate_row(c, c["candidate_id"] in dominant))
             console.print(table)
         for line in screening_notes(doc):
-            console.print(line, markup=False, highlight=False)
+            typer.echo(line)  # not through rich: long lines stay whole for grep and logs
 
 
 def screening_notes(doc: dict[str, Any]) -> list[str]:

@@ -212,6 +212,8 @@ def write_inputs(root: Path) -> None:
         "metal_millers: [[2, 2, 0]]}\n",
         "screen_no_metal.yaml": "name: x\nscreen:\n  - {electrolyte: Li3PS4, metal: Na}\n",
         "screen_unknown_electrolyte.yaml": "name: x\nscreen:\n  - {electrolyte: Unobtainium}\n",
+        "screen_vasp_here.yaml": "name: x\nscreen:\n  - {electrolyte: Na3PS4, "
+        "refine_calculator: VASP}\n",
         "missing_potential.yaml": "name: x\nmd_temperatures: [600]\ntransport:\n"
         "  - {structure: Li, potential: store:NOSUCH, md_engine: motep-external}\n",
         # Trajectories.
@@ -600,6 +602,8 @@ CAMPAIGN_DEFECTS = {
     "screen_miller.yaml": "(2,2,0)",
     "screen_no_metal.yaml": ("screen[0] (Li3PS4)", "Na"),
     "screen_unknown_electrolyte.yaml": ("screen[0] (Unobtainium)", "Unobtainium"),
+    # Run here (submitting it is fine): VASP is not on this machine.
+    "screen_vasp_here.yaml": ("VASP", "INTERFACIAL_VASP_CMD"),
     "missing.yaml": "missing.yaml",
     "dir.yaml": ("dir.yaml", "directory"),
 }

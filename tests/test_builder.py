@@ -78,18 +78,36 @@ def test_changed_source_rebuilds_exactly_its_group(computed):
     job_store.docs_store.update([task], key=["uuid", "index"])
     job_store.close()
 
-    assert build(settings) == {"surfaces": 1, "interfaces": 0, "diffusion": 0, "arrhenius": 0}
+    assert build(settings) == {
+        "surfaces": 1,
+        "interfaces": 0,
+        "screening": 0,
+        "diffusion": 0,
+        "arrhenius": 0,
+    }
     after = {d["surface_id"]: d for d in query_surfaces(settings=settings)}
     expected = target["surface_energy"] + 0.05 / (2 * target["area"]) * EV_PER_A2_TO_J_PER_M2
     assert after[target["surface_id"]]["surface_energy"] == pytest.approx(expected, abs=1e-9)
     for sid, doc in before.items():
         if doc["material"] == "Li2S":
             assert after[sid]["last_updated"] == doc["last_updated"]  # untouched group
-    assert build(settings) == {"surfaces": 0, "interfaces": 0, "diffusion": 0, "arrhenius": 0}
+    assert build(settings) == {
+        "surfaces": 0,
+        "interfaces": 0,
+        "screening": 0,
+        "diffusion": 0,
+        "arrhenius": 0,
+    }
 
     # Restore the source so other tests see the original energies.
     job_store.connect()
     task["output"]["output"]["energy"] -= 0.05
     job_store.docs_store.update([task], key=["uuid", "index"])
     job_store.close()
-    assert build(settings) == {"surfaces": 1, "interfaces": 0, "diffusion": 0, "arrhenius": 0}
+    assert build(settings) == {
+        "surfaces": 1,
+        "interfaces": 0,
+        "screening": 0,
+        "diffusion": 0,
+        "arrhenius": 0,
+    }

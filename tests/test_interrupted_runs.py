@@ -229,7 +229,13 @@ def test_killed_and_failed_surface_runs_are_never_promoted(tmp_path: Path) -> No
         for d in tasks(settings, {"metadata.interfacial.role": "surface_material"})
     )
     assert {d["flow_completed_at"] for d in shown} == {last_done}
-    assert build(settings) == {"surfaces": 0, "interfaces": 0, "diffusion": 0, "arrhenius": 0}
+    assert build(settings) == {
+        "surfaces": 0,
+        "interfaces": 0,
+        "screening": 0,
+        "diffusion": 0,
+        "arrhenius": 0,
+    }
 
     # Documents an earlier version built from the killed run are withdrawn by the next build.
     surfaces = derived_store(SURFACES, "surface_id", settings)

@@ -35,6 +35,7 @@ from interfacial.errors import InterfacialError
 if TYPE_CHECKING:
     from interfacial.flows.interface import InterfaceEnergeticsMaker
     from interfacial.flows.potential import LearnPotentialMaker
+    from interfacial.flows.screening import ScreeningMaker
     from interfacial.flows.surface import SurfaceEnergyMaker
     from interfacial.settings import InterfacialSettings
 
@@ -143,7 +144,9 @@ class CalculatorEngine(Protocol):
     in; keyword arguments are that maker's own fields.
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Registered name: the calculator label of every document."""
 
     def check_available(self) -> None:
         """Raise InterfacialError naming the extra to install when a package is missing."""
@@ -168,6 +171,31 @@ class CalculatorEngine(Protocol):
         ``surface_maker`` defaults to :meth:`surface_energy_maker` with ``settings``;
         ``relax_fmax`` (eV/A) overrides ``settings.relax_fmax`` for the model and strained-bulk
         relaxations of engines that stop on forces.
+        """
+
+    def tier_maker(
+        self,
+        settings: InterfacialSettings,
+        tier: str,
+        surface_maker: SurfaceEnergyMaker | None = None,
+        **overrides: Any,
+    ) -> InterfaceEnergeticsMaker:
+        """The InterfaceEnergeticsMaker of a screening tier ('prescreen' or 'refine').
+
+        The engine's embedded defaults of the tier (thicknesses, registries, gaps, max_atoms,
+        ``relax_fmax``), updated with ``overrides`` (InterfaceEnergeticsMaker fields and
+        ``relax_fmax``).
+        """
+
+    def screening_maker(
+        self,
+        settings: InterfacialSettings,
+        refine_calculator: str | None = None,
+        **options: Any,
+    ) -> ScreeningMaker:
+        """A ScreeningMaker on this engine (surfaces, pre-screen; refine unless another is named).
+
+        See :func:`screening_maker` (the shared implementation) for ``options``.
         """
 
     def learn_potential_maker(
@@ -254,3 +282,54 @@ def calculator(name: str) -> CalculatorEngine:
     engine = get("calculator", name)
     engine.check_available()
     return engine
+
+
+#: Options of a screen that belong to the surface-energy maker, not to the ScreeningMaker.
+SURFACE_OPTIONS = ("max_index",)
+
+
+def screening_maker(
+    engine: CalculatorEngine,
+    settings: InterfacialSettings,
+    refine_calculator: str | None = None,
+    *,
+    prescreen: dict[str, Any] | None = None,
+    refine: dict[str, Any] | None = None,
+    max_index: int | None = None,
+    **options: Any,
+) -> ScreeningMaker:
+    """The screening funnel on ``engine``, the refine tier on ``refine_calculator``.
+
+    Surfaces and the pre-screen use ``engine``; the refine tier uses ``refine_calculator``
+    (None or the same name: ``engine`` again, on the same bulks and surfaces; another
+    calculator: its own bulks and surfaces of the refined facets). Each tier starts from its
+    engine's defaults (:meth:`CalculatorEngine.tier_maker`), updated with the ``prescreen`` and
+    ``refine`` dicts. ``max_index`` goes to the surface maker; ``options`` are ScreeningMaker
+    fields.
+    """
+    from interfacial.flows.screening import ScreeningMaker
+
+    surface_maker = engine.surface_energy_maker(
+        settings, **({} if max_index is None else {"max_index": max_index})
+    )
+    prescreen_maker = engine.tier_maker(settings, "prescreen", surface_maker, **(prescreen or {}))
+    other = refine_calculator is not None and canonical("calculator", refine_calculator) != (
+        engine.name
+    )
+    if other:
+        assert refine_calculator is not None
+        refine_engine = calculator(refine_calculator)
+        refine_surface_maker = refine_engine.surface_energy_maker(settings)
+        refine_maker = refine_engine.tier_maker(
+            settings, "refine", refine_surface_maker, **(refine or {})
+        )
+    else:
+        refine_surface_maker = None
+        refine_maker = engine.tier_maker(settings, "refine", surface_maker, **(refine or {}))
+    return ScreeningMaker(
+        surface_maker=surface_maker,
+        prescreen_maker=prescreen_maker,
+        refine_maker=refine_maker,
+        refine_surface_maker=refine_surface_maker,
+        **options,
+    )

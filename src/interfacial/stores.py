@@ -50,6 +50,7 @@ SURFACE_MATERIALS = "surface_materials"
 INTERFACES = "interfaces"
 DIFFUSION = "diffusion"
 ARRHENIUS = "arrhenius"
+SCREENING = "screening"
 
 #: The file montydb writes first in a repository; without it there is no database yet.
 _MONTY_MARKER = ".monty.storage"

@@ -18,6 +18,7 @@ from interfacial.stores import (
     ARRHENIUS,
     DIFFUSION,
     INTERFACES,
+    SCREENING,
     SURFACE_MATERIALS,
     SURFACES,
     check_writable,
@@ -34,7 +35,9 @@ def run_directory(settings: InterfacialSettings) -> Path:
 def build(
     settings: InterfacialSettings | None = None, query: dict[str, Any] | None = None
 ) -> dict[str, int]:
-    """Run the builders: surfaces, interfaces (they read the surfaces), D*, then Arrhenius fits.
+    """Run the builders: surfaces, interfaces, screens, D*, then Arrhenius fits.
+
+    Interfaces read the surfaces, screens read the interfaces.
 
     ``query`` filters the surface builder's bulk task documents. Returns how many groups each
     builder rebuilt.
@@ -43,6 +46,7 @@ def build(
 
     from interfacial.builders.diffusion import ArrheniusBuilder, DiffusionBuilder
     from interfacial.builders.interface import InterfaceBuilder
+    from interfacial.builders.screening import ScreeningBuilder
     from interfacial.builders.surface import SurfaceBuilder
 
     settings = settings or get_settings()
@@ -73,6 +77,13 @@ def build(
             get_job_store(settings).docs_store,
             derived_store(SURFACES, "surface_id", settings),
             derived_store(INTERFACES, "model_id", settings),
+        )
+    )
+    counts["screening"] = run(
+        ScreeningBuilder(
+            get_job_store(settings).docs_store,
+            derived_store(INTERFACES, "model_id", settings),
+            derived_store(SCREENING, "run_uuid", settings),
         )
     )
     counts["diffusion"] = run(

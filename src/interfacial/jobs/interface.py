@@ -8,6 +8,8 @@ gap, relaxation, area and the counts the energetics need.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -147,6 +149,179 @@ def _tagged_relax(
     return tag(named(maker.make(structure), name), role, **keys)
 
 
+def tier_hash(
+    model_options: dict[str, Any],
+    relaxations: list[str],
+    interface_relax_maker: Maker,
+    strained_bulk_relax_maker: Maker,
+) -> str:
+    """Short hash of what makes a tier's result: model options, relaxations, relax makers.
+
+    Two screens with the same hash (and the same bulks, facets, terminations and cell) compute
+    the same models, so one may reuse the other's result. The makers enter through their
+    serialised form without the package versions (a version bump alone does not invalidate).
+    """
+    from monty.json import jsanitize
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("@version",)}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    makers = [
+        strip(jsanitize(m.as_dict(), strict=False, enum_values=True))
+        for m in (interface_relax_maker, strained_bulk_relax_maker)
+    ]
+    text = json.dumps([model_options, sorted(relaxations), makers], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def make_interface_id(
+    metal_bulk_uuid: str,
+    compound_bulk_uuid: str,
+    candidate: MatchCandidate | MatchCandidateDocument,
+    index: int,
+    *,
+    metal_terminations: list[str] | None = None,
+    compound_terminations: list[str] | None = None,
+    tier: str | None = None,
+    settings_hash: str | None = None,
+) -> str:
+    """The id of one candidate's calculation.
+
+    ``<metal bulk uuid>/<compound bulk uuid>/<hkl>/<hkl>/<cell>``; with termination filters
+    ``/<metal terms>|<compound terms>`` follows ('+' between several), and with a screening tier
+    ``/<settings hash>/<tier>`` (so the id ends with the tier). Without filters and tier the id
+    is the one stored since the first release.
+    """
+    parts = [
+        metal_bulk_uuid,
+        compound_bulk_uuid,
+        ",".join(map(str, candidate.metal_miller)),
+        ",".join(map(str, candidate.compound_miller)),
+        str(index),
+    ]
+    if metal_terminations is not None or compound_terminations is not None:
+        parts.append(
+            f"{'+'.join(metal_terminations or ['*'])}|{'+'.join(compound_terminations or ['*'])}"
+        )
+    if tier is not None:
+        parts.extend([settings_hash or "-", tier])
+    return "/".join(parts)
+
+
+def candidate_jobs(
+    candidate: MatchCandidate,
+    interface_id: str,
+    interface_key_text: str,
+    metal: str,
+    compound: str,
+    metal_structure: Structure,
+    compound_structure: Structure,
+    metal_energy: float,
+    compound_energy: float,
+    metal_bulk_uuid: str,
+    compound_bulk_uuid: str,
+    metal_surfaces: Any,
+    compound_surfaces: Any,
+    interface_relax_maker: Maker,
+    strained_bulk_relax_maker: Maker,
+    calculator: str,
+    model_options: dict[str, Any],
+    relaxations: list[str],
+    adhesion_threshold: float,
+    *,
+    energetics_name: str,
+    tier: str | None = None,
+    settings_hash: str | None = None,
+    metal_terminations: list[str] | None = None,
+    compound_terminations: list[str] | None = None,
+) -> tuple[list[Job | Flow], Job]:
+    """The jobs of one candidate: model relaxations, two strained bulks and the energetics.
+
+    Called inside a running job (the models need the relaxed bulks). Job names start with
+    '<kind> <interface_key_text>' ('interface relax Li(110)|Li2S(110) <model label>
+    <relaxation>', 'strained bulk relax <text> metal'); the energetics job is called
+    ``energetics_name``. Returns every job and the energetics job (its output: one
+    InterfaceDocument per model).
+    """
+    from interfacial.structures.interfaces import build_interface_models
+    from interfacial.structures.supercells import strained_bulk
+
+    common: dict[str, Any] = {"interface_id": interface_id, "calculator": calculator}
+    tier_keys = {} if tier is None else {"tier": tier}
+    models = build_interface_models(
+        metal_structure,
+        compound_structure,
+        candidate,
+        **model_options,
+        metal_terminations=metal_terminations,
+        compound_terminations=compound_terminations,
+    )
+    relaxes, keys = [], []
+    for model in models:
+        for relaxation in relaxations:
+            k = {**model_keys(model, interface_id, metal, compound, relaxation), **tier_keys}
+            relax = _tagged_relax(
+                interface_relax_maker,
+                freeze_middle(model, relaxation),
+                f"interface relax {interface_key_text} {model.label} {relaxation}",
+                Role.INTERFACE,
+                metal_bulk_uuid=metal_bulk_uuid,
+                compound_bulk_uuid=compound_bulk_uuid,
+                adhesion_threshold=adhesion_threshold,
+                **{**k, "calculator": calculator},
+            )
+            relaxes.append(relax)
+            keys.append(k)
+    strained = {}
+    for side, bulk, miller, matrix in (
+        ("metal", metal_structure, candidate.metal_miller, candidate.metal_matrix),
+        ("compound", compound_structure, candidate.compound_miller, candidate.compound_matrix),
+    ):
+        structure, n_units = strained_bulk(bulk, miller, matrix, candidate.compound_vectors)
+        strained[side] = _tagged_relax(
+            strained_bulk_relax_maker,
+            structure,
+            f"strained bulk relax {interface_key_text} {side}",
+            Role.STRAINED_BULK,
+            side=side,
+            n_units=int(n_units),
+            **common,
+        )
+    _, compound_factor = compound_structure.composition.get_reduced_composition_and_factor()
+    energetics = interface_energetics(
+        keys,
+        [r.output.output.energy for r in relaxes],
+        [output_job(r).uuid for r in relaxes],
+        strained["metal"].output.output.energy,
+        read_keys(output_job(strained["metal"]), StrainedBulkKeys).n_units,
+        output_job(strained["metal"]).uuid,
+        strained["compound"].output.output.energy,
+        read_keys(output_job(strained["compound"]), StrainedBulkKeys).n_units,
+        output_job(strained["compound"]).uuid,
+        metal_energy / len(metal_structure),
+        compound_energy / compound_factor,
+        metal_bulk_uuid,
+        compound_bulk_uuid,
+        metal_surfaces,
+        compound_surfaces,
+        calculator,
+        adhesion_threshold,
+    )
+    energetics.name = energetics_name
+    tag(
+        energetics,
+        Role.INTERFACE_ENERGETICS,
+        **common,
+        **tier_keys,
+        **({} if settings_hash is None else {"tier_hash": settings_hash}),
+    )
+    return [*relaxes, strained["metal"], strained["compound"], energetics], energetics
+
+
 @job
 def interface_calculations(
     report: MatchReport,
@@ -164,80 +339,73 @@ def interface_calculations(
     model_options: dict[str, Any],
     relaxations: list[str],
     adhesion_threshold: float,
+    tier: str | None = None,
+    metal_terminations: list[str] | None = None,
+    compound_terminations: list[str] | None = None,
 ) -> Response:
-    """Fan out per selected candidate: model relaxations, two strained bulks, energetics."""
-    from interfacial.structures.interfaces import build_interface_models
-    from interfacial.structures.supercells import strained_bulk
+    """Fan out per selected candidate: model relaxations, two strained bulks, energetics.
 
+    With a screening ``tier`` the interface_id ends with ``/<settings hash>/<tier>`` and every
+    model's keys carry the tier; termination filters narrow the models to those terminations
+    (and enter the interface_id). Without them the ids and keys are those of the first release.
+    """
+    settings_hash = (
+        None
+        if tier is None
+        else tier_hash(model_options, relaxations, interface_relax_maker, strained_bulk_relax_maker)
+    )
     jobs: list[Job | Flow] = []
     outputs = []
-    metal_per_atom = metal_energy / len(metal_structure)
-    _, compound_factor = compound_structure.composition.get_reduced_composition_and_factor()
-    compound_per_fu = compound_energy / compound_factor
+    filtered = metal_terminations is not None or compound_terminations is not None
     for index in report.selected:
         candidate = candidate_from_document(report.candidates[index])
-        interface_id = (
-            f"{metal_bulk_uuid}/{compound_bulk_uuid}/"
-            f"{','.join(map(str, candidate.metal_miller))}/"
-            f"{','.join(map(str, candidate.compound_miller))}/{index}"
+        text = report.interface_key
+        if filtered or tier is not None:
+            # Names stay unique across the termination pairs and tiers of one facet pair.
+            metal_terms = "+".join(metal_terminations or ["*"])
+            terms = f"{metal_terms}|{'+'.join(compound_terminations or ['*'])}"
+            text = f"{text} {terms} #{index} {tier or ''}".rstrip()
+        interface_id = make_interface_id(
+            metal_bulk_uuid,
+            compound_bulk_uuid,
+            candidate,
+            index,
+            metal_terminations=metal_terminations,
+            compound_terminations=compound_terminations,
+            tier=tier,
+            settings_hash=settings_hash,
         )
-        common = {"interface_id": interface_id, "calculator": calculator}
-        models = build_interface_models(
-            metal_structure, compound_structure, candidate, **model_options
-        )
-        relaxes, keys = [], []
-        for model in models:
-            for relaxation in relaxations:
-                k = model_keys(model, interface_id, report.metal, report.compound, relaxation)
-                relax = _tagged_relax(
-                    interface_relax_maker,
-                    freeze_middle(model, relaxation),
-                    f"interface relax {report.interface_key} {model.label} {relaxation}",
-                    Role.INTERFACE,
-                    metal_bulk_uuid=metal_bulk_uuid,
-                    compound_bulk_uuid=compound_bulk_uuid,
-                    adhesion_threshold=adhesion_threshold,
-                    **{**k, "calculator": calculator},
-                )
-                relaxes.append(relax)
-                keys.append(k)
-        strained = {}
-        for side, bulk, miller, matrix in (
-            ("metal", metal_structure, candidate.metal_miller, candidate.metal_matrix),
-            ("compound", compound_structure, candidate.compound_miller, candidate.compound_matrix),
-        ):
-            structure, n_units = strained_bulk(bulk, miller, matrix, candidate.compound_vectors)
-            strained[side] = _tagged_relax(
-                strained_bulk_relax_maker,
-                structure,
-                f"strained bulk relax {report.interface_key} {side}",
-                Role.STRAINED_BULK,
-                side=side,
-                n_units=int(n_units),
-                **common,
-            )
-        energetics = interface_energetics(
-            keys,
-            [r.output.output.energy for r in relaxes],
-            [output_job(r).uuid for r in relaxes],
-            strained["metal"].output.output.energy,
-            read_keys(output_job(strained["metal"]), StrainedBulkKeys).n_units,
-            output_job(strained["metal"]).uuid,
-            strained["compound"].output.output.energy,
-            read_keys(output_job(strained["compound"]), StrainedBulkKeys).n_units,
-            output_job(strained["compound"]).uuid,
-            metal_per_atom,
-            compound_per_fu,
+        new, energetics = candidate_jobs(
+            candidate,
+            interface_id,
+            text,
+            report.metal,
+            report.compound,
+            metal_structure,
+            compound_structure,
+            metal_energy,
+            compound_energy,
             metal_bulk_uuid,
             compound_bulk_uuid,
             metal_surfaces,
             compound_surfaces,
+            interface_relax_maker,
+            strained_bulk_relax_maker,
             calculator,
+            model_options,
+            relaxations,
             adhesion_threshold,
+            energetics_name=(
+                f"interface energetics {text}"
+                if text != report.interface_key
+                else f"interface energetics {text} #{index}"
+            ),
+            tier=tier,
+            settings_hash=settings_hash,
+            metal_terminations=metal_terminations,
+            compound_terminations=compound_terminations,
         )
-        energetics.name = f"interface energetics {report.interface_key} #{index}"
-        tag(energetics, Role.INTERFACE_ENERGETICS, **common)
-        jobs.extend([*relaxes, strained["metal"], strained["compound"], energetics])
+        jobs.extend(new)
         outputs.append(energetics.output)
     return Response(replace=Flow(jobs, output=outputs))
 

@@ -111,6 +111,7 @@ class InterfaceDocument(BaseModel):
     adhesion_threshold: float = DEFAULT_ADHESION_THRESHOLD
     is_lowest: bool = Field(False, description="Lowest E_f of the models of this interface_id")
     calculator: str
+    tier: str | None = Field(None, description="Screening tier; None outside a screen")
     interface_uuid: str
     metal_bulk_uuid: str
     compound_bulk_uuid: str

@@ -46,6 +46,9 @@ class Role(StrEnum):
     INTERFACE = "interface"
     STRAINED_BULK = "strained_bulk"
     INTERFACE_ENERGETICS = "interface_energetics"
+    SCREEN_CANDIDATES = "screen_candidates"
+    SCREEN_TIER = "screen_tier"
+    SCREENING = "screening"
     REFERENCE_MD = "reference_md"
     REFERENCE_MD_RAMP = "reference_md_ramp"
     REFERENCE_MD_PRODUCTION = "reference_md_production"
@@ -182,6 +185,9 @@ class InterfaceKeys(RoleKeys):
     adhesion_threshold: float | None = Field(
         None, description="W_adhesion (J/m^2) above which adhesion is flagged strong"
     )
+    tier: str | None = Field(
+        None, description="Screening tier ('prescreen', 'refine'); None outside a screen"
+    )
 
 
 class StrainedBulkKeys(RoleKeys):
@@ -200,6 +206,45 @@ class InterfaceEnergeticsKeys(RoleKeys):
     ROLE = Role.INTERFACE_ENERGETICS
     interface_id: str = Field(description="The interface analysed")
     calculator: str = Field(description="Calculator label")
+    tier: str | None = Field(None, description="Screening tier; None outside a screen")
+    tier_hash: str | None = Field(
+        None, description="Hash of the tier's model and relaxation settings (also in the id)"
+    )
+
+
+# ----------------------------------------------------------------------------- screening
+
+
+class ScreeningRunKeys(RoleKeys):
+    """Keys shared by the jobs of one screen."""
+
+    screening_id: str = Field(
+        description="'<electrolyte>|<metal>|<calculator>[|<refine calculator>]'"
+    )
+    electrolyte: str = Field(description="Electrolyte as given (formula, alias, file label)")
+    metal: str = Field(description="Metal label")
+    calculator: str = Field(description="Calculator of the surfaces and the pre-screen")
+
+
+class ScreenCandidatesKeys(ScreeningRunKeys):
+    """The job that selects the facets and lattice-matches every facet/termination pair."""
+
+    ROLE = Role.SCREEN_CANDIDATES
+
+
+class ScreenTierKeys(ScreeningRunKeys):
+    """The fan-out of one tier: one interface calculation per candidate (or a reused one)."""
+
+    ROLE = Role.SCREEN_TIER
+    tier: Literal["prescreen", "refine"] = Field(description="Which tier")
+    tier_calculator: str = Field(description="Calculator of this tier's interface models")
+
+
+class ScreeningKeys(ScreeningRunKeys):
+    """The terminal job of a screen: the ScreeningDocument (the flow's own analysis)."""
+
+    ROLE = Role.SCREENING
+    refine_calculator: str = Field(description="Calculator of the refine tier")
 
 
 # ----------------------------------------------------------------------------- potentials
@@ -294,6 +339,9 @@ MODELS: dict[Role, type[RoleKeys]] = {
         InterfaceKeys,
         StrainedBulkKeys,
         InterfaceEnergeticsKeys,
+        ScreenCandidatesKeys,
+        ScreenTierKeys,
+        ScreeningKeys,
         ReferenceMDKeys,
         ReferenceMDRampKeys,
         ReferenceMDProductionKeys,

@@ -569,6 +569,24 @@ def _metal_on_supercell(
     return strained, lower
 
 
+def _chosen_terminations(
+    geo: FacetGeometry, wanted: Sequence[str] | None, name: str
+) -> list[Termination]:
+    """The usable terminations of a facet, narrowed to ``wanted`` labels when given."""
+    usable = list(geo.terminations.usable)
+    if wanted is None:
+        return usable
+    labels = [t.label for t in usable]
+    unknown = [w for w in wanted if w not in labels]
+    if unknown or not wanted:
+        raise InterfacialError(
+            f"termination(s) {', '.join(unknown) or '[]'} of {name}{_miller_text(geo.miller)} "
+            f"are not among its usable terminations ({', '.join(labels) or 'none'}); take "
+            "labels from the surface documents"
+        )
+    return [t for t in usable if t.label in set(wanted)]
+
+
 def build_interface_models(
     metal_bulk: Structure,
     compound_bulk: Structure,
@@ -580,6 +598,8 @@ def build_interface_models(
     registries: Sequence[Sequence[float]] = DEFAULT_REGISTRIES,
     max_atoms: int = 1000,
     min_distance: float = 1.2,
+    metal_terminations: Sequence[str] | None = None,
+    compound_terminations: Sequence[str] | None = None,
 ) -> list[InterfaceModel]:
     """Symmetric two-interface models of a candidate over terminations, registries and gaps.
 
@@ -603,6 +623,9 @@ def build_interface_models(
         Largest model accepted.
     min_distance : float
         Smallest interatomic distance accepted in a model (A).
+    metal_terminations, compound_terminations : sequence of str, optional
+        Only these terminations (labels as in the surface documents, e.g. 't0-Li2S'); None
+        builds every usable one.
 
     Returns
     -------
@@ -644,15 +667,17 @@ def build_interface_models(
     compound_name = compound_bulk.composition.reduced_formula
     reduced_atoms = compound_bulk.composition.get_reduced_composition_and_factor()[0].num_atoms
 
+    metal_terms = _chosen_terminations(metal_geo, metal_terminations, metal_name)
+    compound_terms = _chosen_terminations(compound_geo, compound_terminations, compound_name)
     models: list[InterfaceModel] = []
     failures: list[str] = []
-    for c_term in compound_geo.terminations.usable:
+    for c_term in compound_terms:
         c_slab = compound_slab(compound_bulk, compound_geo, c_term.shift, compound_thickness)
         compound = tile_on_supercell(c_slab, compound_geo.mesh, compound_matrix)
         mid = (compound.cart[:, 2].max() + compound.cart[:, 2].min()) / 2
         compound.cart[:, 2] -= mid
         flips = _flip_operations(compound, cell_xy)
-        for m_term in metal_geo.terminations.usable:
+        for m_term in metal_terms:
             metal_atoms, lower = _metal_on_supercell(
                 metal_bulk, metal_geo, m_term, n_planes, metal_matrix, cell_xy
             )

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from interfacial import engines
 from interfacial.errors import InterfacialError
 from interfacial.vasp.flows import (
     VaspInterfaceEnergeticsMaker,
@@ -22,8 +23,31 @@ from interfacial.vasp.flows import (
 )
 
 if TYPE_CHECKING:
+    from interfacial.flows.screening import ScreeningMaker
     from interfacial.flows.surface import SurfaceEnergyMaker
     from interfacial.settings import InterfacialSettings
+
+
+#: Screening tiers with VASP (InterfaceEnergeticsMaker fields). refine: the study's models
+#: (metal slab thickness None = the study's default per metal, Li 12 A and Na 14 A; compound
+#: 10 A; four registries; up to 600 atoms). prescreen (a screen run wholly on VASP): thin
+#: slabs, one registry, one gap. VASP stops on EDIFFG: no relax_fmax.
+SCREEN_TIERS: dict[str, dict[str, Any]] = {
+    "prescreen": {
+        "metal_thickness": 8.0,
+        "compound_thickness": 6.0,
+        "registries": [[0.0, 0.0]],
+        "gaps": [2.0],
+        "max_atoms": 200,
+    },
+    "refine": {
+        "metal_thickness": None,
+        "compound_thickness": 10.0,
+        "registries": [[0.0, 0.0], [0.5, 0.0], [0.0, 0.5], [0.5, 0.5]],
+        "gaps": [2.0],
+        "max_atoms": 600,
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -88,6 +112,29 @@ class VaspEngine:
             ),
             **kwargs,
         )
+
+    def tier_maker(
+        self,
+        settings: InterfacialSettings,
+        tier: str,
+        surface_maker: SurfaceEnergyMaker | None = None,
+        **overrides: Any,
+    ) -> VaspInterfaceEnergeticsMaker:
+        """A screening tier: :data:`SCREEN_TIERS` updated with ``overrides``.
+
+        ``relax_fmax`` is ignored (VASP stops on EDIFFG).
+        """
+        if tier not in SCREEN_TIERS:
+            raise InterfacialError(f"unknown screening tier {tier!r}; use prescreen or refine")
+        options = {**SCREEN_TIERS[tier], **{k: v for k, v in overrides.items() if v is not None}}
+        options.pop("relax_fmax", None)
+        return self.interface_energetics_maker(settings, surface_maker, **options)
+
+    def screening_maker(
+        self, settings: InterfacialSettings, refine_calculator: str | None = None, **options: Any
+    ) -> ScreeningMaker:
+        """The screening funnel on VASP (see :func:`interfacial.engines.screening_maker`)."""
+        return engines.screening_maker(self, settings, refine_calculator, **options)
 
     def learn_potential_maker(
         self,

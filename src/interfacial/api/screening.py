@@ -138,9 +138,16 @@ def _conventional(structure: Structure) -> Structure:
     return SpacegroupAnalyzer(structure).get_conventional_standard_structure()
 
 
-def _needed_facets(maker: ScreeningMaker, structure: Structure) -> set[tuple[int, ...]]:
+def _needed_facets(
+    maker: ScreeningMaker, structure: Structure, is_metal: bool
+) -> set[tuple[int, ...]]:
+    """The facets a material's surfaces must cover: the requested ones, else all to max_index."""
+    conventional = _conventional(structure)
+    wanted = maker.requested_facets(is_metal, conventional)
+    if wanted is not None:
+        return {tuple(m) for m in wanted}
     assert maker.surface_maker is not None
-    return {tuple(m) for m in maker.surface_maker.facets(_conventional(structure))}
+    return {tuple(m) for m in maker.surface_maker.facets(conventional)}
 
 
 def stored_surfaces(
@@ -148,17 +155,19 @@ def stored_surfaces(
     calculator: str,
     needed: set[tuple[int, ...]],
     settings: InterfacialSettings,
+    structure: Structure | None = None,
 ) -> StoredSurfaces | None:
     """A finished surface result of ``label`` on ``calculator`` covering ``needed`` facets.
 
     From the derived ``surface_materials`` collection (only finished flows are built there),
-    the newest run covering every needed facet (computed or reported polar), with its bulk
-    relaxation from the jobs store. Reads only; None when there is none.
+    the newest run covering every needed facet (computed or reported polar; with
+    ``structure``, a facet equivalent by its symmetry counts), with its bulk relaxation from
+    the jobs store. Reads only; None when there is none.
     """
     from pymatgen.core import Structure
 
     from interfacial.api.results import finished_rank
-    from interfacial.flows.screening import StoredSurfaces
+    from interfacial.flows.screening import StoredSurfaces, same_facet
     from interfacial.schemas.surface import SurfaceMaterialDocument
     from interfacial.stores import SURFACE_MATERIALS, derived_store, get_job_store
 
@@ -174,7 +183,11 @@ def stored_surfaces(
         computed = {tuple(f["miller_index"]) for f in doc.get("facets") or []} | {
             tuple(m["miller_index"]) for m in doc.get("missing_facets") or []
         }
-        if not needed <= computed:
+        if not all(
+            facet in computed
+            or (structure is not None and any(same_facet(structure, facet, c) for c in computed))
+            for facet in needed
+        ):
             continue
         jobs.connect()
         try:
@@ -219,51 +232,31 @@ def _prepare(
     maker = _maker(calc, refine, settings, dict(options))
     metal_bulk = _conventional(load_structure(metal_symbol))
     products = {p.label: _conventional(candidates[p.label]) for p in reduction.products}
-    _check_facet_filters(maker, metal_symbol, metal_bulk, products)
+    _check_facet_cost(maker, metal_symbol, metal_bulk, products)
     reused: dict[str, StoredSurfaces] = {}
     for label, structure in ((metal_symbol, metal_bulk), *products.items()):
-        found = stored_surfaces(label, calc, _needed_facets(maker, structure), settings)
+        needed = _needed_facets(maker, structure, label == metal_symbol)
+        found = stored_surfaces(label, calc, needed, settings, structure)
         if found is not None:
             reused[label] = found
     return _Screen(maker, reduction, metal_bulk, products, reused, settings)
 
 
-def _same_facet(structure: Structure, first: Sequence[int], second: Sequence[int]) -> bool:
-    """Whether two facets are equivalent by the crystal's symmetry (pymatgen)."""
-    from pymatgen.core.surface import get_symmetrically_equivalent_miller_indices
-
-    images = get_symmetrically_equivalent_miller_indices(
-        structure, tuple(int(i) for i in second), return_hkil=False
-    )
-    return tuple(int(i) for i in first) in {tuple(int(i) for i in m) for m in images}
-
-
-def _check_facet_filters(
+def _check_facet_cost(
     maker: ScreeningMaker, metal: str, metal_bulk: Structure, products: dict[str, Structure]
 ) -> None:
-    """Requested facets must be among the facets computed (by symmetry): one line if not."""
-    from interfacial.analysis.screening import facet_label
-
-    def matches(structure: Structure, miller: Sequence[int]) -> bool:
-        return any(_same_facet(structure, f, miller) for f in _needed_facets(maker, structure))
+    """Requested facets whose thinnest slab is huge are refused (one line) before any job."""
+    from interfacial.validation import check_facet_cost
 
     assert maker.surface_maker is not None
-    top = maker.surface_maker.max_index
-    if maker.metal_millers is not None:
-        bad = [m for m in maker.metal_millers if not matches(metal_bulk, m)]
-        if bad:
-            raise InterfacialError(
-                f"metal_millers {facet_label(bad[0])} is not a facet of {metal} up to max_index "
-                f"{top}; raise max_index or give facets with indices up to {top}"
+    for label, structure in ((metal, metal_bulk), *products.items()):
+        for miller in maker.requested_facets(label == metal, structure) or []:
+            check_facet_cost(
+                structure,
+                (miller[0], miller[1], miller[2]),
+                maker.surface_maker.min_thickness,
+                what=f"{label} facet",
             )
-    if maker.compound_millers is not None:
-        for label, structure in products.items():
-            if not any(matches(structure, m) for m in maker.compound_millers):
-                shown = ", ".join(facet_label(m) for m in maker.compound_millers)
-                raise InterfacialError(
-                    f"compound_millers {shown} leave no facet of {label} (up to max_index "
-                    f"{top}); add one of its facets or raise max_index"
-                )
 
 
 def _build_time_candidates(screen: _Screen) -> Any:
@@ -413,12 +406,7 @@ def screen_plan(
         terms: dict[str, dict[tuple[int, ...], list[str]]] = {}
         for label, structure in structures.items():
             found = {}
-            wanted = maker.metal_millers if label == metal_label else maker.compound_millers
-            for miller in sorted(_needed_facets(maker, structure)):
-                if wanted is not None and not any(
-                    _same_facet(structure, miller, w) for w in wanted
-                ):
-                    continue
+            for miller in sorted(_needed_facets(maker, structure, label == metal_label)):
                 facet = enumerate_terminations(structure, miller)  # type: ignore[arg-type]
                 usable = [t.label for t in facet.terminations if t.symmetric]
                 if usable:
@@ -427,10 +415,13 @@ def screen_plan(
             if label in screen.reused:
                 facets[label] = [f"{facet_label(m)} {'/'.join(t)}" for m, t in found.items()]
                 continue
+            scope = (
+                "requested"
+                if maker.requested_facets(label == metal_label, structure) is not None
+                else f"up to max_index {maker.surface_maker.max_index}"
+            )
             facets[label] = (
-                f"to be computed (up to max_index {maker.surface_maker.max_index}: "
-                + ", ".join(facet_label(m) for m in found)
-                + ")"
+                f"to be computed ({scope}: " + ", ".join(facet_label(m) for m in found) + ")"
             )
             slab_atoms = sum(
                 slab_atoms_estimate(

@@ -33,6 +33,8 @@ from interfacial.schemas.screening import PRESCREEN, REFINE
 from interfacial.structures.slabs import parse_miller
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pymatgen.core import Structure
 
     from interfacial.analysis.reduction import Reduction
@@ -60,6 +62,26 @@ class StoredSurfaces:
     structure: Structure
     energy: float
     uuid: str
+
+
+def same_facet(structure: Structure, first: Sequence[int], second: Sequence[int]) -> bool:
+    """Whether two facets of ``structure`` are equivalent by its point group (pymatgen)."""
+    from pymatgen.core.surface import get_symmetrically_equivalent_miller_indices
+
+    images = get_symmetrically_equivalent_miller_indices(
+        structure, tuple(int(i) for i in second), return_hkil=False
+    )
+    return tuple(int(i) for i in first) in {tuple(int(i) for i in m) for m in images}
+
+
+def distinct_millers(structure: Structure, millers: Sequence[Sequence[int]]) -> list[list[int]]:
+    """The requested facets with symmetry-equivalent repeats dropped (first one kept)."""
+    kept: list[list[int]] = []
+    for miller in millers:
+        hkl = list(parse_miller(list(miller)))
+        if not any(same_facet(structure, hkl, k) for k in kept):
+            kept.append(hkl)
+    return kept
 
 
 def screening_id(electrolyte: str, metal: str, calculator: str, refine_calculator: str) -> str:
@@ -107,7 +129,8 @@ class ScreeningMaker(Maker):
     min_area_fraction, max_gamma_ratio, include_lowest, termination_tolerance
         Facet selection (:func:`interfacial.analysis.screening.select_facets`).
     metal_millers, compound_millers : list of list of int or None
-        Narrow the metal's / every product's facets to these.
+        Narrow the metal's / every product's facets to these; the surface flows then compute
+        only these facets (no Wulff shape is needed to choose among them).
     cells_per_pair : int
         Matched cells kept per facet pair (best mismatch, then size).
     n_refine : int
@@ -179,6 +202,19 @@ class ScreeningMaker(Maker):
                         parse_miller(miller)
                     except InterfacialError as exc:
                         raise InterfacialError(f"{name}: {exc}") from None
+
+    def requested_facets(self, is_metal: bool, structure: Structure) -> list[list[int]] | None:
+        """The facets the screen needs of a material: the requested ones, or None (all)."""
+        wanted = self.metal_millers if is_metal else self.compound_millers
+        return None if wanted is None else distinct_millers(structure, wanted)
+
+    def surface_maker_of(self, is_metal: bool, structure: Structure) -> SurfaceEnergyMaker:
+        """The surface maker of one material: narrowed to the requested facets, if any."""
+        assert self.surface_maker is not None
+        wanted = self.requested_facets(is_metal, structure)
+        if wanted is None:
+            return self.surface_maker
+        return dataclasses.replace(self.surface_maker, millers=wanted)
 
     def selection(self) -> dict[str, Any]:
         """Facet-selection options of the candidates job."""
@@ -281,7 +317,7 @@ class ScreeningMaker(Maker):
                     "reused": True,
                 }
                 continue
-            flow = self.surface_maker.make(structure, label)
+            flow = self.surface_maker_of(label == metal, structure).make(structure, label)
             bulk = bulk_relaxation(flow)
             materials[label] = {
                 "structure": bulk.output.structure,
@@ -368,4 +404,11 @@ def _spec(maker: InterfaceEnergeticsMaker) -> dict[str, Any]:
     }
 
 
-__all__ = ["ScreeningMaker", "StoredSurfaces", "screening_id", "tier_settings"]
+__all__ = [
+    "ScreeningMaker",
+    "StoredSurfaces",
+    "distinct_millers",
+    "same_facet",
+    "screening_id",
+    "tier_settings",
+]

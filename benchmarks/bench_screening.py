@@ -343,6 +343,13 @@ def main() -> None:
             f"{len(s['registries'])} registr(y/ies) x {len(s['gaps'])} gap(s), "
             f"fmax {s['relax_fmax']} eV/A"
         )
+        for c in first.document["candidates"]:
+            if c.get(tier) is not None:
+                result = c[tier]
+                print(
+                    f"    {c['candidate_id']}: {result['n_models']} model(s) of "
+                    f"{result['n_atoms']} atoms, W = {result['W_adhesion']:.3f} J/m^2"
+                )
     print()
     header = f"{'':34s}{'seconds':>10s}{'x R':>9s}{'calls':>8s}{'ms/atom-call':>14s}"
     print(header)

@@ -7,7 +7,9 @@ candidate that the pre-screen ranked second, one candidate failed on every tier.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from interfacial.schemas.screening import (
@@ -256,3 +258,32 @@ def na3ps4() -> dict[str, Any]:
         flow_completed_at=datetime(2025, 1, 1, tzinfo=UTC),
     )
     return doc.model_dump()
+
+
+SURFACES_FILE = Path(__file__).parent / "reference" / "screen_surfaces.json"
+
+
+def store_surfaces(data_dir: Path) -> Path:
+    """An embedded store holding real CHGNet surfaces of Li, Li2S, Li3P and LiCl (index <= 1).
+
+    What a screen reuses: the ``surface_materials`` documents and the bulk relaxations' task
+    outputs (tests/reference/screen_surfaces.json, taken from a run of the demo's surfaces).
+    """
+    from interfacial.settings import InterfacialSettings
+    from interfacial.stores import SURFACE_MATERIALS, derived_store, get_job_store
+
+    data = json.loads(SURFACES_FILE.read_text())
+    settings = InterfacialSettings(data_dir=data_dir)
+    materials = derived_store(SURFACE_MATERIALS, "bulk_uuid", settings)
+    materials.connect()
+    try:
+        materials.update(data["surface_materials"], key="bulk_uuid")
+    finally:
+        materials.close()
+    jobs = get_job_store(settings).docs_store
+    jobs.connect()
+    try:
+        jobs.update(data["bulk_tasks"], key=["uuid", "index"])
+    finally:
+        jobs.close()
+    return data_dir

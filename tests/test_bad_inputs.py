@@ -880,6 +880,11 @@ SCREEN_CASES = [
     case("screen-gamma-ratio-below-one", f"{SCREEN} --max-gamma-ratio 0.5", "--max-gamma-ratio"),
     case("screen-refine-zero", "screen Li6PS5Cl --refine 0", "--refine"),
     case("screen-no-electrolyte", "screen", "electrolyte"),
+    case(
+        "screen-metal-facet-beyond-max-index",
+        "screen Li6PS5Cl --metal-facets 3,2,1",
+        "--metal-facets",
+    ),
     case("query-screening-unknown-option", "query screening --metals Li", "--metals"),
 ]
 
@@ -1003,6 +1008,55 @@ def test_bad_input_is_refused(bad: Case, inputs: Path, isolated: tuple[Path, Pat
     assert result.exit_code == 2, result.stderr
     assert snapshot(data) == before[0], "the data directory changed"
     assert snapshot(inputs) == before[1], "an input file changed"
+    assert snapshot(work) == {}, "files appeared in the working directory"
+
+
+# --------------------------------------------------------------------------------------------
+# The screening funnel on stored surfaces: what only the stored facets and bulks can refuse
+# --------------------------------------------------------------------------------------------
+
+# Without --dry-run: screen_flow refuses at build time, so run_flow is never reached.
+SCREEN_STORED_CASES = [
+    case(
+        "screen-stored-limits-admit-nothing",
+        "screen Li3PS4 --metal-facets 110 --max-area 1",
+        ("no facet pair", "--max-area"),
+    ),
+    case(
+        "screen-stored-compound-facet-polar-in-one-product",
+        "screen Li6PS5Cl --compound-facets 111",
+        ("LiCl (111)", "polar"),
+    ),
+]
+
+
+@pytest.fixture(scope="session")
+def screen_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real CHGNet surfaces of Li, Li2S, Li3P and LiCl (index <= 1) with their bulks."""
+    from screening_data import store_surfaces
+
+    return store_surfaces(tmp_path_factory.mktemp("screen") / "data")
+
+
+@pytest.mark.parametrize("bad", SCREEN_STORED_CASES, ids=[c.id for c in SCREEN_STORED_CASES])
+def test_screen_bad_input_with_stored_surfaces(
+    bad: Case,
+    inputs: Path,
+    screen_store: Path,
+    isolated: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data, work = isolated
+    shutil.rmtree(data)
+    shutil.copytree(screen_store, data)
+    before = snapshot(data)
+    result = runner.invoke(app, expand(bad.args, inputs))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    check_error_line(result.stderr, bad.fragment)
+    assert result.exit_code == 2, result.stderr
+    assert snapshot(data) == before, "the data directory changed"
     assert snapshot(work) == {}, "files appeared in the working directory"
 
 

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from interfacial.cli import app
 from interfacial.settings import InterfacialSettings
-from screening_data import li6ps5cl, na3ps4
+from screening_data import li6ps5cl, na3ps4, store_surfaces
 
 runner = CliRunner()
 WORKFLOWS = Path(__file__).parents[1] / "workflows"
@@ -46,13 +46,16 @@ CHART_W = [0.70, 0.40, 0.42, 0.38, 0.45, 0.05]
 
 
 def insert(data_dir: Path, *docs: dict[str, Any]) -> None:
-    """Store screening documents the way the screening builder does (key screening_id)."""
-    from interfacial.stores import derived_store
+    """Store screening documents the way the screening builder does (key run_uuid)."""
+    from interfacial.stores import SCREENING, derived_store
 
-    store = derived_store("screening", "screening_id", InterfacialSettings(data_dir=data_dir))
+    store = derived_store(SCREENING, "run_uuid", InterfacialSettings(data_dir=data_dir))
     store.connect()
     try:
-        store.update(list(docs), key="screening_id")
+        store.update(
+            [{**d, "run_uuid": f"run-{i}-{d['screening_id']}"} for i, d in enumerate(docs)],
+            key="run_uuid",
+        )
     finally:
         store.close()
 
@@ -143,7 +146,9 @@ def test_query_screening_on_a_fresh_directory_creates_nothing(data_dir: Path) ->
 # ---------------------------------------------------------------------------- screen --dry-run
 
 
+@pytest.mark.slow
 def test_dry_run_plans_li6ps5cl_on_built_in_structures_and_stores_nothing(data_dir: Path) -> None:
+    # ~60 s: the upper bound matches every facet pair of the four materials.
     data_dir.mkdir()
     before = snapshot(data_dir)
     result = runner.invoke(app, ["screen", "Li6PS5Cl", "--dry-run"])
@@ -162,17 +167,76 @@ def test_dry_run_plans_li6ps5cl_on_built_in_structures_and_stores_nothing(data_d
     assert snapshot(data_dir) == before
 
 
+#: A narrow screen: two products, one metal facet, two product facets (a dry run in seconds).
+NARROW = [
+    "screen",
+    "Li3PS4",
+    "--compounds",
+    "Li2S,Li3P",
+    "--metal-facets",
+    "110",
+    "--compound-facets",
+    "111,001",
+    "--dry-run",
+]
+
+
 def test_dry_run_json_has_the_plan_keys(data_dir: Path) -> None:
-    result = runner.invoke(app, ["screen", "Li3PS4", "--dry-run", "--json"])
+    result = runner.invoke(app, [*NARROW, "--json"])
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     assert plan["reaction"] == "Li3PS4 + 8 Li -> Li3P + 4 Li2S"
+    # 1 Li3P + 4 Li2S: molar fractions 1/5 and 4/5.
     assert {p["label"]: p["molar_fraction"] for p in plan["products"]} == pytest.approx(
         {"Li3P": 0.2, "Li2S": 0.8}
     )
-    assert plan["exact"] is False and plan["n_candidates"] >= 1
+    # Li2S has no (001) facet of its own but (001) is (100) of cubic Li2S: polar, no pair;
+    # Li3P (001) and (111) and Li2S (111) on Li (110): at most three facet pairs.
+    assert set(plan["pairs"]) <= {"Li(110)|Li3P(001)", "Li(110)|Li3P(111)", "Li(110)|Li2S(111)"}
+    assert plan["exact"] is False and plan["n_candidates"] >= len(plan["pairs"]) >= 1
+    assert all(v.startswith("to be computed") for v in plan["facets"].values())
     assert set(plan["estimated_cost"]) >= {"total_s", "basis"}
+    assert plan["reused"] == []
     assert not data_dir.exists()
+
+
+def test_dry_run_prints_the_narrow_plan(data_dir: Path) -> None:
+    data_dir.mkdir()
+    result = runner.invoke(app, NARROW)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "  Li3P: 20.0%, " in out and "  Li2S: 80.0%, " in out
+    assert "  Li: to be computed (up to max_index 1: (110))" in out
+    assert "candidates: at most " in out
+    assert out.rstrip().endswith("dry run: nothing was computed or stored")
+    assert not any(data_dir.iterdir())
+
+
+@pytest.fixture(scope="module")
+def stored_surfaces(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real CHGNet surfaces of Li, Li2S, Li3P, LiCl (index <= 1): copy before writing."""
+    return store_surfaces(tmp_path_factory.mktemp("surfaces") / "data")
+
+
+def test_dry_run_on_stored_surfaces_is_exact_and_reuses_them(
+    stored_surfaces: Path, data_dir: Path
+) -> None:
+    shutil.copytree(stored_surfaces, data_dir)
+    before = snapshot(data_dir)
+    narrow = ["--compounds", "Li2S,Li3P", "--metal-facets", "110", "--compound-facets", "111"]
+    result = runner.invoke(app, ["screen", "Li3PS4", *narrow, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "reused from the database: Li, Li2S, Li3P" in out
+    for material in ("Li", "Li3P", "Li2S"):
+        assert re.search(rf"^  {material} \(stored surfaces reused\): \(", out, re.M), material
+    # Li(110) on Li3P(111) and Li2S(111), each with its terminations, one cell per pair.
+    (count,) = re.findall(r"^candidates: (\d+) \(exact", out, re.M)
+    pairs = re.findall(r"^  Li\(110\)\S*\|(Li3P|Li2S)\(111\)\S*$", out, re.M)
+    assert sorted(set(pairs)) == ["Li2S", "Li3P"]
+    assert int(count) == len(pairs)
+    assert "estimated cost: " in out and "surfaces 0 s" in out
+    assert snapshot(data_dir) == before
 
 
 def test_plan_lines_say_whether_the_count_is_exact() -> None:
@@ -436,8 +500,67 @@ def test_screen_campaign_errors_name_the_entry(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- end to end (slow)
 
 
+#: The tiny tiers of tests/test_screening_flow.py, as a campaign entry: LiCl against Li on two
+#: Li facets and LiCl (100), one candidate per product refined.
+TINY_CAMPAIGN = """
+name: tiny-screen
+screen:
+  - electrolyte: LiCl
+    metal: Li
+    metal_millers: [[1, 1, 0], [1, 0, 0]]
+    compound_millers: [[1, 0, 0]]
+    n_refine: 1
+    prescreen: {metal_thickness: 4.0, compound_thickness: 4.0, max_atoms: 60}
+    refine:
+      metal_thickness: 5.0
+      compound_thickness: 5.0
+      registries: [[0.0, 0.0], [0.5, 0.5]]
+      gaps: [2.0]
+      max_atoms: 80
+"""
+
+
 @pytest.mark.slow
-def test_a_tiny_screen_runs_end_to_end_from_the_command_line(data_dir: Path) -> None:
-    """Li3PS4 against Li on CHGNet: few facets, one cell per pair, one refined per product."""
-    pytest.skip("enabled once the screening flow runs (see the tiny settings below)")
-    shutil.rmtree(data_dir, ignore_errors=True)
+def test_a_tiny_screen_runs_end_to_end_from_the_command_line(
+    stored_surfaces: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """`interfacial run` of a tiny screen on stored surfaces, then query and report."""
+    shutil.copytree(stored_surfaces, data_dir)
+    campaign = tmp_path / "tiny.yaml"
+    campaign.write_text(TINY_CAMPAIGN)
+    run = runner.invoke(app, ["run", str(campaign)])
+    assert run.exit_code == 0, run.output
+    # LiCl is its own full reduction product: no metal on the left.
+    assert "LiCl against Li (CHGNet): LiCl -> LiCl" in run.stdout
+    assert "Li || LiCl:" in run.stdout
+
+    (doc,) = json.loads(runner.invoke(app, ["query", "screening", "--json"]).stdout)
+    assert doc["electrolyte"] == "LiCl" and doc["metal"] == "Li"
+    # The stored surfaces were reused, not recomputed.
+    assert all(f["reused"] for f in doc["facets"])
+    done = [c for c in doc["candidates"] if c["prescreen"]]
+    assert done, doc["candidates"]
+    assert {tuple(c["metal_miller"]) for c in doc["candidates"]} <= {(1, 1, 0), (1, 0, 0)}
+    # One refined: the pre-screen's best W (read off the pre-screen results).
+    best = max(done, key=lambda c: c["prescreen"]["W_adhesion"])
+    assert [c["candidate_id"] for c in doc["candidates"] if c["refine"]] == [best["candidate_id"]]
+    assert doc["dominant"] == {"LiCl": best["candidate_id"]}
+    # Every tier result is an interface of `query interfaces`: the same W for that interface.
+    interfaces = json.loads(runner.invoke(app, ["query", "interfaces", "--all", "--json"]).stdout)
+    by_model = {d["model_id"]: d for d in interfaces}
+    for c in done:
+        for tier in ("prescreen", "refine"):
+            result = c[tier]
+            if result:
+                assert by_model[result["model_id"]]["W_adhesion"] == pytest.approx(
+                    result["W_adhesion"]
+                )
+                assert tier in result["interface_id"]
+
+    table = runner.invoke(app, ["query", "screening"]).stdout
+    assert best["candidate_id"] in table and "Spearman rank correlation not computed" in table
+    out = tmp_path / "report"
+    report = runner.invoke(app, ["report", "--out", str(out)])
+    assert report.exit_code == 0, report.output
+    assert (out / "screening-LiCl-Li.png").is_file()
+    assert (out / "screening-products-LiCl-Li.png").is_file()

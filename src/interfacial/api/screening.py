@@ -503,7 +503,7 @@ def screen_plan(
         }
     return {
         "reaction": screen.reduction.equation(),
-        "products": [p.label for p in screen.reduction.products],
+        "products": [p.model_dump() for p in screen.reduction.documents()],
         "calculator": maker.calculator,
         "refine_calculator": maker.refine_calculator,
         "facets": facets,

@@ -111,7 +111,7 @@ def run(
             assert step.flow is not None
             run_flow(step.flow, store, run_directory(settings), show_progress=show_progress)
             build(settings)
-            result.screenings.append(_screening(campaign, step.index, settings))
+            result.screenings.append(_screening(step.flow, settings))
             continue
         if step.stage == "potentials":
             spec = campaign.potentials[step.index]
@@ -143,23 +143,16 @@ def run(
     return result
 
 
-def _screening(campaign: Campaign, index: int, settings: InterfacialSettings) -> dict[str, Any]:
-    """The screening document a screen entry just stored (the newest of its calculators)."""
-    from interfacial.api.results import finished_rank
+def _screening(flow: Flow, settings: InterfacialSettings) -> dict[str, Any]:
+    """The screening document of a screen flow just run (keyed by its summary job's uuid)."""
     from interfacial.api.screening import query_screening
+    from interfacial.schemas.roles import Role, tagged_job
 
-    spec = campaign.screen[index]
-    calculator, refine = campaign.screen_calculators(spec)
-    docs = [
-        d
-        for d in query_screening(settings, electrolyte=spec.electrolyte, metal=spec.metal)
-        if d["calculator"] == calculator and d["refine_calculator"] == refine
-    ]
-    if not docs:
-        raise InterfacialError(
-            f"screen[{index}] ({spec.electrolyte}) finished without its screening document"
-        )
-    return max(docs, key=finished_rank)
+    run = tagged_job(flow, Role.SCREENING).uuid
+    found = [d for d in query_screening(settings, latest_only=False) if d.get("run_uuid") == run]
+    if not found:
+        raise InterfacialError(f"the screen '{flow.name}' finished without its screening document")
+    return found[0]
 
 
 def _output(flow: Flow, settings: InterfacialSettings) -> list[dict[str, Any]]:

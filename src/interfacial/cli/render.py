@@ -374,7 +374,11 @@ def screen_plan_lines(plan: dict[str, Any]) -> list[str]:
     pairs, the number of candidates (exact, or an upper bound while surfaces are not computed),
     atoms per model, the estimated cost and what is reused. Nothing was run.
     """
-    lines = [f"reaction: {plan['reaction']}"]
+    lines = []
+    if plan.get("calculator"):
+        refine = plan.get("refine_calculator") or plan["calculator"]
+        lines.append(f"calculators: {plan['calculator']} pre-screen, {refine} refine")
+    lines.append(f"reaction: {plan['reaction']}")
     lines.append("products (molar fraction, volume fraction):")
     for p in plan.get("products", []):
         if isinstance(p, dict):
@@ -393,6 +397,8 @@ def screen_plan_lines(plan: dict[str, Any]) -> list[str]:
     pairs = plan.get("pairs") or []
     lines.append(f"facet pairs: {len(pairs)}")
     lines += [f"  {_plan_item(p)}" for p in pairs]
+    for skipped in plan.get("skipped_pairs") or []:
+        lines.append(f"  {skipped['pair']} skipped: {skipped['reason']}")
     n = plan.get("n_candidates")
     exact = plan.get("exact", True)
     lines.append(
@@ -419,6 +425,11 @@ def screen_plan_lines(plan: dict[str, Any]) -> list[str]:
             f"estimated cost: {_duration(cost.get('total_s'))} ({', '.join(parts)})"
             + (f"; {cost['basis']}" if cost.get("basis") else "")
         )
+    for tier, settings in (plan.get("tier_settings") or {}).items():
+        shown = ", ".join(f"{k} {_words_of(v)}" for k, v in settings.items())
+        lines.append(f"{tier} tier: {shown}")
+    if plan.get("n_refine") is not None:
+        lines.append(f"refined per product: the best {plan['n_refine']} by pre-screen W")
     if reused:
         lines.append(f"reused from the database: {', '.join(sorted(reused))}")
     lines.append("dry run: nothing was computed or stored")

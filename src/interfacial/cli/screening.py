@@ -7,6 +7,9 @@ tiers, the summary) lives in the API, the flows and the analysis modules.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -23,6 +26,23 @@ from interfacial.cli.options import (
 )
 from interfacial.cli.render import print_json, screen_plan_lines, screening_tables
 from interfacial.errors import InterfacialError
+
+#: The API's option names -> this command's options, for error lines (the user typed these).
+OPTION_NAMES = {
+    "metal_millers": "--metal-facets",
+    "compound_millers": "--compound-facets",
+    "min_area_fraction": "--min-area-fraction",
+    "max_gamma_ratio": "--max-gamma-ratio",
+    "include_lowest": "--lowest",
+    "termination_tolerance": "--termination-tolerance",
+    "cells_per_pair": "--cells-per-pair",
+    "n_refine": "--refine",
+    "max_area": "--max-area",
+    "max_mismatch": "--max-mismatch",
+    "max_index": "--max-index",
+    "refine_calculator": "--refine-calculator",
+}
+_OPTION_PATTERN = re.compile(r"\b(" + "|".join(OPTION_NAMES) + r")\b")
 
 FACETS_HELP = (
     "Only these {side} facets, e.g. 110,100 or 1,1,0 (repeatable); each must be among the "
@@ -134,18 +154,30 @@ def screen(
         "refine_calculator": refine_calculator,
     }
     if dry_run:
-        plan = screen_plan(electrolyte, **common, **options)
+        with option_names():
+            plan = screen_plan(electrolyte, **common, **options)
         if as_json:
             print_json(plan)
         else:
             for line in screen_plan_lines(plan):
                 typer.echo(line)
         return
-    doc = run_screen(electrolyte, **common, show_progress=not as_json, **options)
+    with option_names():
+        doc = run_screen(electrolyte, **common, show_progress=not as_json, **options)
     if as_json:
         print_json(doc)
     else:
         screening_tables([doc])
+
+
+@contextmanager
+def option_names() -> Iterator[None]:
+    """Error lines of the API name this command's options (``max_area`` -> ``--max-area``)."""
+    try:
+        yield
+    except InterfacialError as exc:
+        text = _OPTION_PATTERN.sub(lambda m: OPTION_NAMES[m.group(1)], str(exc))
+        raise InterfacialError(text) from None
 
 
 def parse_compounds(values: list[str] | None) -> list[str] | None:

@@ -46,20 +46,6 @@ ENGINE_MODULES = (
 ANALYSIS = "interfacial.analysis"
 ANALYSIS_MAY_IMPORT = ("interfacial.analysis", "interfacial.errors")
 IO_MODULES = ("pathlib", "os", "io", "json", "shutil", "jobflow", "maggma", "monty", "pydantic")
-#: The screening rules, placed in analysis by the screening design although they read structure
-#: files and return or read screening documents: the only exceptions, import by import.
-ANALYSIS_EXCEPTIONS: dict[str, tuple[str, ...]] = {
-    "interfacial.analysis.reduction": (
-        "interfacial.schemas.screening",
-        "interfacial.structures.library",
-        "pathlib",
-    ),
-    "interfacial.analysis.screening": (
-        "interfacial.schemas.screening",
-        "interfacial.schemas.surface",
-        "interfacial.structures.slabs",
-    ),
-}
 
 
 def _module_name(path: Path) -> str:
@@ -152,11 +138,8 @@ def analysis_violations() -> set[tuple[str, str]]:
         for module, imports in _modules().items()
         if _within(module, (ANALYSIS,))
         for imported in imports
-        if (
-            (imported.startswith("interfacial") and not _within(imported, ANALYSIS_MAY_IMPORT))
-            or _within(imported, IO_MODULES)
-        )
-        and not _within(imported, ANALYSIS_EXCEPTIONS.get(module, ()))
+        if (imported.startswith("interfacial") and not _within(imported, ANALYSIS_MAY_IMPORT))
+        or _within(imported, IO_MODULES)
     }
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from interfacial.analysis.reduction import (
+from interfacial.errors import InterfacialError
+from interfacial.schemas.screening import ReductionProductDocument
+from interfacial.screening.reduction import (
     ELECTROLYTE_ALIASES,
     electrolyte_composition,
     format_amount,
@@ -22,8 +24,6 @@ from interfacial.analysis.reduction import (
     reduce_electrolyte,
     stability_notes,
 )
-from interfacial.errors import InterfacialError
-from interfacial.schemas.screening import ReductionProductDocument
 from interfacial.structures.library import load_structure
 
 # Volumes per formula unit from the library's lattice constants (A^3), by hand:

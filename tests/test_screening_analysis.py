@@ -12,7 +12,15 @@ import math
 import pytest
 from pymatgen.analysis.wulff import WulffShape
 
-from interfacial.analysis.screening import (
+from interfacial.errors import InterfacialError
+from interfacial.schemas.screening import PRESCREEN, REFINE, ScreeningCandidate, TierResult
+from interfacial.schemas.surface import (
+    MissingFacet,
+    SurfaceMaterialDocument,
+    TerminationEnergy,
+    WulffFacet,
+)
+from interfacial.screening.rules import (
     DEFAULT_MAX_GAMMA_RATIO,
     DEFAULT_MIN_AREA_FRACTION,
     DEFAULT_TERMINATION_TOLERANCE,
@@ -25,14 +33,6 @@ from interfacial.analysis.screening import (
     tier_spearman,
     top_per_product,
     transport_recommendations,
-)
-from interfacial.errors import InterfacialError
-from interfacial.schemas.screening import PRESCREEN, REFINE, ScreeningCandidate, TierResult
-from interfacial.schemas.surface import (
-    MissingFacet,
-    SurfaceMaterialDocument,
-    TerminationEnergy,
-    WulffFacet,
 )
 from interfacial.structures.library import load_structure
 

@@ -144,8 +144,8 @@ def test_maker_refuses_bad_options_in_one_line(option: str, value: Any, message:
 def test_maker_is_json_serialisable_and_make_changes_nothing() -> None:
     from pymatgen.core import Structure
 
-    from interfacial.analysis.reduction import product_structures, reduce_electrolyte
     from interfacial.flows.screening import ScreeningMaker
+    from interfacial.screening.reduction import product_structures, reduce_electrolyte
     from interfacial.structures.library import load_structure
 
     maker = _maker(metal_millers=[[1, 1, 0]], n_refine=1)

@@ -7,7 +7,7 @@ only the four functions here: :func:`screen_flow` (the Flow, not run), :func:`sc
 :func:`query_screening`.
 
 Every input error is one line before any job exists: the electrolyte, metal and compounds
-(:mod:`interfacial.analysis.reduction`), every option (the makers), facet filters and limits
+(:mod:`interfacial.screening.reduction`), every option (the makers), facet filters and limits
 that admit no candidate when the surfaces are stored (otherwise the candidates job fails with
 that line and nothing derived is stored).
 """
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from jobflow import Flow
     from pymatgen.core import Structure
 
-    from interfacial.analysis.reduction import Reduction
     from interfacial.flows.screening import ScreeningMaker, StoredSurfaces
+    from interfacial.screening.reduction import Reduction
 
 #: Cost of one CHGNet force evaluation per atom (s), measured on this project's reference
 #: machine (2 shared cores, CHGNet 0.3.0, FIRE relaxations of 50-150-atom interface models:
@@ -55,7 +55,7 @@ def _options_error(exc: TypeError, allowed: Sequence[str]) -> InterfacialError:
 
 def _metal(electrolyte: str | Path, metal: str | None) -> str:
     """The metal given, or the alkali metal of the electrolyte (one line if none or several)."""
-    from interfacial.analysis.reduction import (
+    from interfacial.screening.reduction import (
         ALKALI_METALS,
         check_metal,
         electrolyte_composition,
@@ -220,7 +220,7 @@ def _prepare(
     options: dict[str, Any],
 ) -> _Screen:
     """Validate everything and find the stored surfaces; nothing is written."""
-    from interfacial.analysis.reduction import product_structures, reduce_electrolyte
+    from interfacial.screening.reduction import product_structures, reduce_electrolyte
     from interfacial.structures.library import load_structure
 
     settings = settings or get_settings()
@@ -374,7 +374,7 @@ def screen_plan(
     models x :data:`SECONDS_PER_ATOM_STEP` (CHGNet, 2 cores); other calculators are not
     estimated (null).
     """
-    from interfacial.analysis.screening import candidate_id, facet_label
+    from interfacial.screening.rules import candidate_id, facet_label
     from interfacial.structures.matching import NoMatchError, find_matches, select_candidates
     from interfacial.structures.slabs import enumerate_terminations
     from interfacial.validation import slab_atoms_estimate

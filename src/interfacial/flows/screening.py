@@ -18,11 +18,6 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Job, Maker
 from jobflow.core.reference import OnMissing
 
-from interfacial.analysis.screening import (
-    DEFAULT_MAX_GAMMA_RATIO,
-    DEFAULT_MIN_AREA_FRACTION,
-    DEFAULT_TERMINATION_TOLERANCE,
-)
 from interfacial.errors import InterfacialError
 from interfacial.flows.interface import InterfaceEnergeticsMaker
 from interfacial.flows.surface import SurfaceEnergyMaker, bulk_relaxation
@@ -30,6 +25,11 @@ from interfacial.jobs.interface import tier_hash
 from interfacial.jobs.screening import screen_candidates, screen_tier, screening_summary
 from interfacial.schemas.roles import Role, tag
 from interfacial.schemas.screening import PRESCREEN, REFINE
+from interfacial.screening.rules import (
+    DEFAULT_MAX_GAMMA_RATIO,
+    DEFAULT_MIN_AREA_FRACTION,
+    DEFAULT_TERMINATION_TOLERANCE,
+)
 from interfacial.structures.slabs import parse_miller
 
 if TYPE_CHECKING:
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
     from pymatgen.core import Structure
 
-    from interfacial.analysis.reduction import Reduction
     from interfacial.schemas.surface import SurfaceMaterialDocument
+    from interfacial.screening.reduction import Reduction
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class ScreeningMaker(Maker):
         Set when the refine calculator differs (e.g. VASP): the refine tier then relaxes the
         bulks and computes the two facets' surfaces with it, per refined candidate's materials.
     min_area_fraction, max_gamma_ratio, include_lowest, termination_tolerance
-        Facet selection (:func:`interfacial.analysis.screening.select_facets`).
+        Facet selection (:func:`interfacial.screening.rules.select_facets`).
     metal_millers, compound_millers : list of list of int or None
         Narrow the metal's / every product's facets to these; the surface flows then compute
         only these facets (no Wulff shape is needed to choose among them).
@@ -283,7 +283,7 @@ class ScreeningMaker(Maker):
         products : dict
             Product label -> bulk structure, for every product of ``reduction``.
         reduction : Reduction
-            The electrolyte's reduction (:func:`interfacial.analysis.reduction.reduce_electrolyte`).
+            The reduction (:func:`~interfacial.screening.reduction.reduce_electrolyte`).
         reused : dict, optional
             Material label -> stored surfaces: those materials get no surface flow.
 

@@ -27,16 +27,6 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Job, Maker, Response, job
 from pydantic import BaseModel, Field
 
-from interfacial.analysis.screening import (
-    candidate_id,
-    dominant_by_product,
-    facet_label,
-    rank_by_adhesion,
-    select_facets,
-    tier_spearman,
-    top_per_product,
-    transport_recommendations,
-)
 from interfacial.errors import InterfacialError
 from interfacial.jobs.interface import (
     candidate_from_document,
@@ -57,6 +47,16 @@ from interfacial.schemas.screening import (
     TierResult,
 )
 from interfacial.schemas.surface import SurfaceMaterialDocument, utcnow
+from interfacial.screening.rules import (
+    candidate_id,
+    dominant_by_product,
+    facet_label,
+    rank_by_adhesion,
+    select_facets,
+    tier_spearman,
+    top_per_product,
+    transport_recommendations,
+)
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -662,7 +662,7 @@ def finish_document(doc: ScreeningDocument) -> ScreeningDocument:
 
 
 def _reduction(data: Mapping[str, Any]) -> Any:
-    from interfacial.analysis.reduction import Reduction, ReductionProduct
+    from interfacial.screening.reduction import Reduction, ReductionProduct
 
     return Reduction(
         **{
@@ -679,7 +679,7 @@ def product_documents(
 
     Returns the documents and notes (a check that could not run says why).
     """
-    from interfacial.analysis.reduction import stability_notes
+    from interfacial.screening.reduction import stability_notes
 
     red = _reduction(reduction)
     docs = red.documents()

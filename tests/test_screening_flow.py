@@ -572,3 +572,78 @@ def test_w_of_a_candidate_matches_the_stored_task_energies(screen_runs: dict) ->
     finally:
         store.close()
     assert result["W_adhesion"] == pytest.approx(w, abs=1e-9)
+
+
+def _fake_materials() -> dict[str, dict[str, Any]]:
+    from interfacial.structures.library import load_structure
+
+    def surfaces(material: str, termination: str, miller: list[int]) -> dict[str, Any]:
+        doc = _surface_material(material, f"b-{material}", "CHGNet", [miller])
+        for entry in (*doc["facets"], *doc["terminations"]):
+            entry["termination"] = termination
+        return doc
+
+    return {
+        "Li": {
+            "structure": load_structure("Li"),
+            "energy": -3.8,
+            "uuid": "b-Li",
+            "surfaces": surfaces("Li", "t0-Li", [1, 1, 0]),
+            "reused": True,
+        },
+        "LiCl": {
+            "structure": load_structure("LiCl"),
+            "energy": -28.0,
+            "uuid": "b-LiCl",
+            "surfaces": surfaces("LiCl", "t0-LiCl", [1, 0, 0]),
+            "reused": True,
+        },
+    }
+
+
+def test_refine_on_another_calculator_computes_its_bulks_surfaces_and_matches_again() -> None:
+    from interfacial.jobs.screening import screen_candidates_document, screen_tier
+
+    maker = _maker(refine_calculator="VASP", n_refine=1)
+    assert maker.refine_calculator == "VASP" and maker.refine_surface_maker is not None
+    assert maker.refine_maker.compound_thickness == 10.0 and maker.refine_maker.max_atoms == 600
+    materials = _fake_materials()
+    candidates = screen_candidates_document(
+        materials, "Li", ["LiCl"], maker.selection(), maker.match_options(), 90, 1, "s"
+    )
+    (cid,) = [c.candidate_id for c in candidates.candidates]
+    prescreen = {"selected": [cid], "results": {cid: None}, "failed": {}}
+    refine = maker.refine_maker
+    spec = {
+        "calculator": refine.calculator,
+        "model_options": refine.model_options(),
+        "relaxations": list(refine.relaxations),
+        "adhesion_threshold": refine.adhesion_threshold,
+        "max_atoms": refine.max_atoms,
+    }
+    args = (
+        candidates,
+        materials,
+        "refine",
+        spec,
+        refine.interface_relax_maker,
+        refine.strained_bulk_relax_maker,
+    )
+    # The pre-screen gave no result: nothing to refine, no job.
+    response = screen_tier.original(*args, prescreen, 1, maker.refine_surface_maker, {})
+    assert response.replace is None and response.output["selected"] == []
+    model = {"E_f": 0.3, "W_adhesion": 0.2, "interface_id": "i", "model_id": "m"}
+    model.update(dict.fromkeys(("sigma", "strain_energy", "W_adhesion_eq5"), 0.1))
+    model.update({"gamma_metal": 0.3, "gamma_compound": 0.1, "n_atoms": 40})
+    model.update({"calculator": "CHGNet", "wets": False, "strong_adhesion": False})
+    prescreen["results"] = {cid: [model]}
+    response = screen_tier.original(
+        *args, prescreen, 1, maker.refine_surface_maker, maker.refine_match_options()
+    )
+    names = [j.name for j, _ in response.replace.iterflow()]
+    assert "bulk relax Li (refine VASP)" in names
+    assert f"match {cid} refine" in names and f"interface calculations {cid} refine" in names
+    calc = next(j for j, _ in response.replace.iterflow() if j.name.startswith("interface calc"))
+    assert calc.function_kwargs["tier"] == "refine"
+    assert calc.function_kwargs["metal_terminations"] == ["t0-Li"]
+    assert response.replace.output["results"][cid].uuid == calc.uuid

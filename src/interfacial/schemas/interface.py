@@ -76,7 +76,10 @@ class InterfaceDocument(BaseModel):
     """One relaxed interface model with its energetics (all J/m^2 per area of one interface)."""
 
     model_id: str = Field(description="<interface_id>/<model label>/<relaxation>")
-    interface_id: str = Field(description="<metal bulk uuid>/<compound bulk uuid>/<hkl>/<hkl>/<n>")
+    interface_id: str = Field(
+        description="<metal bulk uuid>/<compound bulk uuid>/<hkl>/<hkl>/<n>; in a screen "
+        "followed by /<metal term>|<compound term>/<settings hash>/<tier>"
+    )
     metal: str
     compound: str
     metal_miller: list[int]

@@ -159,7 +159,10 @@ class InterfaceKeys(RoleKeys):
     """The relaxation of one interface model (positions and the cell length along the normal)."""
 
     ROLE = Role.INTERFACE
-    interface_id: str = Field(description="<metal bulk uuid>/<compound bulk uuid>/<hkl>/<hkl>/<i>")
+    interface_id: str = Field(
+        description="<metal bulk uuid>/<compound bulk uuid>/<hkl>/<hkl>/<i>, in a screen "
+        "followed by /<terminations>/<settings hash>/<tier>"
+    )
     model_id: str = Field(description="<interface_id>/<model label>/<relaxation>")
     metal: str = Field(description="Metal label")
     compound: str = Field(description="Compound label")

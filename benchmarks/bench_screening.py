@@ -159,7 +159,7 @@ def install_clock() -> None:
         return CLOCK.wrap(original(meta, kwargs))
 
     cached_calculator._bench_timed = True  # type: ignore[attr-defined]
-    makers.cached_calculator = cached_calculator  # type: ignore[assignment]
+    makers.cached_calculator = cached_calculator
 
 
 def reference_seconds(repeats: int = 10) -> tuple[float, float]:
@@ -171,11 +171,11 @@ def reference_seconds(repeats: int = 10) -> tuple[float, float]:
     """
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from interfacial import engines
+    from interfacial.forcefields.chgnet import ENGINE
     from interfacial.structures.library import load_structure
 
     start = time.perf_counter()
-    calculator = engines.calculator("CHGNet").relax_maker("reference")._get_calculator()
+    calculator = ENGINE.relax_maker("reference")._get_calculator()
     loaded = time.perf_counter() - start
     atoms = AseAtomsAdaptor.get_atoms(load_structure("Li") * (3, 3, 3))
     atoms.calc = calculator
@@ -329,7 +329,7 @@ def main() -> None:
     from interfacial.settings import InterfacialSettings
 
     load_before = os.getloadavg()
-    options = {**PAIR, **(QUICK_TIERS if args.quick else {})}
+    options: dict[str, Any] = {**PAIR, **(QUICK_TIERS if args.quick else {})}
     install_clock()
     reference, model_load = reference_seconds()
     with tempfile.TemporaryDirectory(prefix="bench-screening-") as tmp:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 #: that ``interfacial screen Li6PS5Cl --metal Li`` runs in under 45 minutes on 2 cores.
 #: prescreen: thin slabs, one registry (the inversion-centre one, which keeps the metal
 #: perfect), one gap, 0.1 eV/A; refine: the demo's interfaces (8/6 A) with the four
-#: registries and two gaps, 0.05 eV/A. The study (12/10 A, 0.02 eV/A or VASP) is the
+#: registries and one gap, 0.05 eV/A. The study (12/10 A, 0.02 eV/A or VASP) is the
 #: ``refine`` override or the VASP refine tier.
 SCREEN_TIERS: dict[str, dict[str, Any]] = {
     "prescreen": {
@@ -52,7 +52,7 @@ SCREEN_TIERS: dict[str, dict[str, Any]] = {
         "metal_thickness": 8.0,
         "compound_thickness": 6.0,
         "registries": [[0.0, 0.0], [0.5, 0.0], [0.0, 0.5], [0.5, 0.5]],
-        "gaps": [2.0, 2.5],
+        "gaps": [2.0],
         "max_atoms": 160,
         "relax_fmax": 0.05,
     },

@@ -885,8 +885,8 @@ SCREEN_CASES = [
     case("screen-refine-zero", "screen Li6PS5Cl --refine 0", "--refine"),
     case("screen-no-electrolyte", "screen", "electrolyte"),
     case(
-        "screen-metal-facet-beyond-max-index",
-        "screen Li6PS5Cl --metal-facets 3,2,1",
+        "screen-metal-facet-not-reduced",
+        "screen Li6PS5Cl --metal-facets 2,2,0",
         "--metal-facets",
     ),
     case("query-screening-unknown-option", "query screening --metals Li", "--metals"),

@@ -884,11 +884,6 @@ SCREEN_CASES = [
     case("screen-gamma-ratio-below-one", f"{SCREEN} --max-gamma-ratio 0.5", "--max-gamma-ratio"),
     case("screen-refine-zero", "screen Li6PS5Cl --refine 0", "--refine"),
     case("screen-no-electrolyte", "screen", "electrolyte"),
-    case(
-        "screen-metal-facet-beyond-max-index",
-        "screen Li6PS5Cl --metal-facets 3,2,1",
-        "--metal-facets",
-    ),
     case("query-screening-unknown-option", "query screening --metals Li", "--metals"),
 ]
 

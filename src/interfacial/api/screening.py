@@ -564,6 +564,12 @@ def run_screen(
     build(settings)
     found = _read_screening(settings, {"run_uuid": summary.uuid})
     if not found:
+        # The surfaces are stored now: limits that admit no candidate give their own line.
+        _build_time_candidates(
+            _prepare(
+                electrolyte, metal, compounds, calculator, refine_calculator, settings, options
+            )
+        )
         raise failure or InterfacialError(
             "the screen finished without its summary; see the job store for the failed jobs"
         )

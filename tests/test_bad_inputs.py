@@ -158,6 +158,13 @@ def write_inputs(root: Path) -> None:
         "partial.cif": DISORDERED_CIF,
         "huge_cell.vasp": poscar(np.eye(3).tolist() * np.array(1e5), ["Li"], [2], li),
         "existing.txt": "a file the user keeps\n",
+        # Li, P and S 3 A or more apart: a ternary, so no reduction product of a screen.
+        "ternary.vasp": poscar(
+            np.diag([6.0, 6.0, 6.0]).tolist(),
+            ["Li", "P", "S"],
+            [1, 1, 1],
+            [[0, 0, 0], [0.5, 0.5, 0.5], [0, 0.5, 0.5]],
+        ),
         # Campaign files.
         "syntax.yaml": "name: x\nsurfaces: [{material: Li\n",
         "latin1.yaml": "name: caf\xe9\n".encode("latin-1"),
@@ -874,6 +881,17 @@ SCREEN_CASES = [
         "Na2S",
     ),
     case("screen-no-product-for-an-element", "screen Li3PS4 --compounds Li2S --dry-run", "P"),
+    case(
+        "screen-compound-file-ternary",
+        "screen Li3PS4 --compounds Li2S,Li3P,{in}/ternary.vasp --dry-run",
+        "binary",
+    ),
+    case("screen-compound-the-metal", "screen Li3PS4 --compounds Li2S,Li3P,Li --dry-run", "'Li'"),
+    case(
+        "screen-compound-a-formula",
+        "screen Li3PS4 --compounds Li2S,Li3P,Li3PS4 --dry-run",
+        "'Li3PS4'",
+    ),
     case("screen-compounds-empty-entry", "screen Li3PS4 --compounds Li2S,,Li3P", "--compounds"),
     case("screen-metal-facets-nonreduced", f"{SCREEN} --metal-facets 2,2,0", "--metal-facets"),
     case("screen-compound-facets-letters", f"{SCREEN} --compound-facets abc", "--compound-facets"),

@@ -45,8 +45,8 @@ OPTION_NAMES = {
 _OPTION_PATTERN = re.compile(r"\b(" + "|".join(OPTION_NAMES) + r")\b")
 
 FACETS_HELP = (
-    "Only these {side} facets, e.g. 110,100 or 1,1,0 (repeatable); each must be among the "
-    "computed ones (up to --max-index)."
+    "Only these {side} facets, e.g. 110,100 or 1,1,0 (repeatable): only their surfaces are "
+    "computed (or reused), whatever --max-index."
 )
 
 
@@ -99,7 +99,9 @@ def screen(
         None, "--metal-facets", help=FACETS_HELP.format(side="metal")
     ),
     compound_facets: list[str] | None = typer.Option(
-        None, "--compound-facets", help=FACETS_HELP.format(side="product")
+        None,
+        "--compound-facets",
+        help=FACETS_HELP.format(side="product") + " Applied to every product.",
     ),
     cells_per_pair: int | None = typer.Option(
         None,

@@ -62,6 +62,7 @@ def test_changed_source_rebuilds_exactly_its_group(computed):
     assert build(settings) == {
         "surfaces": 0,
         "interfaces": 0,
+        "screening": 0,
         "diffusion": 0,
         "arrhenius": 0,
     }  # idempotent: nothing changed

@@ -34,15 +34,22 @@ if TYPE_CHECKING:
     from interfacial.flows.screening import ScreeningMaker, StoredSurfaces
     from interfacial.screening.reduction import Reduction
 
-#: Cost of one CHGNet force evaluation per atom (s), measured on this project's reference
-#: machine (2 shared cores, CHGNet 0.3.0, FIRE relaxations of 50-150-atom interface models:
-#: see tests/test_screening_flow.py::test_plan_cost_basis for the measurement recipe).
-SECONDS_PER_ATOM_STEP = 1.6e-3
-#: Optimiser steps a relaxation takes on average at the tiers' force criteria (from the same
-#: runs: ~60 steps to 0.1 eV/A, ~120 to 0.05 eV/A, ~200 to 0.02 eV/A).
-EXPECTED_STEPS = {0.1: 60, 0.05: 120, 0.02: 200}
-#: A surface flow: bulk relaxation plus about two slab thicknesses per termination.
+#: Cost of a CHGNet relaxation per atom and optimiser step (s). Measured with the task
+#: documents' ``elapsed_time`` and ``n_steps`` of ``run_screen("Li6PS5Cl", metal="Li")`` on 2
+#: cores shared with other work (load 5-8, one torch thread: OMP_NUM_THREADS=1): 8.7 ms for
+#: the pre-screen models (72 atoms on average), 6.0 ms for the refine models (82 atoms),
+#: 10 ms for the slabs (25 atoms); small cells cost more per atom.
+SECONDS_PER_ATOM_STEP = 7e-3
+#: Mean optimiser steps of a model relaxation at the tiers' force criteria (eV/A), from the
+#: same run (45 at 0.1, 66 at 0.05); 0.02 extrapolated.
+EXPECTED_STEPS = {0.1: 45, 0.05: 66, 0.02: 100}
+#: Mean steps of a slab relaxation (same run, 0.02 eV/A from a bulk-terminated slab).
+SURFACE_STEPS = 32
+#: A surface flow: about two slab thicknesses per termination until gamma converges.
 SURFACE_SLABS_PER_TERMINATION = 2
+#: Time of a job outside its relaxation on the embedded store (writing its document,
+#: resolving its inputs): about 4 s per relaxation and 18 s per energetics job in that run.
+JOB_OVERHEAD_S = 4.0
 
 
 def _options_error(exc: TypeError, allowed: Sequence[str]) -> InterfacialError:
@@ -351,6 +358,73 @@ def _steps(fmax: float | None) -> int:
     return EXPECTED_STEPS[0.02]  # pragma: no cover
 
 
+def _tier_seconds(candidate: Any, atoms: float, tier: dict[str, Any]) -> float:
+    """Estimated seconds of one candidate on one tier: its distinct models, strained bulks."""
+    from interfacial.structures.interfaces import distinct_registries
+
+    models = (
+        len(distinct_registries(candidate, tier["registries"]))
+        * len(tier["gaps"])
+        * len(tier["relaxations"])
+    )
+    relax = atoms * _steps(tier["relax_fmax"]) * SECONDS_PER_ATOM_STEP
+    # Two strained bulks and the energetics: a few steps each, mostly job overhead.
+    return models * (relax + JOB_OVERHEAD_S) + 3 * JOB_OVERHEAD_S
+
+
+def _cost(
+    maker: ScreeningMaker,
+    tiers: dict[str, dict[str, Any]],
+    geometry: dict[str, tuple[str, Any]],
+    surfaces_s: float,
+    products: list[str],
+) -> dict[str, Any]:
+    """The plan's cost estimate (CHGNet-like force fields only; null for other calculators)."""
+    if maker.calculator not in ("CHGNet", "SevenNet"):
+        return {
+            "prescreen_s": None,
+            "refine_s": None,
+            "surfaces_s": None,
+            "total_s": None,
+            "basis": f"no cost model for {maker.calculator}",
+        }
+    pre, ref = tiers["prescreen"], tiers["refine"]
+
+    def thickness(tier: dict[str, Any]) -> float:
+        return float(tier["compound_thickness"] or 10.0) + float(tier["metal_thickness"] or 12.0)
+
+    # A refined model holds about the pre-screen atoms x the ratio of the slab thicknesses.
+    scale = thickness(ref) / thickness(pre)
+    prescreen_s = sum(_tier_seconds(c, c.n_atoms, pre) for _, c in geometry.values())
+    refine_s: float | None = None
+    if maker.refine_calculator == maker.calculator:
+        refine_s = 0.0
+        for product in products:
+            costs = sorted(
+                (
+                    _tier_seconds(c, c.n_atoms * scale, ref)
+                    for p, c in geometry.values()
+                    if p == product
+                ),
+                reverse=True,
+            )
+            # Which ones the pre-screen picks is not known: the mean of the product's candidates.
+            if costs:
+                refine_s += min(maker.n_refine, len(costs)) * sum(costs) / len(costs)
+    total = surfaces_s + prescreen_s + (refine_s or 0.0)
+    return {
+        "prescreen_s": round(prescreen_s),
+        "refine_s": None if refine_s is None else round(refine_s),
+        "surfaces_s": round(surfaces_s),
+        "total_s": round(total),
+        "basis": (
+            f"atoms x expected optimiser steps x distinct models x {SECONDS_PER_ATOM_STEP * 1e3:g} "
+            f"ms per atom-step + {JOB_OVERHEAD_S:g} s per job (CHGNet measured on 2 shared "
+            "cores with one torch thread)"
+        ),
+    }
+
+
 def _models(settings: dict[str, Any]) -> int:
     return len(settings["registries"]) * len(settings["gaps"]) * len(settings["relaxations"])
 
@@ -374,6 +448,7 @@ def screen_plan(
     models x :data:`SECONDS_PER_ATOM_STEP` (CHGNet, 2 cores); other calculators are not
     estimated (null).
     """
+    from interfacial.jobs.interface import candidate_from_document
     from interfacial.screening.rules import candidate_id, facet_label
     from interfacial.structures.matching import NoMatchError, find_matches, select_candidates
     from interfacial.structures.slabs import enumerate_terminations
@@ -399,6 +474,10 @@ def screen_plan(
                 for f in selection.chosen
             ]
         atoms = {c.candidate_id: c.n_atoms for c in exact.candidates}
+        geometry = {
+            c.candidate_id: (c.product, candidate_from_document(exact.matches[c.candidate_id]))
+            for c in exact.candidates
+        }
         pairs = sorted({cid.split("#")[0] for cid in atoms})
         n_candidates = len(exact.candidates)
         skipped = exact.skipped_pairs
@@ -430,13 +509,14 @@ def screen_plan(
                 * len(t)
                 for m, t in found.items()
             )
+            n_slabs = SURFACE_SLABS_PER_TERMINATION * sum(len(t) for t in found.values())
             surfaces_s += (
-                (len(structure) + SURFACE_SLABS_PER_TERMINATION * slab_atoms)
-                * _steps(None)
-                * SECONDS_PER_ATOM_STEP
-            )
+                len(structure) * EXPECTED_STEPS[0.02]
+                + SURFACE_SLABS_PER_TERMINATION * slab_atoms * SURFACE_STEPS
+            ) * SECONDS_PER_ATOM_STEP + (1 + n_slabs) * JOB_OVERHEAD_S
         n_candidates = 0
         skipped = []
+        geometry = {}
         for m_miller, m_terms in terms[metal_label].items():
             for product in screen.products:
                 for c_miller, c_terms in terms[product].items():
@@ -464,43 +544,8 @@ def screen_plan(
                                     metal_label, m_miller, mt, product, c_miller, ct, cell
                                 )
                                 atoms[cid] = matches[cell].n_atoms
-    cost: dict[str, Any]
-    if maker.calculator in ("CHGNet", "SevenNet"):
-        pre, ref = tiers["prescreen"], tiers["refine"]
-        prescreen_s = sum(
-            n * _steps(pre["relax_fmax"]) * _models(pre) * SECONDS_PER_ATOM_STEP
-            for n in atoms.values()
-        )
-        # Refine models scale with the thicker slabs: atoms x (refine / prescreen thickness).
-        scale = ((ref["compound_thickness"] or 10.0) + (ref["metal_thickness"] or 12.0)) / (
-            (pre["compound_thickness"] or 10.0) + (pre["metal_thickness"] or 12.0)
-        )
-        n_ref = min(len(atoms), maker.n_refine * len(screen.products))
-        mean = sum(atoms.values()) / len(atoms) if atoms else 0.0
-        refine_s = (
-            n_ref * mean * scale * _steps(ref["relax_fmax"]) * _models(ref) * SECONDS_PER_ATOM_STEP
-            if maker.refine_calculator == maker.calculator
-            else None
-        )
-        total = surfaces_s + prescreen_s + (refine_s or 0.0)
-        cost = {
-            "prescreen_s": round(prescreen_s),
-            "refine_s": None if refine_s is None else round(refine_s),
-            "surfaces_s": round(surfaces_s),
-            "total_s": round(total),
-            "basis": (
-                f"atoms x expected optimiser steps x models x {SECONDS_PER_ATOM_STEP * 1e3:g} ms "
-                "per atom-step (CHGNet measured on 2 cores); strained bulks not counted"
-            ),
-        }
-    else:
-        cost = {
-            "prescreen_s": None,
-            "refine_s": None,
-            "surfaces_s": None,
-            "total_s": None,
-            "basis": f"no cost model for {maker.calculator}",
-        }
+                                geometry[cid] = (product, matches[cell])
+    cost = _cost(maker, tiers, geometry, surfaces_s, list(screen.products))
     return {
         "reaction": screen.reduction.equation(),
         "products": [p.model_dump() for p in screen.reduction.documents()],

@@ -647,3 +647,65 @@ def test_refine_on_another_calculator_computes_its_bulks_surfaces_and_matches_ag
     assert calc.function_kwargs["tier"] == "refine"
     assert calc.function_kwargs["metal_terminations"] == ["t0-Li"]
     assert response.replace.output["results"][cid].uuid == calc.uuid
+
+
+def test_prescreen_fanout_tags_the_tier_and_tolerates_failed_models() -> None:
+    from interfacial.jobs.interface import interface_energetics
+    from interfacial.jobs.screening import screen_candidates_document, screen_tier
+    from interfacial.schemas.roles import InterfaceKeys, Role, read_keys, tagged_jobs
+
+    maker = _maker(prescreen={"metal_thickness": 4.0, "compound_thickness": 4.0})
+    pre = maker.prescreen_maker
+    materials = _fake_materials()
+    candidates = screen_candidates_document(
+        materials, "Li", ["LiCl"], maker.selection(), maker.match_options(), 60, 1, "s"
+    )
+    (cid,) = [c.candidate_id for c in candidates.candidates]
+    spec = {
+        "calculator": pre.calculator,
+        "model_options": pre.model_options(),
+        "relaxations": list(pre.relaxations),
+        "adhesion_threshold": pre.adhesion_threshold,
+        "max_atoms": pre.max_atoms,
+    }
+    response = screen_tier.original(
+        candidates,
+        materials,
+        "prescreen",
+        spec,
+        pre.interface_relax_maker,
+        pre.strained_bulk_relax_maker,
+    )
+    flow = response.replace
+    (energetics,) = tagged_jobs(flow, Role.INTERFACE_ENERGETICS)
+    assert energetics.name == f"interface energetics {cid} prescreen"
+    assert energetics.config.on_missing_references == OnMissing.NONE
+    assert flow.output["results"][cid].uuid == energetics.uuid
+    for relax in tagged_jobs(flow, Role.INTERFACE):
+        keys = read_keys(relax, InterfaceKeys)
+        assert keys.tier == "prescreen" and keys.interface_id.endswith("/prescreen")
+        assert keys.metal_termination == "t0-Li" and keys.compound_termination == "t0-LiCl"
+    # A model without energy is left out; without a strained bulk there is no result.
+    args = (
+        [{}],
+        [None],
+        ["u"],
+        -1.0,
+        1,
+        "sm",
+        -1.0,
+        1,
+        "sc",
+        -1.0,
+        -1.0,
+        "m",
+        "c",
+        {},
+        {},
+        "c",
+        0.5,
+    )
+    assert interface_energetics.original(*args) == []
+    no_strain = list(args)
+    no_strain[3] = None
+    assert interface_energetics.original(*no_strain) == []

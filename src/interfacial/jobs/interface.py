@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from jobflow import Flow, Job, Maker, Response, job
+from jobflow.core.reference import OnMissing
 
 from interfacial.errors import InterfacialError
 from interfacial.jobs.surface import named
@@ -312,6 +313,10 @@ def candidate_jobs(
         adhesion_threshold,
     )
     energetics.name = energetics_name
+    if tier is not None:
+        # A screen reads whatever finished: one failed model must not leave this job (and the
+        # screen behind it) waiting forever, as FireWorks would with a FIZZLED parent.
+        energetics.config.on_missing_references = OnMissing.NONE
     tag(
         energetics,
         Role.INTERFACE_ENERGETICS,
@@ -443,9 +448,18 @@ def interface_energetics(
     calculator: str,
     adhesion_threshold: float,
 ) -> list[InterfaceDocument]:
-    """E_f, sigma, strain energy and both W for every model of one candidate."""
+    """E_f, sigma, strain energy and both W for every model of one candidate.
+
+    In a screen this job is made with ``on_missing_references=OnMissing.NONE`` (it runs
+    although a relaxation failed, on FireWorks too): a model whose relaxation gave no energy
+    (None) is left out, and without both strained bulks there is no result (empty list).
+    """
+    if strained_metal_energy is None or strained_compound_energy is None:
+        return []
     docs = []
     for k, energy, uuid in zip(keys, interface_energies, interface_uuids, strict=True):
+        if energy is None:
+            continue
         gamma_metal, metal_surface_id = surface_gamma(
             metal_surfaces, k["metal_miller"], k["metal_termination"]
         )

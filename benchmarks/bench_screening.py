@@ -41,6 +41,7 @@ import io
 import os
 import pstats
 import re
+import shutil
 import tempfile
 import time
 import warnings
@@ -311,6 +312,13 @@ def profile_outside(settings: Any, options: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="thin tiers (a few minutes)")
+    parser.add_argument(
+        "--copy-of",
+        type=Path,
+        default=None,
+        help="run in a copy of this embedded data directory (stored surfaces are reused; "
+        "shows how a fuller store changes the overhead); default: an empty one",
+    )
     parser.add_argument("--profile", action="store_true", help="profile even below 5 %%")
     parser.add_argument(
         "--threads",
@@ -333,6 +341,8 @@ def main() -> None:
     install_clock()
     reference, model_load = reference_seconds()
     with tempfile.TemporaryDirectory(prefix="bench-screening-") as tmp:
+        if args.copy_of is not None:
+            shutil.copytree(args.copy_of, Path(tmp) / "db")
         settings = InterfacialSettings(data_dir=Path(tmp) / "db")
         plan = screen_plan("LiCl", metal="Li", calculator="CHGNet", settings=settings, **options)
         first = screen_once(settings, options, None)
@@ -341,6 +351,8 @@ def main() -> None:
         overhead = (first.run_s - first.calculator_s) / first.calculator_s
         profile_text = None
         if args.profile or overhead > 0.05:
+            if args.copy_of is not None:
+                shutil.copytree(args.copy_of, Path(tmp) / "profiled")
             fresh = InterfacialSettings(data_dir=Path(tmp) / "profiled")
             profile_text = profile_outside(fresh, options)
     load_after = os.getloadavg()
@@ -353,6 +365,8 @@ def main() -> None:
     pre_s, pre_calls, n_pre = per_candidate("prescreen")
     ref_s, ref_calls, n_ref = per_candidate("refine")
     case = "quick (tiny tiers)" if args.quick else "embedded default tiers"
+    if args.copy_of is not None:
+        case += f", in a copy of {args.copy_of}"
     settings_line = first.document["tier_settings"]
     print(f"screening benchmark: LiCl against Li, Li(110)|LiCl(100), CHGNet, {case}")
     import torch

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from interfacial.settings import get_settings
 
 
@@ -157,3 +159,45 @@ def test_bad_setting_reaches_the_command_line_as_one_line(monkeypatch, tmp_path)
     assert "INTERFACIAL_STORE_TIMEOUT" in lines[0]
     assert SECRET not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
+def test_bad_torch_threads_is_one_line_and_writes_nothing(monkeypatch, tmp_path, value):
+    from typer.testing import CliRunner
+
+    from interfacial.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INTERFACIAL_TORCH_THREADS", value)
+    result = CliRunner().invoke(app, ["query", "surfaces"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: setting torch_threads"), lines
+    assert "INTERFACIAL_TORCH_THREADS" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_torch_threads_is_read_where_the_calculator_is_built(monkeypatch, tmp_path):
+    import torch
+
+    from interfacial.forcefields.makers import apply_torch_threads
+
+    before = torch.get_num_threads()
+    config = tmp_path / "worker.yaml"
+    config.write_text("torch_threads: 1\n")
+    monkeypatch.setenv("INTERFACIAL_CONFIG_FILE", str(config))
+    monkeypatch.delenv("INTERFACIAL_TORCH_THREADS", raising=False)
+    try:
+        torch.set_num_threads(2)
+        apply_torch_threads()  # from the worker's settings file
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("INTERFACIAL_TORCH_THREADS", "2")
+        apply_torch_threads()  # the environment wins over the file
+        assert torch.get_num_threads() == 2
+        config.write_text("{}\n")
+        monkeypatch.delenv("INTERFACIAL_TORCH_THREADS")
+        torch.set_num_threads(1)
+        apply_torch_threads()  # unset: PyTorch's own setting is left alone
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

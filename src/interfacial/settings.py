@@ -74,6 +74,16 @@ class InterfacialSettings(BaseSettings):
         0.02, gt=0, description="Force-field relaxations stop when max |F| < relax_fmax (eV/A)."
     )
     relax_steps: int = Field(500, gt=0, description="Maximum optimiser steps of a relaxation.")
+    torch_threads: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Threads of each PyTorch force field (CHGNet, SevenNet) in this process; default: "
+            "PyTorch's own choice (one per core). Set it to cores / workers when several "
+            "workers or jobs share a node: PyTorch's threads spin-wait, and two processes "
+            "with two threads each on two cores ran 12-16x slower than with one thread each."
+        ),
+    )
     store_timeout: float = Field(
         5.0,
         gt=0,

@@ -20,12 +20,30 @@ if TYPE_CHECKING:
 _CALCULATORS: dict[str, Calculator] = {}
 
 
+def apply_torch_threads() -> None:
+    """Give PyTorch the thread count of this process's settings (``torch_threads``), if set.
+
+    Read where the job runs (the worker's environment and settings file), not where the flow
+    was built: how many threads fit is a property of the node.
+    """
+    from interfacial.settings import get_settings
+
+    threads = get_settings().torch_threads
+    if threads is None:
+        return
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 def cached_calculator(meta: Any, kwargs: dict[str, Any]) -> Calculator:
     """Return the calculator for ``meta`` and ``kwargs``, built once per process."""
     from atomate2.forcefields.utils import ase_calculator
 
     key = json.dumps([str(meta), kwargs], sort_keys=True, default=str)
     if key not in _CALCULATORS:
+        apply_torch_threads()
         calculator = ase_calculator(meta, **kwargs)
         if calculator is None:
             raise ValueError(f"no ASE calculator for {meta!r}; is its package installed?")

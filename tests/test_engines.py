@@ -235,3 +235,28 @@ def test_sevennet_engine_names_its_model_in_every_relaxation():
     interface = engine.interface_energetics_maker(InterfacialSettings())
     assert interface.interface_relax_maker.name == "SevenNet interface relax"
     assert interface.calculator == "SevenNet"
+
+
+def test_relaxations_keep_each_steps_energy_but_not_its_structure():
+    """Per-step structures would be reloaded by every job that reads the output (load=True)."""
+    from jobflow import JobStore, run_locally
+    from maggma.stores import MemoryStore
+    from pymatgen.core import Lattice, Structure
+
+    engine = engines.calculator("CHGNet")
+    # bcc Li, 2 atoms, strained by 4 %: a few FIRE steps to 0.05 eV/A.
+    strained = Structure(Lattice.cubic(3.44 * 1.04), ["Li", "Li"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    strained.perturb(0.05, min_distance=0.02)
+    relax = engine.relax_maker("bulk relax", fmax=0.05).make(strained)
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    run_locally(relax, store=store, create_folders=False, log=False, ensure_success=True)
+    out = store.get_output(relax.uuid, load=True)
+    steps = out["output"]["ionic_steps"]
+    assert len(steps) >= 2
+    energies = [s["energy"] for s in steps]
+    assert all(isinstance(e, float) for e in energies)
+    assert energies[-1] == pytest.approx(out["output"]["energy"])
+    assert all(s.get("structure") is None and s.get("forces") is None for s in steps)
+    # What later jobs read is still there.
+    assert len(out["structure"]["sites"]) == 2
+    assert len(out["output"]["forces"]) == 2

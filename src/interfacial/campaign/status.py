@@ -311,7 +311,7 @@ def resolve_campaign(target: str) -> tuple[str, Campaign | None]:
     return target, None
 
 
-def open_status_launchpad(launchpad_file: Path | None) -> Any:
+def open_status_launchpad(launchpad_file: Path | None, name: str) -> Any:
     """Open the LaunchPad to read a status from, refusing to create the default embedded one."""
     from interfacial.campaign.fireworks import open_launchpad
     from interfacial.fireworks_embedded import default_store_file, fireworks_configured
@@ -320,8 +320,9 @@ def open_status_launchpad(launchpad_file: Path | None) -> Any:
         default = default_store_file()
         if not default.exists():
             raise InterfacialError(
-                f"nothing has been submitted here: there is no embedded LaunchPad at {default}; "
-                "submit with `interfacial submit CAMPAIGN_FILE`, or give --launchpad"
+                f"campaign '{name}' cannot have been submitted here: there is no embedded "
+                f"LaunchPad at {default}; submit it with `interfacial submit CAMPAIGN_FILE`, or "
+                "give the --launchpad it was submitted to"
             )
     return open_launchpad(launchpad_file)
 
@@ -339,7 +340,7 @@ def status(
     read again afterwards; ``CampaignStatus.rerun`` says what was rerun.
     """
     name, _ = resolve_campaign(target)  # bad input first, before any server is contacted
-    launchpad = open_status_launchpad(launchpad_file)
+    launchpad = open_status_launchpad(launchpad_file, name)
     result = campaign_status(launchpad, name, settings)
     if rerun:
         done = rerun_fizzled(launchpad, result)

@@ -267,6 +267,11 @@ def write_inputs(root: Path) -> None:
     files["XDATCAR_truncated.xz"] = lzma.compress(xdatcar.encode())[:-40]
     walk = walk_bin()
     files["truncated_middle.bin"] = walk[: len(walk) // 2 + 7]  # inside frame 16
+    # A MongoDB LaunchPad nobody answers (port 1), given up on after 0.3 s.
+    files["unreachable_launchpad.yaml"] = (
+        "host: localhost\nport: 1\nname: fireworks\n"
+        "mongoclient_kwargs: {serverSelectionTimeoutMS: 300, connectTimeoutMS: 300}\n"
+    )
     for name, content in files.items():
         path = root / name
         if isinstance(content, bytes):
@@ -637,6 +642,27 @@ CAMPAIGN_CASES = [
     for name in SUBMIT_DEFECTS
 ]
 
+# `interfacial status`: the campaign's file or name and the LaunchPad, refused before any query.
+STATUS_DEFECTS = ["syntax.yaml", "unknown_top.yaml", "missing.yaml", "dir.yaml"]
+STATUS_CASES = [
+    case(f"status-{name.split('.')[0]}", f"status {{in}}/{name}", CAMPAIGN_DEFECTS[name])
+    for name in STATUS_DEFECTS
+] + [
+    # Nothing submitted here: no default embedded LaunchPad, and none is created.
+    case("status-nothing-submitted", "status li-study", ("li-study", "no embedded LaunchPad")),
+    case(
+        "status-launchpad-missing",
+        "status li-study --launchpad {in}/nosuch_launchpad.yaml",
+        "nosuch_launchpad.yaml",
+    ),
+    case("status-launchpad-not-yaml", "status li-study --launchpad {in}/existing.txt", "existing"),
+    case(
+        "status-launchpad-unreachable",
+        "status li-study --launchpad {in}/unreachable_launchpad.yaml",
+        ("does not answer", "unreachable_launchpad.yaml"),
+    ),
+]
+
 DIFF = "diffusion {in}/walk.dump -T 600 --time-step 2 --species S,Li"
 TRAJECTORY_CASES = [
     case("trajectory-missing", "diffusion {in}/missing.dump -T 600 --time-step 2", "missing.dump"),
@@ -969,6 +995,7 @@ CASES = (
     + numeric_cases()
     + MILLER_CASES
     + CAMPAIGN_CASES
+    + STATUS_CASES
     + TRAJECTORY_CASES
     + TRAINING_CASES
     + SCREEN_CASES
@@ -1120,3 +1147,41 @@ def test_bad_input_in_a_real_process(bad: Case, inputs: Path, tmp_path: Path) ->
     assert result.returncode == 2, (result.returncode, result.stderr)
     check_error_line(result.stderr, bad.fragment)
     assert not data.exists()
+
+
+def test_status_of_a_campaign_not_on_the_launchpad(tmp_path: Path) -> None:
+    """Unknown name, or a file whose campaign was never submitted: one line, LaunchPad intact."""
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),  # no ~/.fireworks: the default embedded LaunchPad in data
+        "INTERFACIAL_DATA_DIR": str(data),
+        "INTERFACIAL_CONFIG_FILE": str(tmp_path / "none.yaml"),
+        "MPLBACKEND": "Agg",
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }
+    for variable in ("MONGOMOCK_SERVERSTORE_FILE", "FW_CONFIG_FILE", "INTERFACIAL_STORE_URI"):
+        env.pop(variable, None)
+    submitted, other = tmp_path / "submitted.yaml", tmp_path / "other.yaml"
+    surfaces = "surfaces:\n  - {material: Li, millers: [[1, 1, 0]]}\n"
+    submitted.write_text(f"name: known-campaign\n{surfaces}")
+    other.write_text(f"name: never-submitted\n{surfaces}")
+
+    def interfacial(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "interfacial.cli", *args], capture_output=True, text=True,
+            env=env, cwd=tmp_path, timeout=300, check=False,
+        )  # fmt: skip
+
+    assert interfacial("submit", str(submitted)).returncode == 0
+
+    def unlocked(snap: dict[str, str]) -> dict[str, str]:
+        # The lock file records the last process that held the LaunchPad, by design.
+        return {k: v for k, v in snap.items() if not k.endswith(".lock")}
+
+    before = unlocked(snapshot(data))
+    for target, name in (("no-such-campaign", "no-such-campaign"), (str(other), "never-submitted")):
+        result = interfacial("status", target)
+        assert result.returncode == 2, (result.returncode, result.stderr)
+        check_error_line(result.stderr, (f"'{name}' has no workflows", "known-campaign"))
+    assert unlocked(snapshot(data)) == before, "the LaunchPad or the database changed"

@@ -488,7 +488,12 @@ def _run_guarded(name: str, argv: Sequence[str], *, create: bool) -> int:
         if name == "rlaunch":
             from fireworks.scripts.rlaunch_run import rlaunch
 
-            status = int(rlaunch(list(argv)) or 0)
+            from interfacial.commands import worker_environment
+
+            # Jobs of other packages (atomate2's VASP) read only the environment: give them
+            # this worker's settings, its settings file included.
+            with worker_environment():
+                status = int(rlaunch(list(argv)) or 0)
         else:
             from fireworks.scripts.lpad_run import lpad
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interfacial.campaign.spec import Campaign, load_campaign
+from interfacial.campaign.status import workflow_metadata
+from interfacial.commands import worker_placeholder
 from interfacial.errors import InterfacialError
 
 if TYPE_CHECKING:
@@ -19,8 +21,12 @@ if TYPE_CHECKING:
 
 
 #: The VASP command as submitted jobs carry it: expanded by atomate2 on the worker at run time, so
-#: each cluster's own INTERFACIAL_VASP_CMD (set in the qadapter's pre_rocket) is used.
-WORKER_VASP_CMD = "${INTERFACIAL_VASP_CMD}"
+#: each worker's own vasp_cmd is used (its environment variable, or its settings file through
+#: ``interfacial-rlaunch``, see :func:`interfacial.commands.worker_environment`).
+WORKER_VASP_CMD = worker_placeholder("vasp_cmd")
+
+#: The commands a submission leaves to the worker (each resolved there from its own settings).
+WORKER_COMMANDS = ("vasp_cmd", "lammps_cmd", "mlp_cmd", "mpi_cmd")
 
 
 #: Which routing category each stage's jobs go to.
@@ -56,8 +62,10 @@ def submission_flows(
     """Build and validate every flow of a submission: (stage, flow) pairs, nothing added."""
     from interfacial.settings import get_settings
 
-    # Engine commands are the worker's, not the submitter's.
-    worker_settings = (settings or get_settings()).model_copy(update={"vasp_cmd": WORKER_VASP_CMD})
+    # Engine commands and scratch directories are the worker's, not the submitter's.
+    worker_settings = (settings or get_settings()).model_copy(
+        update={name: worker_placeholder(name) for name in WORKER_COMMANDS} | {"md_dir": None}
+    )
     return campaign.flows(worker_settings, local=False)
 
 
@@ -72,11 +80,14 @@ def add_flows(
         category = getattr(campaign.routing, STAGE_ROUTE[stage])
         # store=None: nothing about the database (credentials included) goes into the specs.
         routed = route(flow, category, campaign.routing.fworker)
-        workflow = flow_to_workflow(routed, store=None)  # type: ignore[arg-type]
+        # The campaign, stage and entry, for `interfacial status` (interfacial.campaign.status).
+        metadata = workflow_metadata(campaign.name, stage, flow)
+        workflow = flow_to_workflow(routed, store=None, metadata=metadata)  # type: ignore[arg-type]
         launchpad.add_wf(workflow)
         added.append(
             {
                 "stage": stage,
+                "entry": metadata["entry"],
                 "flow": flow.name,
                 "fireworks": len(workflow.fws),
                 "category": category,

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from interfacial.cli.app import app, say
-from interfacial.cli.render import campaign_tables
+from interfacial.cli.render import campaign_status_table, campaign_tables, print_json
 
 
 @app.command("run")
@@ -52,6 +52,31 @@ def submit(
         f"{len(added)} workflow(s) of campaign '{campaign.name}'; run them with "
         "`interfacial-rlaunch rapidfire` (or `qlaunch rapidfire`) on workers of those categories"
     )
+
+
+@app.command()
+def status(
+    campaign: str = typer.Argument(
+        ..., help="Campaign YAML, or the name of a campaign already submitted."
+    ),
+    launchpad: Path | None = typer.Option(
+        None,
+        "--launchpad",
+        help="my_launchpad.yaml (default: FireWorks' configuration, else the embedded one).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    rerun_fizzled: bool = typer.Option(
+        False, "--rerun-fizzled", help="Rerun every fizzled Firework (FireWorks' rerun_fw)."
+    ),
+) -> None:
+    """Fireworks of a submitted campaign per stage and entry, errors and stored results."""
+    from interfacial.campaign.status import status as campaign_status
+
+    result = campaign_status(campaign, launchpad, rerun=rerun_fizzled).as_dict()
+    if as_json:
+        print_json(result)
+    else:
+        campaign_status_table(result)
 
 
 @app.command()

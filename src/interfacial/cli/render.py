@@ -587,3 +587,29 @@ def _words_of(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_words_of(v) for v in value) + "]"
     return str(value)
+
+
+def campaign_status_table(status: dict[str, Any]) -> None:
+    """Fireworks per state and stored results of each entry, then the fizzled ones' errors."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    for item in status["rerun"]:
+        typer.echo(f"rerun fw {item['fw_id']} '{item['name']}' (reset: {item['reset']})")
+    table = Table(title=f"Campaign {status['campaign']}")
+    states = ("waiting", "ready", "running", "completed", "fizzled", "other")
+    for column in ("stage", "entry", *states, "in the database"):
+        table.add_column(column, justify="right" if column in states else "left")
+    for entry in status["entries"]:
+        found = ", ".join(f"{what} {n}" for what, n in entry["results"].items()) or "-"
+        table.add_row(
+            entry["stage"],
+            entry["entry"],
+            *(str(entry["counts"][s] or "") for s in states),
+            found,
+        )
+    console.print(table)
+    for entry in status["entries"]:
+        for fw in entry["fizzled"]:
+            typer.echo(f"fizzled fw {fw['fw_id']} '{fw['name']}': {fw['error']}")

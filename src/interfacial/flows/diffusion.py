@@ -261,9 +261,10 @@ class EmbeddedDiffusionMDMaker(DiffusionMDMaker):
 class MLIPDiffusionMDMaker(DiffusionMDMaker):
     """Transport MD on a cluster: LAMMPS built with the MLIP interface (``pair_style mlip``).
 
-    ``engine_options`` may carry ``lammps_cmd`` and ``mpi_cmd``; by default the worker's
-    ``${INTERFACIAL_LAMMPS_CMD}`` and ``${INTERFACIAL_MPI_CMD}`` are expanded where the job
-    runs, so the submitter's machine needs neither.
+    ``engine_options`` may carry ``lammps_cmd`` and ``mpi_cmd``; by default the placeholders
+    ``${INTERFACIAL_LAMMPS_CMD}`` and ``${INTERFACIAL_MPI_CMD}`` are resolved where the job
+    runs, from that worker's settings (environment variable > settings file > default), so the
+    submitter's machine needs neither.
     """
 
     md_engine: str = "mlip"

@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from interfacial.commands import expand_command, require_executable, run_captured
+from interfacial.commands import (
+    expand_command,
+    require_executable,
+    run_captured,
+    where_to_set,
+)
 from interfacial.errors import InterfacialError
 from interfacial.lammps.inputs import lammps_path
 from interfacial.lammps.log import LOG_TAIL_LINES, lammps_version_from_log, log_tail
@@ -155,10 +160,12 @@ class LammpsExecutable(TransportRun):
         mpi = expand_command(self.mpi_cmd, "the MPI command") if self.mpi_cmd.strip() else []
         lammps = expand_command(self.lammps_cmd, "the LAMMPS command")
         if not lammps:
-            raise InterfacialError("the LAMMPS command is empty: set lammps_cmd (e.g. 'lmp')")
+            raise InterfacialError(
+                f"the LAMMPS command is empty: {where_to_set('lammps_cmd')} (e.g. 'lmp')"
+            )
         if mpi:
-            require_executable(mpi, "the MPI launcher", "INTERFACIAL_MPI_CMD")
-        require_executable(lammps, "the LAMMPS executable", "INTERFACIAL_LAMMPS_CMD=/path/to/lmp")
+            require_executable(mpi, "the MPI launcher", "mpi_cmd")
+        require_executable(lammps, "the LAMMPS executable", "lammps_cmd")
         # -sf/-pk options belong to LAMMPS, after the executable: they stay in lammps_cmd.
         return [
             *mpi,

@@ -573,7 +573,7 @@ class MLPBinaryEngine(FitEngine):
         path = require_executable(
             expand_command(self.command, "the mlp command"),
             "the mlp command",
-            "INTERFACIAL_MLP_CMD=/path/to/mlp",
+            "mlp_cmd",
         )
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         return f"sha256:{digest[:16]}"
@@ -605,7 +605,7 @@ class MLPBinaryEngine(FitEngine):
             require_executable(
                 expand_command(self.mpi_prefix, "the MPI launcher"),
                 "the MPI launcher",
-                "mpi_prefix / INTERFACIAL_MPI_CMD",
+                "mpi_cmd",
             )
         version = self.version()  # also checks that the executable exists, before any work
         inputs = _prepare(training, species_order, level, cutoff, weights, workdir)

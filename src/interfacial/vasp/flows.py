@@ -137,10 +137,10 @@ class VaspReferenceMDMaker(ReferenceMDMaker):
 
 
 def mlp_fit_maker(**kwargs: Any) -> Maker:
-    """MLPFitMaker with ``kwargs``; the command defaults to the worker's INTERFACIAL_MLP_CMD."""
+    """MLPFitMaker with ``kwargs``; the command defaults to the worker's ``mlp_cmd`` setting."""
     from interfacial.flows.mtp import MLPFitMaker
 
-    # Expanded on the worker that runs the fit (see MLPBinaryEngine).
+    # Resolved from the settings of the worker that runs the fit (interfacial.commands).
     return MLPFitMaker(**{"engine_options": {"command": "${INTERFACIAL_MLP_CMD}"}, **kwargs})
 
 

@@ -127,6 +127,22 @@ class MTPEngine(Protocol):
         """NVT MD with the potential, graded as it runs (active learning's exploration)."""
         ...
 
+    def explore_neighbourhoods(
+        self,
+        potential: MTPPotential,
+        training: Sequence[Atoms],
+        start: Atoms,
+        *,
+        temperature: float,
+        time_step: float,
+        steps: int,
+        interval: int,
+        seed: int = 0,
+        break_threshold: float = BREAK_THRESHOLD,
+    ) -> tuple[list[Atoms], list[int], list[np.ndarray], str]:
+        """As :meth:`explore`, graded per atom (cells of any size, e.g. transport cells)."""
+        ...
+
 
 class FitEngine:
     """What the registered fit engines share: construction and motep's evaluation.
@@ -213,6 +229,39 @@ class FitEngine:
         from interfacial.mtp.active import explore
 
         return explore(
+            potential,
+            self.calculator(potential),
+            training,
+            start,
+            temperature=temperature,
+            time_step=time_step,
+            steps=steps,
+            interval=interval,
+            seed=seed,
+            break_threshold=break_threshold,
+        )
+
+    def explore_neighbourhoods(
+        self,
+        potential: MTPPotential,
+        training: Sequence[Atoms],
+        start: Atoms,
+        *,
+        temperature: float,
+        time_step: float,
+        steps: int,
+        interval: int,
+        seed: int = 0,
+        break_threshold: float = BREAK_THRESHOLD,
+    ) -> tuple[list[Atoms], list[int], list[np.ndarray], str]:
+        """NVT MD with this engine's calculator, every atom graded every ``interval`` steps.
+
+        See :func:`interfacial.mtp.active.explore_neighbourhoods` (K, fs, steps); returns the
+        snapshots, their steps, the grade of each atom of each snapshot and why the run ended.
+        """
+        from interfacial.mtp.active import explore_neighbourhoods
+
+        return explore_neighbourhoods(
             potential,
             self.calculator(potential),
             training,

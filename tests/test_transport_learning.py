@@ -102,3 +102,164 @@ def test_selection_takes_the_worst_and_skips_overlapping_neighbourhoods() -> Non
     assert (1, 0) in select_neighbourhoods(grades, frames, 2.0, 10, 3.0, frame_separation=1)
     with pytest.raises(InterfacialError, match="would select interpolation"):
         select_neighbourhoods(grades, frames, 0.5, 10, 3.0)
+
+
+def chgnet_labelled_li2s(n: int, seed: int, rattle: float = 0.12) -> list[Atoms]:
+    """``n`` rattled 12-atom Li2S cells labelled by CHGNet: a deliberately poor training set."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from interfacial.forcefields.makers import cached_calculator
+
+    rng = np.random.default_rng(seed)
+    labeller = chgnet_label_maker()
+    calculator = cached_calculator(labeller.calculator_meta, labeller.calculator_kwargs)
+    out = []
+    for _ in range(n):
+        atoms = bulk("Li2S", "fluorite", a=5.708, cubic=True)
+        atoms.positions += rng.normal(scale=rattle, size=atoms.positions.shape)
+        atoms.calc = calculator
+        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
+        out.append(atoms)
+    return out
+
+
+def chgnet_label_maker():
+    """CHGNet's single point, as the engine registry gives it to active learning."""
+    from interfacial import engines
+    from interfacial.settings import get_settings
+
+    return engines.calculator("CHGNet").learn_potential_maker(get_settings()).label_maker
+
+
+@pytest.mark.slow
+def test_learning_on_the_transport_cell_refits_before_production(tmp_path) -> None:
+    from jobflow import JobStore
+    from maggma.stores import MemoryStore
+
+    from interfacial.flows.diffusion import EmbeddedDiffusionMDMaker
+    from interfacial.flows.mtp import MotepFitMaker
+    from interfacial.jobs.potential import cfg_text
+    from interfacial.mtp.engine import MotepEngine
+    from interfacial.runner import run_flow
+
+    order = ["Li", "S"]
+    training = chgnet_labelled_li2s(10, seed=0)
+    poor = MotepEngine(max_iter=60).fit(
+        training, order, level=4, cutoff=4.0, seed=0, workdir=tmp_path / "fit"
+    )
+    cell = AseAtomsAdaptor.get_structure(bulk("Li2S", "fluorite", a=5.708, cubic=True) * (2, 2, 1))
+    threshold, margin = 1.5, 1.0
+    maker = EmbeddedDiffusionMDMaker(
+        temperatures=[350.0, 450.0],
+        learn_temperature=1000.0,  # hotter than production: what it must survive is learnt
+        ramp_steps=100,
+        equilibration_steps=100,
+        production_steps=600,
+        dump_interval=10,
+        segment_steps=400,
+        origin_interval=3,
+        work_dir=str(tmp_path / "md"),
+        learn_rounds=2,
+        learn_steps=200,
+        learn_interval=5,
+        grade_threshold=threshold,
+        max_selected=2,
+        cut_margin=margin,
+        label_maker=chgnet_label_maker(),
+        fit_maker=MotepFitMaker(engine_options={"max_iter": 60}),
+    )
+    given = {"cfg": cfg_text(training, order), "source": "10 CHGNet cells"}
+    flow = maker.make(cell, poor, "Li2S-toy", training=given)
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    run_flow(flow, store, tmp_path / "runs", show_progress=False)
+    store.connect()
+
+    docs = [
+        d["output"]
+        for d in store.query({"metadata.interfacial.role": "diffusion_md"})
+        if isinstance(d.get("output"), dict)
+    ]
+    assert sorted(d["temperature"] for d in docs) == [350.0, 450.0]
+    record = docs[0]["learning"]
+    assert all(d["learning"] == record for d in docs)  # one learning for the whole ladder
+    rounds = record["rounds"]
+    first, last = rounds[0], rounds[-1]
+    # The poor potential extrapolates on the transport cell at the learning temperature: its
+    # MD breaks off (grade above the break threshold) and neighbourhoods are labelled.
+    assert first["temperature"] == 1000.0 and first["max_grade"] > threshold
+    assert first["potential_sha256"] == poor.sha256 == record["initial_potential_sha256"]
+    assert first["n_labelled"] >= 1 and first["n_training"] == 10
+    assert all(n["grade"] > threshold for n in first["labelled"])
+    # Every round but the last labelled and refitted; at most learn_rounds refits.
+    assert [r["round"] for r in rounds] == list(range(len(rounds)))
+    assert 2 <= len(rounds) <= 3
+    assert all(r["n_labelled"] >= 1 for r in rounds[:-1])
+    labelled = sum(r["n_labelled"] for r in rounds[:-1])
+    assert last["n_training"] == 10 + labelled
+    assert record["converged"] == (last["n_labelled"] == 0 and last["md_ended"] == "completed")
+    labels = [
+        d
+        for d in store.query({"metadata.interfacial.role": "al_label"}, load=True)
+        if isinstance(d.get("output"), dict)
+    ]
+    # Each label is a cluster of the size recorded, labelled by CHGNet.
+    assert sorted(len(d["output"]["structure"]["sites"]) for d in labels) == sorted(
+        n["n_atoms"] for r in rounds[:-1] for n in r["labelled"]
+    )
+    refits = sorted(
+        (
+            d["output"]
+            for d in store.query({"metadata.interfacial.role": "mtp_fit"}, load=True)
+            if isinstance(d.get("output"), dict)
+        ),
+        key=lambda fit: fit["n_training"],
+    )
+    assert len(refits) == len(rounds) - 1
+    for refit in refits:  # the potential's own settings; stored apart from the original fit
+        assert (refit["system"], refit["level"], refit["cutoff"]) == ("Li2S-toy-al", 4, 4.0)
+    assert refits[-1]["n_training"] == 10 + labelled
+    # Each round explored with the previous round's refit; production ran with the last one,
+    # at every temperature.
+    assert [r["potential_sha256"] for r in rounds[1:]] == [f["potential_sha256"] for f in refits]
+    final = refits[-1]["potential_sha256"]
+    assert final != poor.sha256 and record["production_potential_sha256"] == final
+    assert {d["potential_sha256"] for d in docs} == {final}
+    # Production frames were graded against the grown training set.
+    assert {d["extrapolation"]["n_training"] for d in docs} == {10 + labelled}
+    summary = store.query_one({"metadata.interfacial.role": "arrhenius_summary"})
+    assert isinstance(summary["output"], list)
+
+
+def test_learning_is_wired_before_production_only_when_asked(tmp_path) -> None:
+    from interfacial.flows.diffusion import EmbeddedDiffusionMDMaker
+    from interfacial.mtp.defaults import SELECT_THRESHOLD
+    from mtp_data import tiny_potential, toy_cell
+
+    potential = tiny_potential(tmp_path)
+    plain = EmbeddedDiffusionMDMaker(temperatures=[500.0, 900.0], production_steps=1000)
+    roles = [j.metadata["interfacial"]["role"] for j in plain.make(toy_cell(), potential).jobs]
+    assert "transport_learning" not in roles  # learn_rounds 0: the flow as before
+    learning = EmbeddedDiffusionMDMaker(
+        temperatures=[500.0, 900.0],
+        production_steps=1000,
+        learn_rounds=2,
+        label_maker=chgnet_label_maker(),
+    )
+    with pytest.raises(InterfacialError, match="needs the potential's training set"):
+        learning.make(toy_cell(), potential)
+    flow = learning.make(toy_cell(), potential, training={"cfg": "", "source": "x"})
+    learn, *mds, _ = flow.jobs
+    assert learn.metadata["interfacial"] == {
+        "role": "transport_learning",
+        "system": "Li3S",
+        "round": 0,
+    }
+    options = learn.function_kwargs["options"]
+    # Explored at the ladder's top, with the maker's threshold; production waits for it.
+    assert options["temperature"] == 900.0 and options["threshold"] == SELECT_THRESHOLD
+    assert options["max_rounds"] == 2
+    for md in mds:
+        assert md.function_args[1].uuid == learn.uuid
+    with pytest.raises(InterfacialError, match="needs label_maker"):
+        EmbeddedDiffusionMDMaker(learn_rounds=1)

@@ -14,8 +14,11 @@ of atoms, environments it never saw (the demo's potential lost atoms within 2 ps
    potential's training set, refits (role ``mtp_fit``, system ``<system>-al``, with the
    potential's own level, cutoff and weights) and runs the next round.
 
-It stops when no grade exceeds the threshold or after ``max_rounds`` refits; its output is the
-potential production uses, its training set and the record stored with every D* document.
+It stops when the exploring MD completes with no grade above the threshold, or after
+``max_rounds`` refits; its output is the potential production uses, its training set and the
+record stored with every D* document. An exploring MD that breaks off (non-finite dynamics)
+with no grade above the threshold has its last frame's worst neighbourhood labelled: the
+failure itself shows the potential extrapolates there.
 """
 
 from __future__ import annotations
@@ -141,6 +144,10 @@ def transport_learning_round(
     selected = select_neighbourhoods(
         grades, frames, options["threshold"], options["max_selected"], exclusion=mtp.cutoff
     )
+    if not selected and ended != "completed" and grades:
+        # The MD broke off between graded frames with no grade above the threshold: the last
+        # frame before it is the evidence of extrapolation, so its worst atom is labelled.
+        selected = [(len(grades) - 1, int(np.argmax(grades[-1])))]
     clusters = [
         cut_neighbourhood(frames[f], a, mtp.cutoff, options["margin"], options["vacuum"])
         for f, a in selected
@@ -171,7 +178,7 @@ def transport_learning_round(
             "record": TransportLearning(
                 rounds=[TransportLearningRound.model_validate(r) for r in history],
                 max_rounds=options["max_rounds"],
-                converged=not selected,
+                converged=not selected and ended == "completed",
                 initial_potential_sha256=history[0]["potential_sha256"],
                 production_potential_sha256=mtp.sha256,
                 refit_system=f"{system}{REFIT_SUFFIX}",

@@ -45,6 +45,7 @@ from interfacial.mtp.defaults import (
     DEFAULT_LEVEL,
     DEFAULT_WEIGHTS,
 )
+from interfacial.mtp.metrics import fit_neighbour_list
 from interfacial.mtp.mtpfile import first_difference, format_mtp
 from interfacial.mtp.potential import MTPPotential, parse_mtp_header
 from interfacial.mtp.progress import FitReporter, mlp_line_reporter, motep_log
@@ -379,6 +380,7 @@ def _energies_and_forces(
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     energies, forces = [], []
     for atoms in configurations:
+        fit_neighbour_list(calculator, atoms)
         probe = atoms.copy()
         probe.calc = calculator
         energies.append(probe.get_potential_energy())

@@ -317,7 +317,9 @@ class TransportLearning(BaseModel):
 
     rounds: list[TransportLearningRound]
     max_rounds: int = Field(description="Rounds of labelling and refitting allowed")
-    converged: bool = Field(description="The last exploration found no grade above threshold")
+    converged: bool = Field(
+        description="The last exploration completed with no grade above the threshold"
+    )
     initial_potential_sha256: str
     production_potential_sha256: str
     refit_system: str = Field(description="System label of the refits (store:<refit_system>)")

@@ -274,8 +274,9 @@ class DiffusionMDMaker(Maker):
         cell, vacancies = self.prepare(structure)
         if self.learn_rounds > 0 and training is None:
             raise InterfacialError(
-                "learn_rounds > 0 needs the potential's training set (training=...): labelled "
-                "neighbourhoods are added to it before refitting"
+                "learn_rounds > 0 needs the potential's training set, to which labelled "
+                "neighbourhoods are added before refitting: use a potential learnt here "
+                "(learn-potential or a potentials entry), or give training="
             )
         learning_jobs: list[Any] = []
         learning = None

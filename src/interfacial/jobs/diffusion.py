@@ -23,6 +23,7 @@ from interfacial.schemas.diffusion import (
     DiffusionDocument,
     ExtrapolationCheck,
     MDRunInfo,
+    TransportLearning,
 )
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ def transport_md(
     show_progress: bool = True,
     training: dict[str, Any] | None = None,
     n_graded: int = 40,
+    learning: dict[str, Any] | None = None,
 ) -> DiffusionDocument:
     """NVT MD at one temperature with LAMMPS, then D* per group and component.
 
@@ -156,6 +158,9 @@ def transport_md(
         and the document says whether the run stayed where the potential is reliable.
     n_graded : int
         Production frames graded.
+    learning : dict, optional
+        The record of active learning on this cell before production
+        (:class:`~interfacial.schemas.diffusion.TransportLearning`), stored with the document.
 
     Returns
     -------
@@ -262,7 +267,14 @@ def transport_md(
     )
     # Filled while the pipeline read the frames: the graded frames and the optional copy.
     extrapolation = grade_production(mtp, training, kept) if training is not None else None
-    return doc.model_copy(update={"extrapolation": extrapolation, "trajectory": trajectory})
+    record = None if learning is None else TransportLearning.model_validate(learning)
+    if record is not None and record.production_potential_sha256 != mtp.sha256:
+        raise InterfacialError(
+            "the active-learning record names another production potential than the one run"
+        )
+    return doc.model_copy(
+        update={"extrapolation": extrapolation, "trajectory": trajectory, "learning": record}
+    )
 
 
 def graded_frame_indices(n_frames: int, n_graded: int) -> set[int]:

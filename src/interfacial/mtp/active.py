@@ -156,3 +156,50 @@ def explore(
     )
     reason = {"stopped by on_snapshot": "grade above break threshold"}.get(run.ended, run.ended)
     return run.frames, run.steps, np.array(grades), reason
+
+
+def explore_neighbourhoods(
+    potential: MTPPotential,
+    calculator: Any,
+    training: Sequence[Atoms],
+    start: Atoms,
+    *,
+    temperature: float,
+    time_step: float,
+    steps: int,
+    interval: int,
+    seed: int = 0,
+    break_threshold: float = BREAK_THRESHOLD,
+) -> tuple[list[Atoms], list[int], list[np.ndarray], str]:
+    """NVT MD on a cell of any size, every atom's neighbourhood graded every ``interval`` steps.
+
+    As :func:`explore`, but graded per neighbourhood (:func:`grader_for` with
+    ``per_neighbourhood``): a transport cell is larger than the training cells, and the atom of
+    largest grade is the centre of the neighbourhood to cut and label
+    (:mod:`interfacial.mtp.neighbourhoods`). The run stops early when an atom's grade exceeds
+    ``break_threshold`` or the dynamics stops being finite. Returns the snapshots, their steps,
+    the grade of each atom of each snapshot and why the run ended.
+    """
+    grader = grader_for(potential, training, seed, per_neighbourhood=True)
+    grades: list[np.ndarray] = []
+
+    def too_far(frame: Atoms) -> bool:
+        graded = grader.grade([frame.copy()])[0]
+        grades.append(np.asarray(graded.calc.results["nbh_grades"], dtype=float))
+        return bool(grades[-1].max() > break_threshold)
+
+    run = run_nvt(
+        start,
+        calculator,
+        temperature=temperature,
+        ramp_start_temperature=temperature,
+        time_step=time_step,
+        ramp_steps=0,
+        production_steps=steps,
+        snapshot_interval=interval,
+        seed=seed,
+        on_snapshot=too_far,
+        stop_on_nonfinite=True,
+    )
+    reason = {"stopped by on_snapshot": "grade above break threshold"}.get(run.ended, run.ended)
+    return run.frames, run.steps, grades, reason

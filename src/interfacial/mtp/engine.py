@@ -45,6 +45,7 @@ from interfacial.mtp.defaults import (
     DEFAULT_LEVEL,
     DEFAULT_WEIGHTS,
 )
+from interfacial.mtp.metrics import fit_neighbour_list
 from interfacial.mtp.mtpfile import first_difference, format_mtp
 from interfacial.mtp.potential import MTPPotential, parse_mtp_header
 from interfacial.mtp.progress import FitReporter, mlp_line_reporter, motep_log
@@ -125,6 +126,22 @@ class MTPEngine(Protocol):
         break_threshold: float = BREAK_THRESHOLD,
     ) -> tuple[list[Atoms], list[int], np.ndarray, str]:
         """NVT MD with the potential, graded as it runs (active learning's exploration)."""
+        ...
+
+    def explore_neighbourhoods(
+        self,
+        potential: MTPPotential,
+        training: Sequence[Atoms],
+        start: Atoms,
+        *,
+        temperature: float,
+        time_step: float,
+        steps: int,
+        interval: int,
+        seed: int = 0,
+        break_threshold: float = BREAK_THRESHOLD,
+    ) -> tuple[list[Atoms], list[int], list[np.ndarray], str]:
+        """As :meth:`explore`, graded per atom (cells of any size, e.g. transport cells)."""
         ...
 
 
@@ -213,6 +230,39 @@ class FitEngine:
         from interfacial.mtp.active import explore
 
         return explore(
+            potential,
+            self.calculator(potential),
+            training,
+            start,
+            temperature=temperature,
+            time_step=time_step,
+            steps=steps,
+            interval=interval,
+            seed=seed,
+            break_threshold=break_threshold,
+        )
+
+    def explore_neighbourhoods(
+        self,
+        potential: MTPPotential,
+        training: Sequence[Atoms],
+        start: Atoms,
+        *,
+        temperature: float,
+        time_step: float,
+        steps: int,
+        interval: int,
+        seed: int = 0,
+        break_threshold: float = BREAK_THRESHOLD,
+    ) -> tuple[list[Atoms], list[int], list[np.ndarray], str]:
+        """NVT MD with this engine's calculator, every atom graded every ``interval`` steps.
+
+        See :func:`interfacial.mtp.active.explore_neighbourhoods` (K, fs, steps); returns the
+        snapshots, their steps, the grade of each atom of each snapshot and why the run ended.
+        """
+        from interfacial.mtp.active import explore_neighbourhoods
+
+        return explore_neighbourhoods(
             potential,
             self.calculator(potential),
             training,
@@ -330,6 +380,7 @@ def _energies_and_forces(
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     energies, forces = [], []
     for atoms in configurations:
+        fit_neighbour_list(calculator, atoms)
         probe = atoms.copy()
         probe.calc = calculator
         energies.append(probe.get_potential_energy())

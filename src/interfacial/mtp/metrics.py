@@ -109,6 +109,20 @@ def _result(atoms: Atoms, key: str, index: int, role: str) -> Any:
     return results[key]
 
 
+def fit_neighbour_list(calculator: Calculator, atoms: Atoms) -> None:
+    """Let a motep calculator meet a configuration with another number of atoms.
+
+    motep 0.2.0 keeps one neighbour list per calculator and fails ("Wrong number of cutoff
+    radii") when the next configuration has another number of atoms (training sets that mix
+    cells with cut neighbourhoods do): drop the list so that motep builds a new one. Other
+    calculators are left alone.
+    """
+    engine = getattr(calculator, "engine", None)
+    neighbours = getattr(engine, "neighbor_list", None)
+    if neighbours is not None and len(neighbours.cutoffs) != len(atoms):
+        engine.neighbor_list = None  # type: ignore[union-attr]
+
+
 def predict(calculator: Calculator, configurations: Sequence[Atoms]) -> list[Atoms]:
     """Copies of ``configurations`` labelled by ``calculator`` (SinglePointCalculators).
 
@@ -116,6 +130,7 @@ def predict(calculator: Calculator, configurations: Sequence[Atoms]) -> list[Ato
     """
     predicted = []
     for atoms in configurations:
+        fit_neighbour_list(calculator, atoms)
         probe = atoms.copy()
         probe.calc = calculator
         results: dict[str, Any] = {

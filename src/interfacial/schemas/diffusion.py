@@ -283,6 +283,48 @@ class ExtrapolationCheck(BaseModel):
     n_training: int
 
 
+class LabelledNeighbourhood(BaseModel):
+    """One neighbourhood cut from an exploring MD frame and labelled by the reference."""
+
+    step: int = Field(description="MD step of the frame")
+    atom: int = Field(description="0-based index of the central atom in the transport cell")
+    grade: float = Field(description="MaxVol grade of the central atom")
+    n_atoms: int = Field(description="Atoms of the cut cluster")
+
+
+class TransportLearningRound(BaseModel):
+    """One round of active learning on the transport cell: explore, grade, label, refit."""
+
+    round: int
+    potential_sha256: str = Field(description="The potential that explored")
+    temperature: float = Field(description="K, of the exploring MD")
+    md_steps: int = Field(description="Steps run (fewer than planned when it broke off)")
+    md_ended: str = Field(description="completed / grade above break threshold / non-finite")
+    n_graded: int = Field(description="Frames graded (every atom of each)")
+    max_grade: float
+    grade_threshold: float
+    n_training: int = Field(description="Training configurations of the exploring potential")
+    n_labelled: int
+    labelled: list[LabelledNeighbourhood] = Field(default_factory=list)
+
+
+class TransportLearning(BaseModel):
+    """Active learning on the transport cell before production, round by round.
+
+    Explored once, at the highest temperature of the ladder; every temperature's production
+    uses ``production_potential_sha256``.
+    """
+
+    rounds: list[TransportLearningRound]
+    max_rounds: int = Field(description="Rounds of labelling and refitting allowed")
+    converged: bool = Field(
+        description="The last exploration completed with no grade above the threshold"
+    )
+    initial_potential_sha256: str
+    production_potential_sha256: str
+    refit_system: str = Field(description="System label of the refits (store:<refit_system>)")
+
+
 class DiffusionDocument(BaseModel):
     """MSD curves and D* of one system at one temperature with one potential."""
 
@@ -309,6 +351,9 @@ class DiffusionDocument(BaseModel):
     )
     trajectory: dict[str, Any] | None = Field(
         None, description="Production frames when asked for (data store): time, positions, ..."
+    )
+    learning: TransportLearning | None = Field(
+        None, description="Active learning on the transport cell before production, if any"
     )
     task_uuid: str | None = None
     source_fingerprint: str | None = None

@@ -56,6 +56,7 @@ class Role(StrEnum):
     MTP_FIT = "mtp_fit"
     ACTIVE_LEARNING = "active_learning"
     AL_LABEL = "al_label"
+    TRANSPORT_LEARNING = "transport_learning"
     DIFFUSION_MD = "diffusion_md"
     ARRHENIUS_SUMMARY = "arrhenius_summary"
 
@@ -309,6 +310,14 @@ class ALLabelKeys(RoleKeys):
 # ----------------------------------------------------------------------------- transport
 
 
+class TransportLearningKeys(RoleKeys):
+    """One round of active learning on a transport cell (exploring MD, grades, selection)."""
+
+    ROLE = Role.TRANSPORT_LEARNING
+    system: str = Field(description="System label of the transport runs")
+    round: int = Field(description="Round index (0 for the first)")
+
+
 class DiffusionMDKeys(RoleKeys):
     """One transport MD run at one temperature."""
 
@@ -352,6 +361,7 @@ MODELS: dict[Role, type[RoleKeys]] = {
         MTPFitKeys,
         ActiveLearningKeys,
         ALLabelKeys,
+        TransportLearningKeys,
         DiffusionMDKeys,
         ArrheniusSummaryKeys,
     )

@@ -84,6 +84,9 @@ def test_learn_potential_end_to_end(tmp_path, monkeypatch):
         labels = list(store.query({"metadata.interfacial.role": "al_label"}))
         assert len(labels) == rounds[0]["n_selected"]
         assert len(fits) == 2
+        # Each fit keeps the set it was offered: the refit's is the first's plus the labels.
+        counts = sorted(d["output"]["training_cfg"].count("BEGIN_CFG") for d in fits)
+        assert counts == [50, 50 + rounds[0]["n_selected"]]
     else:
         assert rounds[0]["converged"] is True
     assert learning["output"]["final_fit"]["potential_sha256"] == rounds[-1]["potential_sha256"]
@@ -129,6 +132,13 @@ def test_fit_mtp_from_the_store_uses_the_stored_reference_md(tmp_path):
     assert doc["system"] == "Li2S"
     assert doc["n_training"] == 40  # 80 production steps / interval 2
     assert set(doc["validation_errors"]) == {"400 K"}
+    # What transport grades against and extends: the newest fit's own set (not a guess).
+    from interfacial.api.results import training_set
+
+    kept = training_set("Li2S", settings)
+    assert kept is not None and "newest fit" in kept["source"]
+    assert doc["potential_sha256"][:12] in kept["source"]
+    assert kept["cfg"].count("BEGIN_CFG") == 40
     missing = subprocess.run(
         [cli, "fit-mtp", "store:Li9Q"], capture_output=True, text=True, env=env, check=False
     )

@@ -416,11 +416,22 @@ def load_potential(
 
 
 def training_set(system: str, settings: InterfacialSettings | None = None) -> dict[str, Any] | None:
-    """The newest reference-MD training set of ``system`` (.cfg text), or None if there is none.
+    """The training set of ``system``'s newest fit (.cfg text), or None if there is none.
 
-    For grading transport frames against a potential fitted on it (active learning may have
-    added configurations since: grades against this set are then slightly pessimistic).
+    That is the set the potential ``store:SYSTEM`` was fitted on, with every configuration
+    active learning added. Fits stored before fits kept their set fall back to the newest
+    reference-MD training set (active learning may have added configurations since: grades
+    against it are then slightly pessimistic, and a refit from it drops those labels).
     """
+    fit = _newest_output(Role.MTP_FIT, system, settings)
+    if fit is not None and fit["output"].get("training_cfg"):
+        return {
+            "cfg": fit["output"]["training_cfg"],
+            "source": (
+                f"training set of the newest fit of {system} "
+                f"(potential {fit['output']['potential_sha256'][:12]}, job {fit['uuid']})"
+            ),
+        }
     doc = _newest_output(Role.TRAINING_SETS, system, settings)
     if doc is None:
         return None

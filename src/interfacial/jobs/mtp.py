@@ -58,7 +58,7 @@ def _errors(reference: list[Atoms], predicted: list[Atoms]) -> tuple[FitErrors, 
     return FitErrors(**errors, meets_targets=meets_targets(errors)), parity
 
 
-@job(output_schema=MTPFitDocument, data=["potential", "parity"])
+@job(output_schema=MTPFitDocument, data=["potential", "parity", "training_cfg"])
 def fit_mtp(
     training_cfg: str,
     validation_cfg: dict[str, str],
@@ -113,4 +113,5 @@ def fit_mtp(
         and all(e.meets_targets for e in validation.values()),
         potential=potential.as_dict(),
         parity=parity,
+        training_cfg=training_cfg,
     )

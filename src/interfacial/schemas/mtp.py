@@ -55,6 +55,14 @@ class MTPFitDocument(BaseModel):
     meets_targets: bool = Field(description="Every set meets the study's targets")
     potential: dict[str, Any] = Field(description="MTPPotential.as_dict() (data store)")
     parity: dict[str, ParitySet] = Field(default_factory=dict, description="(data store)")
+    training_cfg: str | None = Field(
+        None,
+        description=(
+            "The training set offered to this fit (.cfg text, before subsampling; data store): "
+            "what a later refit extends and what production frames are graded against. None in "
+            "fits stored before it was kept."
+        ),
+    )
     last_updated: datetime = Field(default_factory=utcnow)
 
     @field_validator("potential", mode="before")

@@ -566,3 +566,11 @@ def test_a_tiny_screen_runs_end_to_end_from_the_command_line(
     assert report.exit_code == 0, report.output
     assert (out / "screening-LiCl-Li.png").is_file()
     assert (out / "screening-products-LiCl-Li.png").is_file()
+    # The candidates have their own chart: no adhesion bars repeating each pair once per tier,
+    # and one side view per refined model (named by terminations and tier), none overwritten.
+    assert not list(out.glob("adhesion_*.png"))
+    refined = [c for c in doc["candidates"] if c["refine"]]
+    models = sorted(p.name for p in out.glob("model_*.png"))
+    assert len(models) == len(refined) and all(m.endswith("_refine.png") for m in models)
+    written = [line.split()[-1] for line in report.stdout.splitlines() if line.startswith("wrote")]
+    assert len(written) == len(set(written)), written

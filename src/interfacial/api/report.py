@@ -13,6 +13,7 @@ from interfacial.api.results import (
     query_surface_materials,
 )
 from interfacial.schemas.roles import Role, role_filter
+from interfacial.schemas.screening import REFINE
 from interfacial.settings import InterfacialSettings, get_settings
 from interfacial.stores import get_job_store
 
@@ -45,10 +46,15 @@ def report(out_dir: Path, settings: InterfacialSettings | None = None) -> list[P
         for (material, calculator), doc in sorted(best.items())
     ]
     interfaces = query_interfaces(settings=settings)
-    for calculator in sorted({d["calculator"] for d in interfaces}):
-        docs = [d for d in interfaces if d["calculator"] == calculator]
+    # A screen's candidates (interfaces with a tier) have their own chart, by product and tier;
+    # mixed into the adhesion bars they would repeat each pair once per tier and cell.
+    studied = [d for d in interfaces if not d.get("tier")]
+    for calculator in sorted({d["calculator"] for d in studied}):
+        docs = [d for d in studied if d["calculator"] == calculator]
         paths.append(adhesion_bars(docs, out_dir / f"adhesion_{calculator}.png"))
-    paths.extend(_model_pictures(interfaces, out_dir, settings))
+    # Of a screen's models, the refined ones: the answer, not the pre-screen's thin slabs.
+    refined = [d for d in interfaces if d.get("tier") == REFINE]
+    paths.extend(_model_pictures(studied + refined, out_dir, settings))
     paths.extend(_parity_plots(out_dir, settings))
     paths.extend(_transport_plots(out_dir, settings))
     paths.extend(_screening_plots(out_dir, settings))
@@ -145,7 +151,7 @@ def _model_pictures(
     tasks = get_job_store(settings, read_only=True).docs_store
     tasks.connect()
     try:
-        paths = []
+        paths: list[Path] = []
         for d in docs:
             task = tasks.query_one(
                 {"uuid": d["interface_uuid"]}, properties=["output.structure"], sort={"index": -1}
@@ -156,6 +162,14 @@ def _model_pictures(
                 f"{d['metal']}{''.join(map(str, d['metal_miller']))}_"
                 f"{d['compound']}{''.join(map(str, d['compound_miller']))}_{d['calculator']}"
             )
+            if d.get("tier"):
+                # Several candidates of one facet pair differ in terminations and cell.
+                name += f"_{d['metal_termination']}_{d['compound_termination']}_{d['tier']}"
+                taken = {p.name for p in paths}
+                base, k = name, 1
+                while f"model_{name}.png" in taken:
+                    k += 1
+                    name = f"{base}_{k}"
             title = (
                 f"{d['metal']}{d['metal_miller']} || {d['compound']}{d['compound_miller']} "
                 f"{d['metal_termination']}|{d['compound_termination']}\n"

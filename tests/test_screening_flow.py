@@ -8,6 +8,7 @@ against E_f and sigma recomputed here from the stored task energies.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from dataclasses import dataclass
@@ -98,6 +99,9 @@ def test_tier_hash_changes_with_the_settings_not_with_the_package_version() -> N
     assert first != tier_hash({**options, "gaps": [2.5]}, ["fully-relaxed"], relax, strained)
     looser = ENGINE.relax_maker("interface relax", fmax=0.2)
     assert first != tier_hash(options, ["fully-relaxed"], looser, strained)
+    # What is kept of each step does not change the result: the same hash.
+    keeps_all = dataclasses.replace(relax, ionic_step_data=("energy", "forces", "mol_or_struct"))
+    assert first == tier_hash(options, ["fully-relaxed"], keeps_all, strained)
 
 
 def test_interface_keys_and_documents_carry_the_tier_and_old_ones_read_as_none() -> None:

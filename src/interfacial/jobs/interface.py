@@ -150,6 +150,11 @@ def _tagged_relax(
     return tag(named(maker.make(structure), name), role, **keys)
 
 
+#: Maker fields that change what is kept of a run, not its result: left out of the tier hash so
+#: that keeping less of each relaxation does not make stored screens unreusable.
+UNHASHED_MAKER_KEYS = ("@version", "ionic_step_data", "store_trajectory")
+
+
 def tier_hash(
     model_options: dict[str, Any],
     relaxations: list[str],
@@ -166,7 +171,7 @@ def tier_hash(
 
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("@version",)}
+            return {k: strip(v) for k, v in value.items() if k not in UNHASHED_MAKER_KEYS}
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value

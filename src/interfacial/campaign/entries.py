@@ -198,7 +198,11 @@ class ReferenceSpec(Strict):
 
 
 class FitSpec(Strict):
-    """MTP fit of a potentials entry (motep): fields of the fit maker (None: its default)."""
+    """MTP fit of a potentials entry: fields of the fit maker (None: its default).
+
+    ``engine``: the registered fit engine ("mlp": MLIP's binary on clusters, "motep": the
+    embedded one); default: the reference calculator's (VASP: mlp, force fields: motep).
+    """
 
     level: int | None = None
     cutoff: float | None = Field(None, ge=2, le=10, description="A")
@@ -206,6 +210,7 @@ class FitSpec(Strict):
     seed: int | None = None
     max_training: int | None = Field(None, ge=2)
     engine_options: dict[str, Any] | None = None
+    engine: str | None = None
 
     @field_validator("level")
     @classmethod
@@ -215,6 +220,16 @@ class FitSpec(Strict):
         if value is not None and value not in SUPPORTED_LEVELS:
             raise ValueError(f"level {value} is not one of {list(SUPPORTED_LEVELS)}")
         return value
+
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return engines.canonical("fit", value)
+        except InterfacialError as err:
+            raise ValueError(str(err)) from None
 
 
 class PotentialSpec(Strict):
@@ -252,6 +267,11 @@ class PotentialSpec(Strict):
         for key in ("reference", "fit"):
             if key in options:
                 options[key] = {k: v for k, v in options[key].items() if v is not None}
+        reference = options.get("reference", {})
+        if self.structure.startswith("interface:") and reference.get("vacancy_element"):
+            # The study's interface vacancies sit in the interface region, as transport's
+            # interface_vacancies place them (region_width sets its half-width).
+            reference.setdefault("vacancy_region", "interface")
         return {k: v for k, v in options.items() if v is not None}
 
     def system(self) -> str:

@@ -26,12 +26,13 @@ from jobflow import Flow, Maker
 from interfacial import engines
 from interfacial.conventions import system_name
 from interfacial.errors import InterfacialError
-from interfacial.jobs.diffusion import arrhenius_summary, transport_md
+from interfacial.jobs.diffusion import arrhenius_summary, transport_md, transport_on
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS
 from interfacial.schemas.roles import Role, tag
 from interfacial.structures.defects import check_cell_options, maker_cell
 
 if TYPE_CHECKING:
+    from jobflow import OutputReference
     from pymatgen.core import Structure
 
 #: The study's temperature ladder (K).
@@ -162,7 +163,7 @@ class DiffusionMDMaker(Maker):
 
     def make(
         self,
-        structure: Structure,
+        structure: Structure | OutputReference,
         potential: Any,
         label: str | None = None,
         training: Any = None,
@@ -171,8 +172,10 @@ class DiffusionMDMaker(Maker):
 
         Parameters
         ----------
-        structure : Structure
-            Bulk or interface model (site property ``region`` gives the groups by origin).
+        structure : Structure or OutputReference
+            Bulk or interface model (site property ``region`` gives the groups by origin). The
+            output of an earlier job (e.g. an interface flow's lowest relaxed model) defers
+            the flow to a job that builds it once the cell exists; ``label`` is then required.
         potential : MTPPotential, dict or OutputReference
             The fitted MTP (e.g. ``fit_job.output.potential``); its species order is kept for
             the data file, the pair style and the dumps.
@@ -184,8 +187,17 @@ class DiffusionMDMaker(Maker):
             stayed where the potential is reliable.
 
         """
+        from jobflow import OutputReference
+
         from interfacial.mtp.potential import MTPPotential
 
+        if isinstance(structure, OutputReference):
+            if not label:
+                raise InterfacialError("a structure made by an earlier job needs a system label")
+            deferred = transport_on(structure, potential, self, label, training)
+            system = system_name(label, self.vacancy_element)
+            deferred.name = f"{self.name} {system} on its structure"
+            return Flow([deferred], output=deferred.output, name=f"{self.name} {system}")
         if isinstance(potential, dict) and "text" in potential:
             potential = MTPPotential.from_dict(potential)
         if isinstance(potential, MTPPotential):

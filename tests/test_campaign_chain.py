@@ -1,0 +1,207 @@
+"""One submission for the whole chain: potentials submitted, jobs routed by kind, references wired.
+
+Fast checks of what a submission builds (no job runs): a potentials entry on an interface of the
+same campaign and a transport entry on that interface with the potential the campaign learns
+become one workflow whose links run them in order; each job's ``_category`` is that of its kind;
+jobs an active-learning round creates at run time are routed by kind too (real jobflow
+``Job.run`` on a toy round). The whole chain through real FireWorks workers is in
+``test_full_chain_fireworks.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jobflow import Flow, JobStore, Response, job
+from maggma.stores import MemoryStore
+
+from interfacial.campaign import load_campaign, submit
+from interfacial.errors import InterfacialError
+from interfacial.routing import ROUTES_KEY, role_routes, route, route_created
+from interfacial.schemas.roles import Role, tag
+
+WORKFLOWS = Path(__file__).parents[1] / "workflows"
+ROUTING = {"dft": "dft-q", "fit": "fit-q", "md": "md-q"}
+CHAIN = """\
+name: chain
+interfaces:
+  - {metal: Li, compound: LiCl, metal_miller: [1, 0, 0], compound_miller: [1, 0, 0],
+     metal_thickness: 4.0, compound_thickness: 4.0, max_atoms: 40, registries: [[0, 0]],
+     gaps: [2.0]}
+potentials:
+  - structure: "interface:Li(100)|LiCl(100)"
+    calculator: CHGNet
+    reference: {production_steps: 40, validation_steps: 10, ramp_steps: 5,
+                vacancy_element: Li, vacancy_count: 1}
+    fit: {level: 2}
+    max_rounds: 1
+transport:
+  - {structure: "interface:Li(100)|LiCl(100)", potential: "store:Li(100)|LiCl(100)-vac",
+     md_engine: motep-external, production_ps: 1.0}
+md_temperatures: [300, 400]
+routing: {dft: dft-q, fit: fit-q, md: md-q}
+"""
+
+
+class RecordingLaunchPad:
+    """Stands in for fireworks.LaunchPad.add_wf: keeps the workflows it is given."""
+
+    def __init__(self) -> None:
+        self.workflows: list = []
+
+    def add_wf(self, workflow) -> dict:
+        self.workflows.append(workflow)
+        return {}
+
+
+@pytest.fixture
+def empty_database(tmp_path, monkeypatch):
+    """A data directory with nothing in it: every reference must come from the campaign."""
+    monkeypatch.setenv("INTERFACIAL_DATA_DIR", str(tmp_path / "db"))
+    monkeypatch.setenv("INTERFACIAL_CONFIG_FILE", str(tmp_path / "none.yaml"))
+    return tmp_path / "db"
+
+
+def ancestors(workflow, fw_id: int) -> set[int]:
+    """Every Firework that must complete before ``fw_id`` (the workflow's links, reversed)."""
+    parents: dict[int, set[int]] = {}
+    for parent, children in workflow.links.items():
+        for child in children:
+            parents.setdefault(child, set()).add(parent)
+    seen: set[int] = set()
+    todo = [fw_id]
+    while todo:
+        for parent in parents.get(todo.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+def test_interface_potential_and_transport_become_one_ordered_workflow(tmp_path, empty_database):
+    path = tmp_path / "chain.yaml"
+    path.write_text(CHAIN)
+    lpad = RecordingLaunchPad()
+    added = submit(load_campaign(path), lpad)
+
+    (workflow,) = lpad.workflows
+    assert [a["stage"] for a in added] == ["chain"]
+    assert added[0]["category"] == "dft-q, md-q"  # the fits are created at run time
+    assert not empty_database.exists()  # nothing was read from or written to the database
+    by_name = {fw.name: fw for fw in workflow.fws}
+    picker = by_name["lowest model Li(100)|LiCl(100)"]
+    learn = by_name["learn potential Li(100)|LiCl(100)-vac on its structure"]
+    transport = by_name["transport md Li(100)|LiCl(100) on its structure"]
+    energetics = by_name["interface calculations Li(1,0,0)|LiCl(1,0,0)"]
+    # Links: interface -> lowest model -> potential -> transport.
+    assert energetics.fw_id in ancestors(workflow, picker.fw_id)
+    assert picker.fw_id in ancestors(workflow, learn.fw_id)
+    assert {learn.fw_id, picker.fw_id} <= ancestors(workflow, transport.fw_id)
+    # Routing by kind: the interface stage and the potential's reference MD to dft, MD to md.
+    assert energetics.spec["_category"] == picker.spec["_category"] == "dft-q"
+    assert transport.spec["_category"] == "md-q"
+    # The potential's job builds its flow at run time and routes it by role itself.
+    assert learn.spec["_category"] == "dft-q"
+    assert learn.spec[ROUTES_KEY] == role_routes(ROUTING)
+    task = learn.tasks[0]["job"]
+    assert task.config.pass_manager_config is False
+    # The interface vacancies of the reference MD sit in the interface region.
+    reference = task.function_args[1].reference_md_maker
+    assert (reference.vacancy_region, reference.vacancy_count) == ("interface", 1)
+
+
+def test_the_demo_submits_its_potential_and_transport_routed_by_kind(empty_database):
+    demo = load_campaign(WORKFLOWS / "demo.yaml")
+    demo.surfaces, demo.interfaces = [], []
+    demo.routing.dft, demo.routing.fit, demo.routing.md = "dft-q", "fit-q", "md-q"
+    lpad = RecordingLaunchPad()
+    added = submit(demo, lpad)
+    # Potential on a built-in (built now), transport on the potential it learns: one chain.
+    assert [a["stage"] for a in added] == ["chain"]
+    (workflow,) = lpad.workflows
+    categories = {fw.name: fw.spec["_category"] for fw in workflow.fws}
+    reference = [n for n in categories if n.startswith("CHGNet reference MD Li2S-vac")]
+    assert len(reference) == 3 and {categories[n] for n in reference} == {"dft-q"}
+    assert categories["training sets Li2S-vac"] == "fit-q"
+    assert categories["mtp fit Li2S-vac level 10"] == "fit-q"
+    assert categories["active learning Li2S-vac round 0"] == "fit-q"
+    md = [n for n in categories if n.startswith("transport md Li2S-vac")]
+    assert len(md) == 3 and {categories[n] for n in md} == {"md-q"}
+    assert categories["arrhenius Li2S-vac"] == "md-q"
+    by_name = {fw.name: fw for fw in workflow.fws}
+    learning = by_name["active learning Li2S-vac round 0"]
+    for name in md:  # each transport run waits for the active-learning chain's final fit
+        assert learning.fw_id in ancestors(workflow, by_name[name].fw_id)
+
+
+def test_a_reference_nobody_provides_refuses_the_submission(tmp_path, empty_database):
+    # The campaign without its interfaces stage; the database is empty.
+    text = "name: chain\n" + CHAIN[CHAIN.index("potentials:") :]
+    path = tmp_path / "chain.yaml"
+    path.write_text(text)
+    lpad = RecordingLaunchPad()
+    with pytest.raises(InterfacialError, match=r"potentials\[0\].*interfaces stage") as info:
+        submit(load_campaign(path), lpad)
+    assert "\n" not in str(info.value)
+    assert lpad.workflows == []
+
+
+# ------------------------------------------------------------------ jobs created at run time
+
+
+@job
+def toy(x: int) -> int:
+    return x
+
+
+@job
+def toy_round(last: bool) -> Response | int:
+    """Stands in for an active-learning round: a label, an untagged merge, a refit, a round."""
+    if last:
+        return 0
+    label = tag(toy(1), Role.AL_LABEL, round=0)
+    merge = toy(2)
+    refit = tag(toy(3), Role.MTP_FIT, system="X", engine="motep", level=2)
+    following = tag(toy_round(True), Role.ACTIVE_LEARNING, round=1)
+    following.config.pass_manager_config = False
+    jobs = [label, merge, refit, following]
+    route_created(jobs)
+    return Response(replace=Flow(jobs, output=following.output))
+
+
+def test_a_round_routes_the_jobs_it_creates_by_kind():
+    """jobflow's own Job.run: the parent's route is not passed on, each child gets its kind's."""
+    first = tag(toy_round(False), Role.ACTIVE_LEARNING, round=0)
+    first.config.pass_manager_config = False
+    flow = Flow([first])
+    route(flow, "dft-q", "node-1", role_routes(ROUTING))
+    assert first.config.manager_config["_category"] == "fit-q"
+
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    store.connect()
+    response = first.run(store)
+    # A label, an untagged merge (its parent's queue), a refit, the next round, and jobflow's
+    # store_inputs (stores the replacement's output under the parent's uuid).
+    assert [j.name for j in response.replace.jobs] == [
+        "toy",
+        "toy",
+        "toy",
+        "toy_round",
+        "store_inputs",
+    ]
+    ordered = [j.config.manager_config for j in response.replace.jobs]
+    assert [c["_category"] for c in ordered] == ["dft-q", "fit-q", "fit-q", "fit-q", "fit-q"]
+    assert all(c["_fworker"] == "node-1" for c in ordered)
+    # Only the next round carries the routes on (it creates jobs in turn).
+    assert [ROUTES_KEY in c for c in ordered] == [False, False, False, True, False]
+
+
+def test_without_routes_a_round_creates_jobs_that_run_anywhere():
+    """Run here (no routing): the children carry no category, as before."""
+    first = toy_round(False)
+    first.config.pass_manager_config = False
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    store.connect()
+    response = first.run(store)
+    assert all(not j.config.manager_config for j in response.replace.jobs)

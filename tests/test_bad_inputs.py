@@ -235,6 +235,16 @@ def write_inputs(root: Path) -> None:
         "store:Li, learn_rounds: 1, learn_calculator: Nope}\n",
         "missing_potential.yaml": "name: x\nmd_temperatures: [600]\ntransport:\n"
         "  - {structure: Li, potential: store:NOSUCH, md_engine: motep-external}\n",
+        "fit_engine.yaml": "name: x\npotentials:\n  - {structure: Li, fit: {engine: gap}}\n",
+        # An interface that neither the campaign's interfaces stage nor the database has.
+        "potential_no_interface.yaml": "name: x\npotentials:\n"
+        "  - {structure: 'interface:Li(110)|LiCl(100)'}\n",
+        "potential_vacancy_no_element.yaml": "name: x\npotentials:\n"
+        "  - {structure: Li, reference: {vacancy_count: 1}}\n",
+        # The potential is learnt by no potentials entry (Li-vac is, not Li2S-vac).
+        "transport_unlearnt.yaml": "name: x\nmd_temperatures: [600]\npotentials:\n"
+        "  - {structure: Li, reference: {vacancy_element: Li, vacancy_count: 1}}\n"
+        "transport:\n  - {structure: Li, potential: store:Li2S-vac, md_engine: motep-external}\n",
         # Trajectories.
         "walk.dump": walk_dump(),
         "empty.dump": "",
@@ -623,6 +633,10 @@ CAMPAIGN_DEFECTS = {
     "learn_nan.yaml": "learn_ps",
     "learn_file_potential.yaml": ("learn_rounds", "store:SYSTEM"),
     "learn_calculator.yaml": ("learn_calculator", "Nope"),
+    "fit_engine.yaml": ("potentials.0.fit.engine", "gap"),
+    "potential_no_interface.yaml": ("potentials[0]", "Li(110)|LiCl(100)", "interfaces stage"),
+    "potential_vacancy_no_element.yaml": ("potentials[0]", "vacancy_element"),
+    "transport_unlearnt.yaml": ("transport[0]", "Li2S-vac"),
     "screen_unknown_field.yaml": ("screen.0.n_refin", "unknown field"),
     "screen_fraction.yaml": "screen.0.min_area_fraction",
     "screen_nan_ratio.yaml": "screen.0.max_gamma_ratio",
@@ -652,6 +666,11 @@ SUBMIT_DEFECTS = [
     "learn_interval.yaml",
     "missing.yaml",
     "dir.yaml",
+    # References inside one submission: what neither the campaign nor the database provides.
+    "fit_engine.yaml",
+    "potential_no_interface.yaml",
+    "potential_vacancy_no_element.yaml",
+    "transport_unlearnt.yaml",
 ]
 CAMPAIGN_CASES = [
     case(f"campaign-run-{name.split('.')[0]}", f"run {{in}}/{name}", fragment)

@@ -202,12 +202,3 @@ def test_the_demo_plan_is_the_main_job():
         20,
         96,
     )
-
-
-def test_a_potentials_stage_is_not_submitted(monkeypatch):
-    campaign = load_campaign(SMALL)
-    campaign.potentials = load_campaign(WORKFLOWS / "demo.yaml").potentials
-    lpad = RecordingLaunchPad()
-    with pytest.raises(InterfacialError, match=r"potentials\[0\] \(Li2S\).*runs only here"):
-        submit(campaign, lpad)
-    assert lpad.workflows == []

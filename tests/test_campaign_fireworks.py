@@ -150,7 +150,10 @@ def test_fresh_install_submits_runs_and_queries_on_the_default_embedded_launchpa
     assert 0.2 < docs[0]["surface_energy"] < 0.5
 
 
-def test_the_demo_campaign_is_refused_by_submit_with_one_line(tmp_path):
+def test_the_demo_campaign_submits_with_its_potentials_and_transport_as_one_chain(tmp_path):
+    """The potentials stage submits: the demo's potential and the transport on it are one
+    workflow (the transport waits for the fit), beside one per surface and interface entry.
+    """
     import os
 
     env = {
@@ -160,9 +163,9 @@ def test_the_demo_campaign_is_refused_by_submit_with_one_line(tmp_path):
     }
     env["HOME"] = str(tmp_path)
     demo = Path(__file__).resolve().parents[1] / "workflows" / "demo.yaml"
-    refused = run(env, tmp_path, str(BIN / "interfacial"), "submit", str(demo))
-    assert refused.returncode == 2
-    assert "Traceback" not in refused.stderr
-    (line,) = refused.stderr.strip().splitlines()
-    assert "potentials stage runs only here" in line
-    assert list(tmp_path.iterdir()) == []  # refused before any LaunchPad file was made
+    submitted = run(env, tmp_path, str(BIN / "interfacial"), "submit", str(demo))
+    assert submitted.returncode == 0, submitted.stderr
+    assert "8 workflow(s) of campaign 'demo'" in submitted.stdout
+    (chain,) = [line for line in submitted.stdout.splitlines() if "added chain" in line]
+    assert "potentials Li2S-vac -> transport Li2S" in chain
+    assert "category 'dft, fit, md'" in chain

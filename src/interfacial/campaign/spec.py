@@ -7,7 +7,7 @@ YAML file, its errors naming the file, line and field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,24 +64,49 @@ class Campaign(Strict):
         """Build and validate every flow that can be built now: (stage, flow) pairs, not run.
 
         ``local``: the flows run here (transport MD directories go to this machine's md_dir);
-        a transport entry whose potential this campaign's potentials stage learns is then left
-        out, to be built once that stage has run (:func:`~interfacial.campaign.run`). Otherwise
-        (submission) each worker uses its own ``INTERFACIAL_MD_DIR``, and a potentials stage is
-        refused: it runs here only.
+        a transport entry on an interface or a potential that this campaign produces is then
+        left out, to be built once the stages before it have run
+        (:func:`~interfacial.campaign.run`). Otherwise (submission) each worker uses its own
+        ``INTERFACIAL_MD_DIR``, and entries that use another entry's result are wired to it
+        in one flow (stage ``chain``, :mod:`interfacial.campaign.chain`).
         """
         return [(step.stage, step.flow) for step in self.steps(settings, local) if step.flow]
 
     def steps(self, settings: InterfacialSettings | None, local: bool) -> list[Step]:
         """Every entry of every stage in running order, its flow built when it can be now."""
-        from interfacial.api import interface_flow, surface_flow
+        steps = self.energetics_steps(settings)
+        if not local:
+            from interfacial.campaign.chain import chained_steps
+
+            return chained_steps(self, steps, settings)
+        from interfacial.campaign.chain import potential_maker
 
         learnt = self.learnt_systems()
-        if learnt and not local:
-            raise InterfacialError(
-                f"potentials[0] ({self.potentials[0].structure}): the potentials stage runs only "
-                "here (`interfacial run`); learn the potentials first, then submit a campaign "
-                "without them"
+        for i, spec in enumerate(self.potentials):
+            where = f"potentials[{i}] ({spec.structure})"
+            self.check_structure_reference(where, spec.structure)
+            try:
+                potential_maker(spec, settings)  # its options, checked before any job runs
+            except InterfacialError as exc:
+                raise InterfacialError(f"{where}: {exc}") from None
+        steps += [Step("potentials", system, None, i) for i, system in enumerate(learnt)]
+        produced = self.produced_interfaces()
+        for i, tspec in enumerate(self.transport):
+            store = tspec.potential.startswith("store:")
+            deferred = (store and tspec.potential.removeprefix("store:") in learnt) or (
+                interface_name(tspec.structure) in produced
             )
+            try:
+                flow = self.transport_flow(tspec, settings, local, check_only=deferred)
+            except InterfacialError as exc:
+                raise InterfacialError(f"transport[{i}] ({tspec.structure}): {exc}") from None
+            steps.append(Step("transport", tspec.structure, flow, i))
+        return steps
+
+    def energetics_steps(self, settings: InterfacialSettings | None) -> list[Step]:
+        """The screen, surfaces and interfaces entries, each with its flow."""
+        from interfacial.api import interface_flow, surface_flow
+
         steps: list[Step] = []
         for i, sspec in enumerate(self.screen):
             try:
@@ -100,7 +125,7 @@ class Campaign(Strict):
                 )
             except InterfacialError as exc:
                 raise InterfacialError(f"surfaces[{i}] ({spec.material}): {exc}") from None
-            steps.append(Step("surfaces", spec.material, flow))
+            steps.append(Step("surfaces", spec.material, flow, i))
         for i, ispec in enumerate(self.interfaces):
             options = ispec.model_dump(
                 exclude={"metal", "compound", "metal_miller", "compound_miller"}
@@ -119,22 +144,35 @@ class Campaign(Strict):
                 raise InterfacialError(
                     f"interfaces[{i}] ({ispec.metal}||{ispec.compound}): {exc}"
                 ) from None
-            steps.append(Step("interfaces", flow.name, flow))
-        steps += [Step("potentials", system, None, i) for i, system in enumerate(learnt)]
-        for i, tspec in enumerate(self.transport):
-            store = tspec.potential.startswith("store:")
-            deferred = local and store and tspec.potential.removeprefix("store:") in learnt
-            try:
-                flow = self.transport_flow(tspec, settings, local, check_only=deferred)
-            except InterfacialError as exc:
-                raise InterfacialError(
-                    f"transport[{i}] ({tspec.structure}): {exc}; transport entries need their "
-                    "structure and potential in the database (or the potential learnt by this "
-                    "campaign's potentials stage), so add them once the interface and the fit "
-                    "are done"
-                ) from None
-            steps.append(Step("transport", tspec.structure, flow, i))
+            steps.append(Step("interfaces", flow.name, flow, i))
         return steps
+
+    def produced_interfaces(self) -> dict[str, int]:
+        """``METAL(hkl)|COMPOUND(hkl)`` -> index of the interfaces entry that computes it."""
+        return {
+            f"{i.metal}({_hkl(i.metal_miller)})|{i.compound}({_hkl(i.compound_miller)})": n
+            for n, i in enumerate(self.interfaces)
+        }
+
+    def check_structure_reference(self, where: str, structure: str) -> None:
+        """Refuse an ``interface:`` reference that neither this campaign nor the database has.
+
+        A built-in name or a file is checked by loading it; an interface of this campaign's
+        interfaces stage is produced before it is used.
+        """
+        from interfacial.api import load_md_structure
+
+        if interface_name(structure) in self.produced_interfaces():
+            return
+        try:
+            load_md_structure(structure)
+        except InterfacialError as exc:
+            hint = (
+                "; name an interface of this campaign's interfaces stage or one in the database"
+                if structure.startswith("interface:")
+                else ""
+            )
+            raise InterfacialError(f"{where}: {exc}{hint}") from None
 
     def screen_calculators(self, spec: ScreenSpec) -> tuple[str, str]:
         """Calculators of a screen entry: its own, else the surfaces' and the interfaces'."""
@@ -222,8 +260,17 @@ class Campaign(Strict):
         local: bool,
         *,
         check_only: bool = False,
+        structure: Any = None,
+        potential: Any = None,
+        training_of_potential: Any = None,
     ) -> Flow | None:
-        """The transport flow of one entry (``check_only``: check all but the potential)."""
+        """The transport flow of one entry (``check_only``: check the options, build nothing).
+
+        ``structure`` and ``potential`` (e.g. outputs of earlier jobs of the same workflow)
+        replace reading the entry's ``structure`` and ``potential`` from the database;
+        ``training_of_potential`` is then that potential's training set (``{"cfg", "source"}``,
+        possibly holding a reference), which learning on the transport cell extends.
+        """
         import warnings
 
         from interfacial.api import load_md_structure, load_potential, training_set
@@ -239,7 +286,11 @@ class Campaign(Strict):
         # plain maker.
         presets = {"motep-external": EmbeddedDiffusionMDMaker, "mlip": MLIPDiffusionMDMaker}
         settings = settings or get_settings()
-        structure, label = load_md_structure(spec.structure, settings)
+        produced = interface_name(spec.structure) in self.produced_interfaces()
+        if structure is not None or (check_only and produced):
+            label = interface_name(spec.structure) or spec.structure
+        else:
+            structure, label = load_md_structure(spec.structure, settings)
         options = spec.maker_options(self.md_temperatures or list(STUDY_TEMPERATURES))
         if local:
             md_dir = settings.md_dir or settings.data_dir / "md"
@@ -255,12 +306,16 @@ class Campaign(Strict):
         maker = presets.get(spec.md_engine, DiffusionMDMaker)(md_engine=spec.md_engine, **options)
         if check_only:
             return None
-        potential = load_potential(spec.potential, spec.species, settings)
         training = None
-        if (local or spec.learn_rounds) and spec.potential.startswith("store:"):
-            # Here, grade the production frames against the potential's training set; submitted
-            # flows carry it only to learn on the transport cell (a study's set is large).
-            training = training_set(spec.potential.removeprefix("store:"), settings)
+        if potential is None:
+            potential = load_potential(spec.potential, spec.species, settings)
+            if (local or spec.learn_rounds) and spec.potential.startswith("store:"):
+                # Here, grade the production frames against the potential's training set;
+                # submitted flows carry it only to learn on the transport cell (a study's set
+                # is large).
+                training = training_set(spec.potential.removeprefix("store:"), settings)
+        else:
+            training = training_of_potential  # the campaign's own fit's set (or None)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
             return maker.make(structure, potential, spec.label or label, training=training)
@@ -268,16 +323,28 @@ class Campaign(Strict):
 
 @dataclass
 class Step:
-    """One entry of one stage; ``flow`` is None until it can be built (after earlier stages)."""
+    """One entry of one stage; ``flow`` is None until it can be built (after earlier stages).
+
+    A ``chain`` step joins entries wired by references into one flow; ``parts`` are their
+    (stage, flow) pairs, each routed by its own stage.
+    """
 
     stage: str
     name: str
     flow: Flow | None
     index: int = 0
+    parts: list[tuple[str, Flow | None]] = field(default_factory=list)
 
 
 def _hkl(miller: list[int]) -> str:
     return "".join(map(str, miller))
+
+
+def interface_name(structure: str) -> str | None:
+    """``METAL(hkl)|COMPOUND(hkl)`` of an ``interface:`` reference (None for anything else)."""
+    if not structure.startswith("interface:"):
+        return None
+    return structure.removeprefix("interface:").replace(" ", "")
 
 
 def _words(value: Any) -> str:

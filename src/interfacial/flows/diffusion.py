@@ -26,13 +26,14 @@ from jobflow import Flow, Maker
 from interfacial import engines
 from interfacial.conventions import system_name
 from interfacial.errors import InterfacialError
-from interfacial.jobs.diffusion import arrhenius_summary, transport_md
+from interfacial.jobs.diffusion import arrhenius_summary, transport_md, transport_on
 from interfacial.mtp.defaults import DEFAULT_MARGIN, DEFAULT_VACUUM, SELECT_THRESHOLD
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS
 from interfacial.schemas.roles import Role, tag
 from interfacial.structures.defects import check_cell_options, maker_cell
 
 if TYPE_CHECKING:
+    from jobflow import OutputReference
     from pymatgen.core import Structure
 
 #: The study's temperature ladder (K).
@@ -225,7 +226,7 @@ class DiffusionMDMaker(Maker):
 
     def make(
         self,
-        structure: Structure,
+        structure: Structure | OutputReference,
         potential: Any,
         label: str | None = None,
         training: Any = None,
@@ -234,8 +235,10 @@ class DiffusionMDMaker(Maker):
 
         Parameters
         ----------
-        structure : Structure
-            Bulk or interface model (site property ``region`` gives the groups by origin).
+        structure : Structure or OutputReference
+            Bulk or interface model (site property ``region`` gives the groups by origin). The
+            output of an earlier job (e.g. an interface flow's lowest relaxed model) defers
+            the flow to a job that builds it once the cell exists; ``label`` is then required.
         potential : MTPPotential, dict or OutputReference
             The fitted MTP (e.g. ``fit_job.output.potential``); its species order is kept for
             the data file, the pair style and the dumps.
@@ -255,8 +258,18 @@ class DiffusionMDMaker(Maker):
         refits, not one per temperature.
 
         """
+        from jobflow import OutputReference
+
         from interfacial.mtp.potential import MTPPotential
 
+        if isinstance(structure, OutputReference):
+            if not label:
+                raise InterfacialError("a structure made by an earlier job needs a system label")
+            deferred = transport_on(structure, potential, self, label, training)
+            deferred.config.pass_manager_config = False  # its flow may learn: routed by kind
+            system = system_name(label, self.vacancy_element)
+            deferred.name = f"{self.name} {system} on its structure"
+            return Flow([deferred], output=deferred.output, name=f"{self.name} {system}")
         if isinstance(potential, dict) and "text" in potential:
             potential = MTPPotential.from_dict(potential)
         if isinstance(potential, MTPPotential):
@@ -363,6 +376,9 @@ class DiffusionMDMaker(Maker):
             fit_maker=self.fit_maker or MTPFitMaker(),
         )
         learn.name = f"transport learning {system} round 0"
+        # Submitted, it sends its labels to the reference calculator's queue and its refits to
+        # the fit queue itself (interfacial.routing.route_created), not all to its own.
+        learn.config.pass_manager_config = False
         return tag(learn, Role.TRANSPORT_LEARNING, system=system, round=0)
 
 

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Maker
 
 from interfacial.errors import InterfacialError
-from interfacial.jobs.potential import active_learning_round, training_sets
+from interfacial.jobs.potential import active_learning_round, learn_potential_on, training_sets
 from interfacial.mtp.defaults import SELECT_THRESHOLD
 from interfacial.schemas.roles import Role, tag
 
 if TYPE_CHECKING:
+    from jobflow import OutputReference
     from pymatgen.core import Structure
 
 
@@ -78,9 +79,25 @@ class LearnPotentialMaker(Maker):
         if self.grade_threshold <= 1.0:
             raise InterfacialError("grade_threshold must exceed 1 (1 is the training domain)")
 
-    def make(self, structure: Structure, label: str | None = None) -> Flow:
-        """Build the flow for one system (bulk cell or interface model)."""
+    def make(self, structure: Structure | OutputReference, label: str | None = None) -> Flow:
+        """Build the flow for one system (bulk cell or interface model).
+
+        ``structure`` may be the output of an earlier job (e.g. the lowest relaxed model of an
+        interface flow in the same workflow): the flow is then built by a job once that
+        structure exists (the supercell and the vacancies need the cell), and ``label`` is
+        required.
+        """
+        from jobflow import OutputReference
+
         assert self.reference_md_maker is not None and self.fit_maker is not None
+        if isinstance(structure, OutputReference):
+            if not label:
+                raise InterfacialError("a structure made by an earlier job needs a system label")
+            deferred = learn_potential_on(structure, self, label)
+            deferred.name = f"{self.name} {label} on its structure"
+            # It routes what it creates by kind (reference MD, fits): see interfacial.routing.
+            deferred.config.pass_manager_config = False
+            return Flow([deferred], output=deferred.output, name=f"{self.name} {label}")
         system = label or structure.composition.reduced_formula
         reference = self.reference_md_maker.make(structure, system)
         # Subsample once, before the first fit; later fits keep every configuration.
@@ -123,6 +140,9 @@ class LearnPotentialMaker(Maker):
         )
         learning.name = f"active learning {system} round 0"
         tag(learning, Role.ACTIVE_LEARNING, system=system, round=0)
+        # A round creates labels (reference calculator), a refit and the next round: it routes
+        # them by kind itself instead of passing its own route on (interfacial.routing).
+        learning.config.pass_manager_config = False
         return Flow(
             [reference, sets, fit, learning], output=learning.output, name=f"{self.name} {system}"
         )

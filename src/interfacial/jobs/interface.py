@@ -497,3 +497,47 @@ def interface_energetics(
         }
         docs.append(InterfaceDocument.from_energies(energies, {**k, **extra}, adhesion_threshold))
     return mark_lowest(docs)
+
+
+@job
+def lowest_interface_model(energetics: list[Any], label: str) -> Structure:
+    """The relaxed model with the lowest E_f of an interface flow's output, with its regions.
+
+    ``energetics`` is the flow's output: one list of InterfaceDocuments per candidate. Of the
+    models marked ``is_lowest`` (one per interface_id), the lowest E_f wins, as
+    ``interface:METAL(hkl)|COMPOUND(hkl)`` chooses among stored documents; its relaxed
+    structure is read from the JobStore (the relaxation ran in the same workflow), so the
+    job must be made with ``config.expose_store = True`` (:func:`lowest_model_job`).
+    """
+    from jobflow import CURRENT_JOB
+    from pymatgen.core import Structure
+
+    docs = [
+        d.model_dump() if hasattr(d, "model_dump") else dict(d)
+        for group in energetics or []
+        for d in group or []
+    ]
+    lowest = [d for d in docs if d.get("is_lowest")]
+    if not lowest:
+        raise InterfacialError(f"interface {label}: no relaxed model finished, nothing to pick")
+    best = min(lowest, key=lambda d: float(d["E_f"]))
+    task = CURRENT_JOB.store.query_one(
+        {"uuid": best["interface_uuid"]},
+        properties=["output.structure"],
+        sort={"index": -1},
+        load=True,
+    )
+    if task is None:
+        raise InterfacialError(f"interface {label}: the relaxed model is missing from the store")
+    structure = Structure.from_dict(task["output"]["structure"])
+    if "region" not in structure.site_properties:
+        raise InterfacialError(f"interface {label}: its relaxed model has no 'region' property")
+    return structure
+
+
+def lowest_model_job(energetics: Any, label: str) -> Job:
+    """A :func:`lowest_interface_model` job on an interface flow's output, the store exposed."""
+    picker = lowest_interface_model(energetics, label)
+    picker.name = f"lowest model {label}"
+    picker.config.expose_store = True  # its own config: a decorator's would be shared
+    return picker

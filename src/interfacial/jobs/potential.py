@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from interfacial import engines
 from interfacial.errors import InterfacialError
+from interfacial.routing import route_created
 from interfacial.schemas.roles import Role, tag
 from interfacial.schemas.surface import utcnow
 
@@ -104,7 +105,8 @@ class ActiveLearningRound(BaseModel):
     last_updated: Any = Field(default_factory=utcnow)
 
 
-@job
+# The final fit's training set (.cfg text) is data: it goes to the JobStore's data store.
+@job(data=["training_cfg"])
 def active_learning_round(
     fit: dict[str, Any],
     sets: dict[str, Any],
@@ -188,8 +190,28 @@ def active_learning_round(
     )
     following.name = f"active learning round {round_index + 1}"
     tag(following, Role.ACTIVE_LEARNING, round=round_index + 1)
+    following.config.pass_manager_config = False  # it routes its own children, as this one
     jobs: list[Job | Flow] = [*labels, merged, refit, following]
+    route_created(jobs)  # labels to the reference calculator's queue, the refit to the fit's
     return Response(replace=Flow(jobs, output=following.output))
+
+
+@job
+def learn_potential_on(structure: Any, maker: Maker, label: str) -> Response:
+    """Build and run ``maker``'s potential flow on a structure made earlier in the workflow.
+
+    The reference MD cuts its supercell and seeds its vacancies from the cell itself, so the
+    flow can only be made once the structure exists (e.g. the lowest relaxed model of an
+    interface flow submitted together with this one). Its jobs are routed by kind.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        # Cells with charge-compensated vacancies carry a charge on purpose.
+        warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
+        flow = maker.make(_structure(structure), label)
+    route_created(flow.jobs if isinstance(flow, Flow) else flow)
+    return Response(replace=flow)
 
 
 @job(data=True)

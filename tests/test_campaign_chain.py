@@ -286,3 +286,32 @@ def test_run_here_learns_on_the_campaigns_interface_and_runs_transport_on_it(tmp
     assert sorted(d["temperature"] for d in result.diffusion) == [300.0, 400.0]
     sha = learned["final_fit"]["potential_sha256"]
     assert {d["potential_sha256"] for d in result.diffusion} == {sha}
+
+
+def test_the_whole_li_study_is_one_submission(empty_database):
+    """workflows/li_full.yaml: surfaces, then one workflow per interface -> potential -> D*."""
+    full = load_campaign(WORKFLOWS / "li_full.yaml")
+    lpad = RecordingLaunchPad()
+    added = submit(full, lpad)
+    assert [a["stage"] for a in added] == ["surfaces"] * 4 + ["chain"] * 3
+    assert not empty_database.exists()  # nothing read from or written to the database
+    for workflow in lpad.workflows[4:]:
+        by_name = {fw.name: fw for fw in workflow.fws}
+        (picker,) = [fw for name, fw in by_name.items() if name.startswith("lowest model")]
+        (learn,) = [fw for name, fw in by_name.items() if name.startswith("learn potential")]
+        (transport,) = [fw for name, fw in by_name.items() if name.startswith("transport md")]
+        assert picker.fw_id in ancestors(workflow, learn.fw_id)
+        assert learn.fw_id in ancestors(workflow, transport.fw_id)
+        # VASP AIMD is built on the worker from the relaxed model: routed to dft with the
+        # routes it gives its own jobs (fits to fit, labels to dft, MD to md).
+        assert learn.spec["_category"] == "dft" and transport.spec["_category"] == "md"
+        assert learn.spec[ROUTES_KEY] == role_routes({"dft": "dft", "fit": "fit", "md": "md"})
+        # The transport job learns on its own cell first: it routes what it creates too.
+        assert transport.spec[ROUTES_KEY]["al_label"] == "dft"
+        assert transport.spec[ROUTES_KEY]["mtp_fit"] == "fit"
+        maker = learn.tasks[0]["job"].function_args[1]
+        reference = maker.reference_md_maker
+        assert (reference.vacancy_region, reference.vacancy_fraction) == ("interface", 0.011)
+        assert (reference.temperature, reference.time_step) == (1000.0, 2.0)
+        assert type(maker.fit_maker).__name__ == "MLPFitMaker" and maker.fit_maker.level == 10
+    assert [len(w.fws) for w in lpad.workflows[4:]] == [len(lpad.workflows[4].fws)] * 3

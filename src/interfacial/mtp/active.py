@@ -14,7 +14,7 @@ is how code-agnostic jobs reach them (through :mod:`interfacial.engines`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -135,27 +135,18 @@ def explore(
     'non-finite dynamics').
     """
     grader = grader_for(potential, training, seed)
-    grades: list[float] = []
-
-    def too_far(frame: Atoms) -> bool:
-        grades.append(float(grades_with(grader, potential, [frame])[0]))
-        return grades[-1] > break_threshold
-
-    run = run_nvt(
-        start,
+    frames, steps_run, grades, reason = _graded_run(
+        lambda frame: float(grades_with(grader, potential, [frame])[0]),
         calculator,
+        start,
         temperature=temperature,
-        ramp_start_temperature=temperature,
         time_step=time_step,
-        ramp_steps=0,
-        production_steps=steps,
-        snapshot_interval=interval,
+        steps=steps,
+        interval=interval,
         seed=seed,
-        on_snapshot=too_far,
-        stop_on_nonfinite=True,
+        break_threshold=break_threshold,
     )
-    reason = {"stopped by on_snapshot": "grade above break threshold"}.get(run.ended, run.ended)
-    return run.frames, run.steps, np.array(grades), reason
+    return frames, steps_run, np.array(grades), reason
 
 
 def explore_neighbourhoods(
@@ -181,12 +172,42 @@ def explore_neighbourhoods(
     the grade of each atom of each snapshot and why the run ended.
     """
     grader = grader_for(potential, training, seed, per_neighbourhood=True)
-    grades: list[np.ndarray] = []
+
+    def atom_grades(frame: Atoms) -> np.ndarray:
+        graded = grader.grade([frame.copy()])[0]
+        return np.asarray(graded.calc.results["nbh_grades"], dtype=float)
+
+    return _graded_run(
+        atom_grades,
+        calculator,
+        start,
+        temperature=temperature,
+        time_step=time_step,
+        steps=steps,
+        interval=interval,
+        seed=seed,
+        break_threshold=break_threshold,
+    )
+
+
+def _graded_run(
+    grade: Callable[[Atoms], Any],
+    calculator: Any,
+    start: Atoms,
+    *,
+    temperature: float,
+    time_step: float,
+    steps: int,
+    interval: int,
+    seed: int,
+    break_threshold: float,
+) -> tuple[list[Atoms], list[int], list[Any], str]:
+    """NVT MD from ``start`` at ``temperature``; each snapshot graded, stopped past the break."""
+    grades: list[Any] = []
 
     def too_far(frame: Atoms) -> bool:
-        graded = grader.grade([frame.copy()])[0]
-        grades.append(np.asarray(graded.calc.results["nbh_grades"], dtype=float))
-        return bool(grades[-1].max() > break_threshold)
+        grades.append(grade(frame))
+        return bool(np.max(grades[-1]) > break_threshold)
 
     run = run_nvt(
         start,

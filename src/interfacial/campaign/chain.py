@@ -184,11 +184,9 @@ def potential_flow(
 
 def _flow_system(flow: Flow | Job, default: str) -> str:
     """The ``system`` a built flow's jobs are tagged with (``default`` if none is)."""
-    for job, _ in flow.iterflow():
-        keys = (job.metadata or {}).get("interfacial") or {}
-        if keys.get("system"):
-            return str(keys["system"])
-    return default
+    from interfacial.campaign.status import stage_results
+
+    return str(stage_results("transport", flow).get("system") or default)
 
 
 def _merge(steps: list[Step], groups: _Groups, systems: dict[int, str]) -> list[Step]:

@@ -41,16 +41,21 @@ RESULT_KEYS = ("bulk_uuid", "metal_bulk_uuid", "interface_key", "system", "elect
 PARTS_KEY = "interfacial_parts"
 
 
-def _job_metadata(flow: Flow | Job) -> list[dict[str, Any]]:
+def _job_metadata(flow: Flow | Job | None) -> list[dict[str, Any]]:
     """The ``interfacial`` metadata of every job of ``flow`` (in flow order)."""
+    from jobflow import Flow
+
+    if flow is None:
+        return []
+    jobs = [job for job, _ in flow.iterflow()] if isinstance(flow, Flow) else [flow]
     return [
-        job.metadata.get("interfacial", {})
-        for job, _ in flow.iterflow()
-        if isinstance(job.metadata.get("interfacial"), dict)
+        job.metadata["interfacial"]
+        for job in jobs
+        if isinstance((job.metadata or {}).get("interfacial"), dict)
     ]
 
 
-def stage_results(stage: str, flow: Flow | Job) -> dict[str, Any]:
+def stage_results(stage: str, flow: Flow | Job | None) -> dict[str, Any]:
     """The keys the stored results of one entry of ``stage`` are found by, from its jobs."""
     results: dict[str, Any] = {}
     for meta in _job_metadata(flow):

@@ -141,7 +141,8 @@ def die_after_job(launchpad_file: str, launch_dir: str) -> int:
 
     This leaves what a worker killed at the worst moment leaves on a MongoDB LaunchPad: a
     launch persisted as RUNNING that nobody pings any more, and a job output already in the
-    JobStore. (A worker on the embedded LaunchPad that is really killed persists nothing, see
+    JobStore. (A plain ``rlaunch`` on the embedded LaunchPad that is really killed persists
+    nothing; ``interfacial-rlaunch`` persists each state change, see
     the tests.) Returns the fw_id. Runs in a subprocess whose environment selects the embedded
     LaunchPad; the process exits normally so that the file is written.
     """
@@ -153,43 +154,3 @@ def die_after_job(launchpad_file: str, launch_dir: str) -> int:
     for task in firework.tasks:
         task.run_task(firework.spec)
     return int(firework.fw_id)
-
-
-#: LaunchPad methods after which :func:`writethrough_rlaunch` writes the file: the state
-#: changes of a run (checked out and RUNNING, its directory, completed or fizzled, pinged).
-WRITETHROUGH_METHODS = ("checkout_fw", "change_launch_dir", "complete_launch", "ping_launch")
-
-
-def writethrough_rlaunch(argv: list[str]) -> int:
-    """``interfacial-rlaunch ARGV`` whose embedded LaunchPad writes its file after each change.
-
-    A MongoDB LaunchPad keeps every state change as it happens, so a worker killed mid-run
-    leaves its launch RUNNING for ``detect_lostruns`` to find; the embedded file is written
-    only when the process exits (a killed one writes nothing). This worker writes the file
-    after each method of :data:`WRITETHROUGH_METHODS` (atomically: a temporary file renamed
-    over it), which is what a kill leaves on MongoDB. Runs in a subprocess whose environment
-    selects the embedded LaunchPad; it holds the embedded LaunchPad's lock like any worker.
-    """
-    import functools
-
-    from bson import json_util
-    from fireworks import LaunchPad
-
-    from interfacial.fireworks_embedded import rlaunch_main
-
-    def persisting(method: Any) -> Any:
-        @functools.wraps(method)
-        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            result = method(self, *args, **kwargs)
-            store = self.connection._store  # mongomock's server store, as the file holds it
-            target = Path(store._filename)
-            temporary = target.with_name(target.name + ".writing")
-            temporary.write_text(json_util.dumps(store.to_dict()), encoding="utf-8")
-            os.replace(temporary, target)
-            return result
-
-        return wrapper
-
-    for name in WRITETHROUGH_METHODS:
-        setattr(LaunchPad, name, persisting(getattr(LaunchPad, name)))
-    return rlaunch_main(argv)

@@ -1,24 +1,24 @@
 """Workers killed during the potentials stage: lost-run detection, rerun, one result per job.
 
 The tiny chain of ``test_full_chain_fireworks.py`` (interface -> potential -> transport, one
-submission) is run by real ``interfacial-rlaunch`` processes, two of which are killed with
-SIGKILL while a potentials-stage Firework runs:
+submission, nothing in the database before) is run by real ``interfacial-rlaunch`` processes
+on the embedded LaunchPad, two of which are killed with SIGKILL while a potentials-stage
+Firework runs: the dft worker in the reference MD (after it finished the whole interface part
+and the potential's first job in the same session), then the fit worker in the first MTP fit.
 
-1. a plain worker on the embedded LaunchPad, during the reference MD. The embedded file is
-   written only when a process exits, so the kill leaves it exactly as it was when that worker
-   started: nothing is RUNNING, ``detect_lostruns`` finds nothing, and the next worker runs that
-   session's Fireworks again (their outputs replace the first ones: same uuid and index);
-2. a worker whose LaunchPad writes every state change at once, as MongoDB does
-   (:func:`fw_helpers.writethrough_rlaunch`), during the first MTP fit. The kill leaves that
-   Firework RUNNING, pinged when it started; FireWorks' ``detect_lostruns`` calls a RUNNING
-   launch lost when its last ping is older than ``--time`` seconds, so the default (4 h) leaves
-   it alone and ``--time 0 --rerun`` marks it FIZZLED and puts the Firework back to READY.
+``interfacial-rlaunch`` writes the LaunchPad file at each state change of a run
+(:func:`interfacial.fireworks_embedded.write_through`), so a kill leaves what it leaves on
+MongoDB: what the worker finished COMPLETED, the Firework it ran RUNNING. FireWorks'
+``detect_lostruns`` calls a RUNNING launch lost when its last update (checkout or ping) is
+older than ``--time`` seconds: the default (4 h) leaves a fresh one alone, ``--time 0 --rerun``
+marks it FIZZLED and puts the Firework back to READY. The kernel releases the embedded
+LaunchPad's lock with the dead process, so these commands are not refused.
 
-Both kills release the embedded LaunchPad's lock (the kernel drops a dead process's ``flock``).
 Then the workers run to the end, ``interfacial build`` derives the results and ``interfacial
 status`` reports the campaign completed. One result per job: the JobStore holds exactly one
 document per (uuid, index) of the final workflow's Fireworks and none besides (no duplicated
-reference MD, fit or diffusion documents), one potential and one D* per temperature.
+reference MD, fit or diffusion documents), one potential and one D* per temperature; the
+Fireworks finished before a kill ran once.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import fcntl
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -52,14 +51,6 @@ pytestmark = pytest.mark.slow
 
 #: The potential's first job: built once the interface's lowest model exists.
 LEARN = "learn potential Li(100)|LiCl(100)-vac on its structure"
-#: A dft worker that runs the interface part and leaves the potentials stage alone.
-INTERFACE_ONLY = {"name": {"$ne": LEARN}}
-#: ``interfacial-rlaunch`` through the write-through LaunchPad of fw_helpers.
-WRITETHROUGH = [
-    sys.executable,
-    "-c",
-    "import sys, fw_helpers; sys.exit(fw_helpers.writethrough_rlaunch(sys.argv[1:]))",
-]
 
 
 def fireworks(chain: Chain) -> list[dict]:
@@ -68,20 +59,6 @@ def fireworks(chain: Chain) -> list[dict]:
 
 def states(chain: Chain) -> dict[str, str]:
     return {fw["name"]: fw["state"] for fw in fireworks(chain)}
-
-
-def started(directory: Path, prefix: str) -> bool:
-    """Whether a launch directory of ``directory`` holds a Firework named ``prefix...``.
-
-    FireWorks writes FW.json into the launch directory when the Rocket starts the Firework.
-    """
-    for path in directory.glob("launcher_*/FW.json"):
-        try:
-            if json.loads(path.read_text())["name"].startswith(prefix):
-                return True
-        except (ValueError, KeyError):  # being written
-            continue
-    return False
 
 
 def kill_when(process: subprocess.Popen, log: Path, ready) -> None:
@@ -128,70 +105,69 @@ def detect_lostruns(chain: Chain, *options: str) -> str:
     return found.stdout + found.stderr
 
 
+def kill_and_rerun(chain: Chain, kind: str, prefix: str) -> dict:
+    """Kill the ``kind`` worker while a Firework named ``prefix...`` runs; detect, rerun it.
+
+    Returns the lost Firework as the file held it after the kill.
+    """
+
+    def running() -> list[dict]:
+        return [
+            fw
+            for fw in fireworks(chain)
+            if fw["state"] == "RUNNING" and fw["name"].startswith(prefix)
+        ]
+
+    worker, log = start(chain, kind, [str(BIN / "interfacial-rlaunch")], f"killed-{kind}")
+    kill_when(worker, log, lambda: bool(running()))
+    assert_lock_released(chain)
+    (lost,) = [fw for fw in fireworks(chain) if fw["state"] == "RUNNING"]
+    assert lost["name"].startswith(prefix)
+    # Updated when it was checked out: not lost for the default 4 h, lost for --time 0.
+    assert "Lost FireWorks: 0" in detect_lostruns(chain)
+    assert states(chain)[lost["name"]] == "RUNNING"
+    assert "Lost FireWorks: 1" in detect_lostruns(chain, "--time", "0", "--rerun")
+    assert states(chain)[lost["name"]] == "READY"
+    return lost
+
+
 def test_workers_killed_in_the_potentials_stage_leave_one_result_per_job(tmp_path):
     clock = time.perf_counter()
     chain = submit_chain(tmp_path)
-    fworker, dft_dir = chain.workers["dft"]
+    _, dft_dir = chain.workers["dft"]
 
-    # The interface part, by a dft worker that leaves the potentials stage alone.
-    interface_only = tmp_path / "fworker_interface.yaml"
-    interface_only.write_text(
-        json.dumps({"name": "dft worker", "category": "dft-q", "query": json.dumps(INTERFACE_ONLY)})
-    )
-    chain.workers["dft"] = (interface_only, dft_dir)
-    done = run(chain.env, dft_dir, str(BIN / "interfacial-rlaunch"), *rlaunch(chain, "dft"))
-    assert done.returncode == 0, done.stderr[-3000:]
-    chain.workers["dft"] = (fworker, dft_dir)
-    before = states(chain)
-    assert before[LEARN] == "READY"
-    assert before["lowest model Li(100)|LiCl(100)"] == "COMPLETED"
-
-    # 1. A plain worker killed in the reference MD: the file is as that worker found it.
-    snapshot = chain.paths["store"].read_bytes()
-    worker, log = start(chain, "dft", [str(BIN / "interfacial-rlaunch")], "killed-embedded")
-    kill_when(worker, log, lambda: started(dft_dir, "CHGNet reference MD"))
-    assert chain.paths["store"].read_bytes() == snapshot
-    assert_lock_released(chain)
-    assert "Lost FireWorks: 0" in detect_lostruns(chain, "--time", "0", "--rerun")
-    assert states(chain) == before
+    # 1. The dft worker runs the interface part and the potential's first job, then is killed
+    # in the reference MD: what it finished is kept.
+    lost = [kill_and_rerun(chain, "dft", "CHGNet reference MD")]
+    kept = {name for name, state in states(chain).items() if state == "COMPLETED"}
+    assert {LEARN, "lowest model Li(100)|LiCl(100)"} <= kept
+    assert "interface energetics Li(1,0,0)|LiCl(1,0,0) #1" in kept
 
     # The reference MD, run again to the end by the next dft worker.
     done = run(chain.env, dft_dir, str(BIN / "interfacial-rlaunch"), *rlaunch(chain, "dft"))
     assert done.returncode == 0, done.stderr[-3000:]
 
-    # 2. A fit worker killed in the first fit, its LaunchPad written as MongoDB would be.
-    worker, log = start(chain, "fit", WRITETHROUGH, "killed-writethrough")
-
-    def fit_running() -> bool:
-        return any(
-            fw["state"] == "RUNNING" and fw["name"].startswith("mtp fit") for fw in fireworks(chain)
-        )
-
-    kill_when(worker, log, fit_running)
-    assert_lock_released(chain)
-    (lost,) = [fw for fw in fireworks(chain) if fw["state"] == "RUNNING"]
-    # What the killed worker finished before is kept: its training sets are not run again.
-    kept = states(chain)
-    assert kept["training sets Li(100)|LiCl(100)-vac"] == "COMPLETED"
-    # Pinged when it started: not lost for the default 4 h, lost for --time 0.
-    assert "Lost FireWorks: 0" in detect_lostruns(chain)
-    assert states(chain)[lost["name"]] == "RUNNING"
-    assert "Lost FireWorks: 1" in detect_lostruns(chain, "--time", "0", "--rerun")
-    assert states(chain)[lost["name"]] == "READY"
+    # 2. The fit worker, killed in the first fit after it finished the training sets.
+    lost.append(kill_and_rerun(chain, "fit", "mtp fit"))
+    assert states(chain)["training sets Li(100)|LiCl(100)-vac"] == "COMPLETED"
+    kept |= {"training sets Li(100)|LiCl(100)-vac"}
 
     turns = run_to_the_end(chain)
 
     store = read_server_store(chain.paths["store"])
     final = store["fireworks"]
     assert {fw["state"] for fw in final} == {"COMPLETED"}
-    # Every Firework ran once, but the lost one: its first launch stays on record, FIZZLED.
+    # Every Firework ran once, but the lost ones: their first launch stays on record, FIZZLED.
+    lost_ids = {fw["fw_id"] for fw in lost}
     launches = Counter(launch["fw_id"] for launch in store["launches"])
-    assert launches == Counter({fw["fw_id"]: 1 + (fw["fw_id"] == lost["fw_id"]) for fw in final})
-    first = min(
-        (launch for launch in store["launches"] if launch["fw_id"] == lost["fw_id"]),
-        key=lambda launch: launch["launch_id"],
-    )
-    assert first["state"] == "FIZZLED"
+    assert launches == Counter({fw["fw_id"]: 1 + (fw["fw_id"] in lost_ids) for fw in final})
+    for fw_id in lost_ids:
+        first = min(
+            (launch for launch in store["launches"] if launch["fw_id"] == fw_id),
+            key=lambda launch: launch["launch_id"],
+        )
+        assert first["state"] == "FIZZLED"
+    assert kept <= {fw["name"] for fw in final if fw["fw_id"] not in lost_ids}
     names = [fw["name"] for fw in final]
     assert sum(n.startswith("mtp fit") for n in names) == 2  # the fit and the round's refit
     assert sum(n.startswith("CHGNet reference MD") for n in names) == 2  # training, validation

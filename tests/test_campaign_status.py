@@ -77,11 +77,15 @@ def test_submitted_workflows_record_campaign_stage_entry_and_result_keys(monkeyp
     assert workflow_metadata("meta", "surfaces", flows[0][1]) == surfaces
 
 
-def test_a_chain_records_each_part_and_its_status_adds_up_their_results(tmp_path, monkeypatch):
+@pytest.mark.parametrize("vacancies", [False, True])
+def test_a_chain_records_each_part_and_its_status_adds_up_their_results(
+    tmp_path, monkeypatch, vacancies
+):
     """Interfaces -> potentials -> transport in one workflow: each part keeps its own keys.
 
     The potential and the transport are built at run time (on the interface's lowest model),
-    so no job of the submitted chain names their systems: the chain's parts do.
+    so no job of the submitted chain names their systems: the chain's parts do, named as the
+    transport maker names its documents (``-vac`` when it seeds vacancies).
     """
     from interfacial.campaign import load_campaign
     from interfacial.campaign.fireworks import submit
@@ -91,7 +95,9 @@ def test_a_chain_records_each_part_and_its_status_adds_up_their_results(tmp_path
     monkeypatch.setenv("INTERFACIAL_DATA_DIR", str(tmp_path / "db"))
     monkeypatch.setenv("INTERFACIAL_CONFIG_FILE", str(tmp_path / "none.yaml"))
     path = tmp_path / "chain.yaml"
-    path.write_text(CHAIN)
+    text = CHAIN.replace("production_ps: 1.0}", "production_ps: 1.0, vacancy_count: 1}")
+    assert text != CHAIN
+    path.write_text(text if vacancies else CHAIN)
     lpad = RecordingLaunchPad()
     submit(load_campaign(path), lpad)
     (workflow,) = lpad.workflows
@@ -104,7 +110,8 @@ def test_a_chain_records_each_part_and_its_status_adds_up_their_results(tmp_path
         "interface_key": "Li(1,0,0)|LiCl(1,0,0)",
     }
     assert parts[1]["results"] == {"system": "Li(100)|LiCl(100)-vac"}
-    assert parts[2]["results"] == {"system": "Li(100)|LiCl(100)"}
+    transport = "Li(100)|LiCl(100)-vac" if vacancies else "Li(100)|LiCl(100)"
+    assert parts[2]["results"] == {"system": transport}
 
     # The status of the chain is the sum of its parts', each looked up by its own keys.
     asked = []

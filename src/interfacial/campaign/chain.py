@@ -59,6 +59,7 @@ def chained_steps(
     are the (stage, flow) pairs it joins.
     """
     from interfacial.campaign.spec import Step, interface_name
+    from interfacial.conventions import system_name
 
     produced = campaign.produced_interfaces()
     interface_step = {
@@ -135,7 +136,10 @@ def chained_steps(
             ) from None
         assert transport is not None
         steps.append(Step("transport", tspec.structure, transport, i))
-        systems[len(steps) - 1] = tspec.label or name or _flow_system(transport, tspec.structure)
+        # As the transport maker names it: the label, with the vacancy suffix.
+        vacancies = tspec.maker_options([])["vacancy_element"]
+        label = system_name(tspec.label or name or tspec.structure, vacancies)
+        systems[len(steps) - 1] = _flow_system(transport, label)
         if name in produced:
             groups.join(interface_step[name], len(steps) - 1)
         if learnt_by is not None:

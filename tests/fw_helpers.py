@@ -141,7 +141,8 @@ def die_after_job(launchpad_file: str, launch_dir: str) -> int:
 
     This leaves what a worker killed at the worst moment leaves on a MongoDB LaunchPad: a
     launch persisted as RUNNING that nobody pings any more, and a job output already in the
-    JobStore. (A worker on the embedded LaunchPad that is really killed persists nothing, see
+    JobStore. (A plain ``rlaunch`` on the embedded LaunchPad that is really killed persists
+    nothing; ``interfacial-rlaunch`` persists each state change, see
     the tests.) Returns the fw_id. Runs in a subprocess whose environment selects the embedded
     LaunchPad; the process exits normally so that the file is written.
     """

@@ -77,6 +77,65 @@ def test_submitted_workflows_record_campaign_stage_entry_and_result_keys(monkeyp
     assert workflow_metadata("meta", "surfaces", flows[0][1]) == surfaces
 
 
+@pytest.mark.parametrize("vacancies", [False, True])
+def test_a_chain_records_each_part_and_its_status_adds_up_their_results(
+    tmp_path, monkeypatch, vacancies
+):
+    """Interfaces -> potentials -> transport in one workflow: each part keeps its own keys.
+
+    The potential and the transport are built at run time (on the interface's lowest model),
+    so no job of the submitted chain names their systems: the chain's parts do, named as the
+    transport maker names its documents (``-vac`` when it seeds vacancies).
+    """
+    from interfacial.campaign import load_campaign
+    from interfacial.campaign.fireworks import submit
+    from interfacial.campaign.status import _RESULTS, stored_results
+    from test_campaign_chain import CHAIN, RecordingLaunchPad
+
+    monkeypatch.setenv("INTERFACIAL_DATA_DIR", str(tmp_path / "db"))
+    monkeypatch.setenv("INTERFACIAL_CONFIG_FILE", str(tmp_path / "none.yaml"))
+    path = tmp_path / "chain.yaml"
+    text = CHAIN.replace("production_ps: 1.0}", "production_ps: 1.0, vacancy_count: 1}")
+    assert text != CHAIN
+    path.write_text(text if vacancies else CHAIN)
+    lpad = RecordingLaunchPad()
+    submit(load_campaign(path), lpad)
+    (workflow,) = lpad.workflows
+    assert workflow.metadata["stage"] == "chain"
+    parts = workflow.metadata["results"]["parts"]
+    assert [p["stage"] for p in parts] == ["interfaces", "potentials", "transport"]
+    metal_bulk = next(fw for fw in workflow.fws if fw.name == "bulk relax Li").tasks[0]["job"]
+    assert parts[0]["results"] == {
+        "metal_bulk_uuid": metal_bulk.uuid,
+        "interface_key": "Li(1,0,0)|LiCl(1,0,0)",
+    }
+    assert parts[1]["results"] == {"system": "Li(100)|LiCl(100)-vac"}
+    transport = "Li(100)|LiCl(100)-vac" if vacancies else "Li(100)|LiCl(100)"
+    assert parts[2]["results"] == {"system": transport}
+
+    # The status of the chain is the sum of its parts', each looked up by its own keys.
+    asked = []
+
+    def counting(what: str, n: int):
+        def count(keys, settings):
+            asked.append((what, keys))
+            return {what: n, "documents": n}
+
+        return count
+
+    for stage, what, n in (("interfaces", "models", 3), ("potentials", "potential", 1),
+                           ("transport", "diffusion", 2)):  # fmt: skip
+        key = _RESULTS[stage][0]
+        monkeypatch.setitem(_RESULTS, stage, (key, counting(what, n)))
+    found = stored_results("chain", workflow.metadata["results"], settings=None)
+    assert found == {"models": 3, "potential": 1, "diffusion": 2, "documents": 6}
+    assert asked == [
+        ("models", parts[0]["results"]),
+        ("potential", parts[1]["results"]),
+        ("diffusion", parts[2]["results"]),
+    ]
+
+
 @pytest.mark.slow
 def test_status_before_and_after_workers_a_fizzle_and_its_rerun(tmp_path):
     """submit -> status -> dft worker -> md worker that fails -> status -> rerun -> md worker."""

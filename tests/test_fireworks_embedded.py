@@ -352,10 +352,15 @@ def test_lpad_is_refused_while_a_guarded_worker_runs(embedded):
 
 
 @pytest.mark.slow
-def test_killed_embedded_worker_leaves_the_launchpad_as_it_started(embedded):
-    """SIGKILL writes nothing: nothing to detect, the next worker reruns, no output doubles."""
+def test_killed_plain_worker_leaves_the_launchpad_as_it_started(embedded):
+    """FireWorks' own rlaunch writes the file only at exit: SIGKILL writes nothing.
+
+    Nothing to detect; the next worker runs everything again, and the outputs of the killed
+    session are replaced (same uuid and index), not doubled. (If this starts to fail,
+    mongomock-persistence changed: revisit interfacial.fireworks_embedded.write_through.)
+    """
     before = embedded.paths["store"].read_bytes()
-    worker, log = embedded.start_worker(GUARDED_RLAUNCH, "killed")
+    worker, log = embedded.start_worker([str(BIN / "rlaunch")], "killed")
     deadline = time.monotonic() + TIMEOUT
     while log.read_text().count("Starting job") < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -374,7 +379,6 @@ def test_killed_embedded_worker_leaves_the_launchpad_as_it_started(embedded):
     assert "Lost FireWorks: 0" in detect.stdout
     assert {v["launches"] for v in embedded.summary().values()} == {0}
 
-    # The kernel released the lock with the killed process: a new worker may start.
     rerun, rerun_log = embedded.start_worker(GUARDED_RLAUNCH, "rerun")
     assert wait(rerun) == 0, rerun_log.read_text()[-3000:]
     assert checkouts(rerun_log) == len(EXPECTED)
@@ -383,6 +387,49 @@ def test_killed_embedded_worker_leaves_the_launchpad_as_it_started(embedded):
     for doc in docs:  # the two early outputs were overwritten in place, not added again
         if doc["name"] in first_outputs:
             assert doc["completed_at"] > first_outputs[doc["name"]]
+
+
+@pytest.mark.slow
+def test_killed_guarded_worker_keeps_what_it_finished_and_leaves_a_lost_run(embedded):
+    """interfacial-rlaunch writes each state change: a kill leaves what MongoDB would.
+
+    The Fireworks it finished stay COMPLETED, the one it ran stays RUNNING until
+    ``detect_lostruns`` reruns it, the kernel released the lock, and only that one runs again.
+    """
+    worker, log = embedded.start_worker(GUARDED_RLAUNCH, "killed")
+    deadline = time.monotonic() + TIMEOUT
+    while log.read_text().count("Starting job") < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    assert wait(worker) == -signal.SIGKILL
+
+    summary = embedded.summary()
+    states = Counter(v["state"] for v in summary.values())
+    assert states["COMPLETED"] == 2 and states["RUNNING"] == 1, summary
+    (lost,) = [name for name, v in summary.items() if v["state"] == "RUNNING"]
+    finished = {d["name"]: d["completed_at"] for d in embedded.outputs()}
+    assert set(finished) == {n for n, v in summary.items() if v["state"] == "COMPLETED"}
+
+    detect = embedded.run(
+        *GUARDED, "lpad", "-l", embedded.launchpad, "detect_lostruns", "--time", "0", "--rerun"
+    )  # the lock is free again: the command is not refused
+    assert detect.returncode == 0, detect.stderr
+    assert "Lost FireWorks: 1" in detect.stdout
+    assert embedded.summary()[lost]["state"] == "READY"
+
+    rerun, rerun_log = embedded.start_worker(GUARDED_RLAUNCH, "rerun")
+    assert wait(rerun) == 0, rerun_log.read_text()[-3000:]
+    assert checkouts(rerun_log) == len(EXPECTED) - 2  # not the two it had finished
+    summary = embedded.summary()
+    assert {v["state"] for v in summary.values()} == {"COMPLETED"}
+    assert {n: v["launches"] for n, v in summary.items()} == {
+        n: 2 if n == lost else 1 for n in EXPECTED
+    }
+    docs = embedded.outputs()
+    assert_outputs_exactly_once(docs)
+    for doc in docs:  # the two finished before the kill were not run again
+        if doc["name"] in finished:
+            assert doc["completed_at"] == finished[doc["name"]]
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -114,8 +115,42 @@ def expected_category(fw: dict) -> str | None:
     return ROUTING["dft"]  # surfaces, interfaces, the model picker, the potential's builder
 
 
-def test_one_submission_runs_interface_potential_and_transport_on_three_workers(tmp_path):
-    started = time.perf_counter()
+def assert_campaign_completed(status: dict, n_fireworks: int) -> None:
+    """Every Firework of every entry completed, and each part's results stored.
+
+    The one entry is the chain (interfaces -> potentials -> transport): its results add up the
+    interface models of the interface, the potential and the diffusion documents (two
+    temperatures) with their Arrhenius fit.
+    """
+    assert status["campaign"] == "chain-fw"
+    (entry,) = status["entries"]
+    assert entry["stage"] == "chain"
+    assert entry["counts"] == {
+        "waiting": 0, "ready": 0, "running": 0, "completed": n_fireworks, "fizzled": 0, "other": 0,
+    }  # fmt: skip
+    assert entry["fizzled"] == []
+    results = entry["results"]
+    assert results["interface models"] >= 1
+    assert results["potential"] == 1
+    assert results["diffusion"] == 2  # 300 and 400 K
+    assert results["arrhenius"] >= 1  # one per group and component
+
+
+@dataclass
+class Chain:
+    """A submitted chain campaign on an embedded LaunchPad, and its three workers."""
+
+    tmp_path: Path
+    paths: dict[str, Path]
+    env: dict[str, str]
+    campaign: Path
+    launchpad: str
+    #: kind -> (fworker file, launch directory)
+    workers: dict[str, tuple[Path, Path]]
+
+
+def submit_chain(tmp_path: Path, text: str = CAMPAIGN) -> Chain:
+    """Reset an embedded LaunchPad, submit ``text`` with `interfacial submit`, write workers."""
     paths = write_embedded_config(tmp_path)
     env = {
         **subprocess_env(paths),
@@ -126,7 +161,7 @@ def test_one_submission_runs_interface_potential_and_transport_on_three_workers(
         **dict.fromkeys(("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "1"),
     }
     campaign = tmp_path / "campaign.yaml"
-    campaign.write_text(CAMPAIGN)
+    campaign.write_text(text)
     launchpad = str(paths["launchpad"])
     reset = run(
         env, tmp_path, str(BIN / "interfacial-lpad"), "-l", launchpad, "reset", stdin="fireworks\n"
@@ -150,35 +185,56 @@ def test_one_submission_runs_interface_potential_and_transport_on_three_workers(
             json.dumps({"name": f"{kind} worker", "category": category, "query": "{}"})
         )
         workers[kind] = (fworker, directory)
-    # Turns: each worker runs what its category has ready, then hands over; a round of turns
-    # that launches nothing while work is pending would mean a Firework nobody can run.
+    return Chain(tmp_path, paths, env, campaign, launchpad, workers)
+
+
+def rlaunch(chain: Chain, kind: str) -> list[str]:
+    """The command line of one turn of the ``kind`` worker: rapidfire until nothing is ready."""
+    fworker, _ = chain.workers[kind]
+    return [
+        "-l", chain.launchpad, "-w", str(fworker), "rapidfire", "--max_loops", "1", "--sleep", "1",
+    ]  # fmt: skip
+
+
+def run_to_the_end(chain: Chain) -> int:
+    """Give the workers turns until no Firework is pending; return the number of turns.
+
+    Each worker runs what its category has ready, then hands over; a round of turns that
+    launches nothing while work is pending would mean a Firework nobody can run.
+    """
     turns = 0
     while True:
-        fireworks = read_server_store(paths["store"])["fireworks"]
+        fireworks = read_server_store(chain.paths["store"])["fireworks"]
         if not any(fw["state"] in PENDING for fw in fireworks):
-            break
+            return turns
         launched = 0
-        for kind, (fworker, directory) in workers.items():
+        for kind, (_, directory) in chain.workers.items():
             worked = run(
-                env,
-                directory,
-                str(BIN / "interfacial-rlaunch"),
-                "-l",
-                launchpad,
-                "-w",
-                str(fworker),
-                "rapidfire",
-                "--max_loops",
-                "1",
-                "--sleep",
-                "1",
+                chain.env, directory, str(BIN / "interfacial-rlaunch"), *rlaunch(chain, kind)
             )
             assert worked.returncode == 0, f"{kind}: {worked.stderr[-3000:]}"
             launched += worked.stdout.count("RUNNING fw_id") + worked.stderr.count("RUNNING fw_id")
             turns += 1
-        states = Counter(fw["state"] for fw in read_server_store(paths["store"])["fireworks"])
+        states = Counter(fw["state"] for fw in read_server_store(chain.paths["store"])["fireworks"])
         assert launched or not (set(states) & PENDING), f"stuck: {states}"
         assert states.get("FIZZLED", 0) == 0, states
+
+
+def campaign_status(chain: Chain) -> dict:
+    """`interfacial status CAMPAIGN --launchpad ... --json`, run as a separate process."""
+    state = run(
+        chain.env, chain.tmp_path, str(BIN / "interfacial"), "status", str(chain.campaign),
+        "--launchpad", chain.launchpad, "--json",
+    )  # fmt: skip
+    assert state.returncode == 0, state.stderr
+    return json.loads(state.stdout)
+
+
+def test_one_submission_runs_interface_potential_and_transport_on_three_workers(tmp_path):
+    started = time.perf_counter()
+    chain = submit_chain(tmp_path)
+    paths, env = chain.paths, chain.env
+    turns = run_to_the_end(chain)
 
     store = read_server_store(paths["store"])
     fireworks = store["fireworks"]
@@ -226,6 +282,9 @@ def test_one_submission_runs_interface_potential_and_transport_on_three_workers(
     assert len(rounds) == 2 and rounds[0]["n_selected"] >= 1  # round 0 labelled, then a refit
     assert {d["potential_sha256"] for d in docs} == {finals[-1]["final_fit"]["potential_sha256"]}
     assert rounds[1]["potential_sha256"] != rounds[0]["potential_sha256"]
+    # `interfacial status` (a real process, like the workers) sees every stage completed, and
+    # the chain's parts' results in the database: interface models, the potential, D*.
+    assert_campaign_completed(campaign_status(chain), len(fireworks))
     print(
         f"full chain: {len(fireworks)} Fireworks ({dict(ran_by)}) in {turns} worker turns, "
         f"{time.perf_counter() - started:.0f} s"

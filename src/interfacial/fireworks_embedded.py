@@ -13,7 +13,8 @@ docs/clusters.md):
 * any ``lpad`` command, even ``get_wflows``, rewrites the file when it exits, so a workflow added
   while a worker runs disappears when the worker exits;
 * a worker killed with SIGTERM or SIGKILL writes nothing: the LaunchPad is left as it was when
-  that worker started;
+  that worker started, so everything it finished runs again, and jobs it created at run time
+  leave their outputs behind as orphans;
 * ``rlaunch multi`` keeps the LaunchPad in a manager process that never writes the file back.
 
 The guard here is an exclusive, non-blocking ``flock`` on ``<server-store file>.lock``, held for
@@ -21,8 +22,12 @@ the whole life of a process that opens the embedded LaunchPad through this modul
 ``interfacial-rlaunch`` and ``interfacial-lpad`` commands, :func:`open_launchpad`). A second
 process is refused at once with a message naming the file and the process that holds it. The
 operating system releases the lock when the holder exits, however it exits (even on SIGKILL), so
-there is no stale lock to clean up. With a MongoDB LaunchPad nothing here does anything: the
-commands behave exactly like FireWorks' own.
+there is no stale lock to clean up. A guarded worker also writes the file at each state change
+of a run (checked out, completed or fizzled: :func:`write_through`), as MongoDB keeps each
+change, and always atomically (a temporary file renamed over it): a killed worker leaves what
+it finished recorded and its last Firework RUNNING, which FireWorks' ``detect_lostruns`` finds.
+With a MongoDB LaunchPad nothing here does anything: the commands behave exactly like FireWorks'
+own.
 
 The embedded LaunchPad is also the default: when nothing configures FireWorks (no ``-l`` /
 ``--launchpad``, no ``FW_CONFIG_FILE``, no ``FW_config.yaml`` or ``my_launchpad.yaml`` in the
@@ -40,7 +45,7 @@ import fcntl
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from interfacial.errors import InterfacialError
 
@@ -81,6 +86,12 @@ _MISNAMED = {"uri_store": "uri_mode", "Istrm_lvl": "strm_lvl", "database": "name
 #: ``finally`` block of ours could run, so an earlier release would let another process in
 #: before our last write.
 _HELD: dict[Path, int] = {}
+
+
+#: LaunchPad methods after which a guarded worker writes the embedded file: a run checked out
+#: (RUNNING), its launch directory, its end (COMPLETED or FIZZLED, with the Fireworks it adds).
+#: Pings are left out: while a worker holds the lock nobody else can look for lost runs.
+WRITE_THROUGH_METHODS = ("checkout_fw", "change_launch_dir", "complete_launch")
 
 
 class EmbeddedLaunchPadBusyError(InterfacialError):
@@ -235,6 +246,65 @@ def _persist_now(launchpad: LaunchPad) -> None:
         finalizer()
 
 
+def write_store_atomically(server_store: Any) -> None:
+    """Write mongomock-persistence's server store to its file, atomically.
+
+    mongomock-persistence rewrites the file in place (``open(..., 'w')``): a process killed
+    while writing would leave a truncated file. A temporary file renamed over it (``os.replace``
+    is atomic on POSIX) leaves either the old file or the new one.
+    """
+    from bson import json_util
+
+    target = Path(server_store._filename)
+    temporary = target.with_name(target.name + ".writing")
+    temporary.write_text(json_util.dumps(server_store.to_dict()), encoding="utf-8")
+    os.replace(temporary, target)
+
+
+def atomic_store_writes() -> None:
+    """Make every embedded LaunchPad of this process write its file atomically (at exit too).
+
+    Must run before a LaunchPad is opened: mongomock-persistence binds the method that writes
+    the file at exit when the server store is created.
+    """
+    import mongomock_persistence  # noqa: F401  (patches mongomock's ServerStore)
+    from mongomock.store import ServerStore
+
+    ServerStore._to_file = write_store_atomically  # type: ignore[attr-defined]
+
+
+def write_through() -> None:
+    """Make this process's LaunchPads write the embedded file after each state change of a run.
+
+    Wraps the methods of :data:`WRITE_THROUGH_METHODS`: after each returns, the whole store is
+    written (atomically) to the file, as MongoDB would have kept the change. A worker killed
+    mid-run (SIGKILL, out of memory, walltime) then leaves the Fireworks it finished COMPLETED
+    and the one it ran RUNNING, for ``detect_lostruns``, instead of the LaunchPad as it was
+    when the worker started. Cost: one write of the file per checkout and completion (about
+    50 ms for a 2 MB file).
+    """
+    import functools
+
+    from fireworks import LaunchPad
+
+    def persisting(method: Any) -> Any:
+        @functools.wraps(method)
+        def wrapper(self: LaunchPad, *args: Any, **kwargs: Any) -> Any:
+            result = method(self, *args, **kwargs)
+            server_store = getattr(self.connection, "_store", None)
+            if getattr(server_store, "_filename", None):
+                write_store_atomically(server_store)
+            return result
+
+        wrapper.write_through = True  # type: ignore[attr-defined]
+        return wrapper
+
+    for name in WRITE_THROUGH_METHODS:
+        method = getattr(LaunchPad, name)
+        if not getattr(method, "write_through", False):
+            setattr(LaunchPad, name, persisting(method))
+
+
 def initialise(launchpad: LaunchPad, where: str) -> None:
     """Reset a LaunchPad that has never been reset, if it is empty; refuse otherwise.
 
@@ -336,6 +406,7 @@ def guard_embedded(command: str = "", *, create: bool = False) -> Path | None:
             "`interfacial-lpad -l my_launchpad.yaml reset`"
         )
     hold_lock(store_file, command)
+    atomic_store_writes()
     if create:  # only under the lock: another process may be about to write the file
         ensure_store_file(store_file)
     return store_file
@@ -447,6 +518,8 @@ def _prepare(name: str, argv: Sequence[str]) -> bool:
     store_file = guard_embedded(f"{name} {' '.join(argv)}".strip(), create=name == "lpad")
     if store_file is not None:
         check_store_file(store_file)
+        if name == "rlaunch":
+            write_through()
         if default is not None:  # ours: initialise it now, then let FireWorks open it
             from fireworks import LaunchPad
 

@@ -59,6 +59,7 @@ def chained_steps(
     are the (stage, flow) pairs it joins.
     """
     from interfacial.campaign.spec import Step, interface_name
+    from interfacial.conventions import system_name
 
     produced = campaign.produced_interfaces()
     interface_step = {
@@ -81,6 +82,9 @@ def chained_steps(
         return pickers[name].output
 
     learnt: dict[str, tuple[int, Flow]] = {}
+    # System each potentials and transport step stores its results under: a part built on an
+    # earlier part's output has no job that says it yet (status reads it from here).
+    systems: dict[int, str] = {}
     for i, spec in enumerate(campaign.potentials):
         where = f"potentials[{i}] ({spec.structure})"
         name = interface_name(spec.structure)
@@ -96,6 +100,7 @@ def chained_steps(
             )
             raise InterfacialError(f"{where}: {exc}{hint}") from None
         steps.append(Step("potentials", system, flow, i))
+        systems[len(steps) - 1] = system
         if name in produced:
             groups.join(interface_step[name], len(steps) - 1)
         learnt[system] = (len(steps) - 1, flow)
@@ -131,11 +136,15 @@ def chained_steps(
             ) from None
         assert transport is not None
         steps.append(Step("transport", tspec.structure, transport, i))
+        # As the transport maker names it: the label, with the vacancy suffix.
+        vacancies = tspec.maker_options([])["vacancy_element"]
+        label = system_name(tspec.label or name or tspec.structure, vacancies)
+        systems[len(steps) - 1] = _flow_system(transport, label)
         if name in produced:
             groups.join(interface_step[name], len(steps) - 1)
         if learnt_by is not None:
             groups.join(learnt_by[0], len(steps) - 1)
-    return _merge(steps, groups)
+    return _merge(steps, groups, systems)
 
 
 def potential_maker(
@@ -177,9 +186,21 @@ def potential_flow(
         return maker.make(structure, system)
 
 
-def _merge(steps: list[Step], groups: _Groups) -> list[Step]:
-    """Steps joined by references as one ``chain`` step each, in the order of their first."""
+def _flow_system(flow: Flow | Job, default: str) -> str:
+    """The ``system`` a built flow's jobs are tagged with (``default`` if none is)."""
+    from interfacial.campaign.status import stage_results
+
+    return str(stage_results("transport", flow).get("system") or default)
+
+
+def _merge(steps: list[Step], groups: _Groups, systems: dict[int, str]) -> list[Step]:
+    """Steps joined by references as one ``chain`` step each, in the order of their first.
+
+    The chain flow's ``metadata[PARTS_KEY]`` lists its parts (stage, entry, system) for
+    ``interfacial status`` (:func:`interfacial.campaign.status.workflow_metadata`).
+    """
     from interfacial.campaign.spec import Step
+    from interfacial.campaign.status import PARTS_KEY, stage_results
 
     members: dict[int, list[int]] = {}
     for n in range(len(steps)):
@@ -194,5 +215,15 @@ def _merge(steps: list[Step], groups: _Groups) -> list[Step]:
             flows: list[Flow | Job] = [flow for _, flow in parts if flow is not None]
             names = " -> ".join(f"{steps[m].stage} {steps[m].name}" for m in group)
             chain = Flow(flows, output=flows[-1].output, name=f"chain: {names}")
+            chain.metadata[PARTS_KEY] = [
+                {
+                    "stage": steps[m].stage,
+                    "entry": steps[m].name,
+                    "results": stage_results(steps[m].stage, steps[m].flow)
+                    | ({"system": systems[m]} if m in systems else {}),
+                }
+                for m in group
+                if steps[m].flow is not None
+            ]
             merged.append(Step("chain", names, chain, n, parts=parts))
     return merged

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from interfacial.errors import InterfacialError
 
 if TYPE_CHECKING:
-    from jobflow import Flow
+    from jobflow import Flow, Job
 
     from interfacial.campaign.spec import Campaign
     from interfacial.settings import InterfacialSettings
@@ -37,21 +37,26 @@ STATE_COLUMNS = {
 RESULT_KEYS = ("bulk_uuid", "metal_bulk_uuid", "interface_key", "system", "electrolyte")
 
 
-def _job_metadata(flow: Flow) -> list[dict[str, Any]]:
+#: Key of a chain flow's metadata listing its parts (written by :mod:`interfacial.campaign.chain`).
+PARTS_KEY = "interfacial_parts"
+
+
+def _job_metadata(flow: Flow | Job | None) -> list[dict[str, Any]]:
     """The ``interfacial`` metadata of every job of ``flow`` (in flow order)."""
+    from jobflow import Flow
+
+    if flow is None:
+        return []
+    jobs = [job for job, _ in flow.iterflow()] if isinstance(flow, Flow) else [flow]
     return [
-        job.metadata.get("interfacial", {})
-        for job, _ in flow.iterflow()
-        if isinstance(job.metadata.get("interfacial"), dict)
+        job.metadata["interfacial"]
+        for job in jobs
+        if isinstance((job.metadata or {}).get("interfacial"), dict)
     ]
 
 
-def workflow_metadata(campaign_name: str, stage: str, flow: Flow) -> dict[str, Any]:
-    """Metadata a submitted workflow carries, so that ``interfacial status`` can find it.
-
-    ``entry`` is the entry's label (material, interface, system or electrolyte; else the flow's
-    name) and ``results`` the keys its stored documents are found by.
-    """
+def stage_results(stage: str, flow: Flow | Job | None) -> dict[str, Any]:
+    """The keys the stored results of one entry of ``stage`` are found by, from its jobs."""
     results: dict[str, Any] = {}
     for meta in _job_metadata(flow):
         if stage == "surfaces" and meta.get("role") == "facets":
@@ -64,6 +69,21 @@ def workflow_metadata(campaign_name: str, stage: str, flow: Flow) -> dict[str, A
             for key in ("system", "electrolyte"):
                 if meta.get(key) is not None:
                     results.setdefault(key, meta[key])
+    return results
+
+
+def workflow_metadata(campaign_name: str, stage: str, flow: Flow) -> dict[str, Any]:
+    """Metadata a submitted workflow carries, so that ``interfacial status`` can find it.
+
+    ``entry`` is the entry's label (material, interface, system or electrolyte; else the flow's
+    name) and ``results`` the keys its stored documents are found by. A ``chain`` (entries
+    joined by references, :mod:`interfacial.campaign.chain`) lists its parts instead, each
+    with its stage, entry and keys (``results: {"parts": [...]}``): its potentials and
+    transport parts are built at run time, so their systems come from the chain's
+    ``metadata[PARTS_KEY]``, not from its jobs.
+    """
+    parts = flow.metadata.get(PARTS_KEY) if stage == "chain" else None
+    results = {"parts": parts} if parts else stage_results(stage, flow)
     label = next(
         (
             results[key]
@@ -248,9 +268,17 @@ def stored_results(
 ) -> dict[str, int]:
     """How many documents of an entry's results the database holds (by the recorded keys).
 
-    Derived documents appear once ``interfacial build`` (or an ``interfacial-rlaunch`` worker
-    on the embedded database) has run the builders.
+    A ``chain`` adds up the results of its parts (interface models, the potential, diffusion
+    and Arrhenius documents). Derived documents appear once ``interfacial build`` (or an
+    ``interfacial-rlaunch`` worker on the embedded database) has run the builders.
     """
+    if stage == "chain":
+        total: Counter[str] = Counter()
+        for part in keys.get("parts") or []:
+            total.update(
+                stored_results(str(part.get("stage")), part.get("results") or {}, settings)
+            )
+        return dict(total)
     if stage not in _RESULTS or not keys.get(_RESULTS[stage][0]):
         return {}
     return _RESULTS[stage][1](keys, settings)

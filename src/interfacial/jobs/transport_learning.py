@@ -132,7 +132,7 @@ def transport_learning_round(
     )
     # motep explores and grades a potential of any fit engine (the .mtp layout is the same).
     explorer = engines.get("fit", "motep").build()
-    frames, steps, grades, ended = explorer.explore_neighbourhoods(
+    frames, steps, grades, ended = explorer.explore(
         mtp,
         configurations,
         start,
@@ -141,6 +141,7 @@ def transport_learning_round(
         steps=options["steps"],
         interval=options["interval"],
         seed=options.get("seed", 0) + round_index,
+        per_neighbourhood=True,
     )
     selected = select_neighbourhoods(
         grades, frames, options["threshold"], options["max_selected"], exclusion=mtp.cutoff

@@ -124,24 +124,12 @@ class MTPEngine(Protocol):
         interval: int,
         seed: int = 0,
         break_threshold: float = BREAK_THRESHOLD,
-    ) -> tuple[list[Atoms], list[int], np.ndarray, str]:
-        """NVT MD with the potential, graded as it runs (active learning's exploration)."""
-        ...
+        per_neighbourhood: bool = False,
+    ) -> tuple[list[Atoms], list[int], Any, str]:
+        """NVT MD with the potential, graded as it runs (active learning's exploration).
 
-    def explore_neighbourhoods(
-        self,
-        potential: MTPPotential,
-        training: Sequence[Atoms],
-        start: Atoms,
-        *,
-        temperature: float,
-        time_step: float,
-        steps: int,
-        interval: int,
-        seed: int = 0,
-        break_threshold: float = BREAK_THRESHOLD,
-    ) -> tuple[list[Atoms], list[int], list[np.ndarray], str]:
-        """As :meth:`explore`, graded per atom (cells of any size, e.g. transport cells)."""
+        ``per_neighbourhood``: every atom graded (cells of any size, e.g. transport cells).
+        """
         ...
 
 
@@ -221,48 +209,18 @@ class FitEngine:
         interval: int,
         seed: int = 0,
         break_threshold: float = BREAK_THRESHOLD,
-    ) -> tuple[list[Atoms], list[int], np.ndarray, str]:
+        per_neighbourhood: bool = False,
+    ) -> tuple[list[Atoms], list[int], Any, str]:
         """NVT MD with this engine's calculator, graded every ``interval`` steps.
 
-        See :func:`interfacial.mtp.active.explore` (K, fs, steps); returns the snapshots,
-        their steps, their grades and why the run ended.
+        See :func:`interfacial.mtp.active.explore` and, with ``per_neighbourhood`` (every
+        atom graded), :func:`interfacial.mtp.active.explore_neighbourhoods` (K, fs, steps);
+        returns the snapshots, their steps, their grades and why the run ended.
         """
-        from interfacial.mtp.active import explore
+        from interfacial.mtp.active import explore, explore_neighbourhoods
 
-        return explore(
-            potential,
-            self.calculator(potential),
-            training,
-            start,
-            temperature=temperature,
-            time_step=time_step,
-            steps=steps,
-            interval=interval,
-            seed=seed,
-            break_threshold=break_threshold,
-        )
-
-    def explore_neighbourhoods(
-        self,
-        potential: MTPPotential,
-        training: Sequence[Atoms],
-        start: Atoms,
-        *,
-        temperature: float,
-        time_step: float,
-        steps: int,
-        interval: int,
-        seed: int = 0,
-        break_threshold: float = BREAK_THRESHOLD,
-    ) -> tuple[list[Atoms], list[int], list[np.ndarray], str]:
-        """NVT MD with this engine's calculator, every atom graded every ``interval`` steps.
-
-        See :func:`interfacial.mtp.active.explore_neighbourhoods` (K, fs, steps); returns the
-        snapshots, their steps, the grade of each atom of each snapshot and why the run ended.
-        """
-        from interfacial.mtp.active import explore_neighbourhoods
-
-        return explore_neighbourhoods(
+        run = explore_neighbourhoods if per_neighbourhood else explore
+        return run(
             potential,
             self.calculator(potential),
             training,

@@ -108,6 +108,23 @@ def subprocess_env(paths: dict[str, Path]) -> dict[str, str]:
     return env
 
 
+def campaign_env(paths: dict[str, Path], home: Path) -> dict[str, str]:
+    """Environment of `interfacial submit/build/query` and workers of one test campaign.
+
+    Everything uses the workers' JobStore; no settings file; HOME in the test directory; one
+    thread for torch and BLAS: on 2 cores shared with other processes their default thread
+    pools oversubscribe the cores (CHGNet ran ~10x slower, benchmarks/bench_screening.py).
+    """
+    return {
+        **subprocess_env(paths),
+        "INTERFACIAL_USE_JOBFLOW_STORE": "true",
+        "INTERFACIAL_CONFIG_FILE": str(home / "none.yaml"),
+        "HOME": str(home),
+        "MPLBACKEND": "Agg",
+        **dict.fromkeys(("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "1"),
+    }
+
+
 def read_server_store(store_file: Path) -> dict[str, list[dict[str, Any]]]:
     """Read the collections of the ``fireworks`` database from the server-store file.
 

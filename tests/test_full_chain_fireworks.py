@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from fw_helpers import read_server_store, subprocess_env, write_embedded_config
+from fw_helpers import campaign_env, read_server_store, write_embedded_config
 
 pytestmark = pytest.mark.slow
 
@@ -152,14 +152,7 @@ class Chain:
 def submit_chain(tmp_path: Path, text: str = CAMPAIGN) -> Chain:
     """Reset an embedded LaunchPad, submit ``text`` with `interfacial submit`, write workers."""
     paths = write_embedded_config(tmp_path)
-    env = {
-        **subprocess_env(paths),
-        "INTERFACIAL_USE_JOBFLOW_STORE": "true",  # submit, build and query use the workers' store
-        "INTERFACIAL_CONFIG_FILE": str(tmp_path / "none.yaml"),
-        "HOME": str(tmp_path),
-        "MPLBACKEND": "Agg",
-        **dict.fromkeys(("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "1"),
-    }
+    env = campaign_env(paths, tmp_path)
     campaign = tmp_path / "campaign.yaml"
     campaign.write_text(text)
     launchpad = str(paths["launchpad"])

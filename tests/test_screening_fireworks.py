@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from fw_helpers import read_server_store, subprocess_env, write_embedded_config
+from fw_helpers import campaign_env, read_server_store, write_embedded_config
 
 pytestmark = pytest.mark.slow
 
@@ -197,17 +197,7 @@ def recomputed_w(result: dict[str, Any]) -> float:
 def test_screen_campaign_runs_on_two_fireworks_workers(tmp_path):
     started = time.perf_counter()
     paths = write_embedded_config(tmp_path)
-    env = {
-        **subprocess_env(paths),
-        "INTERFACIAL_USE_JOBFLOW_STORE": "true",  # submit, build and query use the workers' store
-        "INTERFACIAL_CONFIG_FILE": str(tmp_path / "none.yaml"),
-        "HOME": str(tmp_path),
-        "MPLBACKEND": "Agg",
-        # One thread for torch and BLAS: on 2 cores shared with other processes, their
-        # default thread pools oversubscribe the cores and CHGNet ran ~10x slower (measured
-        # with benchmarks/bench_screening.py --threads).
-        **dict.fromkeys(("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "1"),
-    }
+    env = campaign_env(paths, tmp_path)
     campaign = tmp_path / "campaign.yaml"
     campaign.write_text(CAMPAIGN)
     launchpad = str(paths["launchpad"])

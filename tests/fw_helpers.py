@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,30 @@ def subprocess_env(paths: dict[str, Path]) -> dict[str, str]:
     tests_dir = str(Path(__file__).resolve().parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (tests_dir, env.get("PYTHONPATH")) if p)
     return env
+
+
+#: FireWorks states of work still to do.
+PENDING = {"READY", "WAITING", "RESERVED", "RUNNING"}
+
+
+def run(
+    env: dict[str, str],
+    cwd: Path,
+    *command: str,
+    stdin: str | None = None,
+    timeout: float = 900,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command line to its end (a hung process fails the test after ``timeout`` s)."""
+    return subprocess.run(
+        list(command),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def campaign_env(paths: dict[str, Path], home: Path) -> dict[str, str]:

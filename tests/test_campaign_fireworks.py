@@ -10,13 +10,13 @@ run-time fan-outs of both flows, which FireWorks turns into new Fireworks.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from fw_helpers import read_server_store, subprocess_env, write_embedded_config
+from fw_helpers import run as run_command
 
 pytestmark = pytest.mark.slow
 
@@ -40,16 +40,7 @@ routing: {dft: dft-queue, md: md, fit: fit}
 
 
 def run(env: dict[str, str], cwd: Path, *command: str, stdin: str | None = None):
-    return subprocess.run(
-        list(command),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=1200,
-        check=False,
-    )
+    return run_command(env, cwd, *command, stdin=stdin, timeout=1200)
 
 
 def test_submitted_campaign_runs_with_the_real_fireworks_tools(tmp_path):

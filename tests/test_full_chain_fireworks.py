@@ -16,7 +16,6 @@ at 300 and 400 K for 2 ps with motep forces in LAMMPS (``motep-external``).
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from fw_helpers import campaign_env, read_server_store, write_embedded_config
+from fw_helpers import PENDING, campaign_env, read_server_store, run, write_embedded_config
 
 pytestmark = pytest.mark.slow
 
@@ -80,20 +79,6 @@ md_temperatures: [300, 400]
 routing: {dft: dft-q, fit: fit-q, md: md-q}
 """
 TIMEOUT = 900  # seconds per process: a hung one fails the test instead of the whole run
-PENDING = {"READY", "WAITING", "RESERVED", "RUNNING"}
-
-
-def run(env: dict[str, str], cwd: Path, *command: str, stdin: str | None = None):
-    return subprocess.run(
-        list(command),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=TIMEOUT,
-        check=False,
-    )
 
 
 def expected_category(fw: dict) -> str | None:

@@ -33,16 +33,14 @@ from pathlib import Path
 
 import pytest
 
-from fw_helpers import read_server_store
+from fw_helpers import PENDING, read_server_store, run
 from test_full_chain_fireworks import (
     BIN,
-    PENDING,
     TIMEOUT,
     Chain,
     assert_campaign_completed,
     campaign_status,
     rlaunch,
-    run,
     run_to_the_end,
     submit_chain,
 )

@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from fw_helpers import campaign_env, read_server_store, write_embedded_config
+from fw_helpers import PENDING, campaign_env, read_server_store, run, write_embedded_config
 
 pytestmark = pytest.mark.slow
 
@@ -62,21 +62,6 @@ WORKERS = ("worker A", "worker B")
 SHIFT = 12
 TIMEOUT = 900  # seconds: a hung process fails the test instead of the whole run
 BUSY = "is in use by another process"
-#: FireWorks states of work still to do.
-PENDING = {"READY", "WAITING", "RESERVED", "RUNNING"}
-
-
-def run(env: dict[str, str], cwd: Path, *command: str, stdin: str | None = None):
-    return subprocess.run(
-        list(command),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=TIMEOUT,
-        check=False,
-    )
 
 
 def pending(store_file: Path) -> int:

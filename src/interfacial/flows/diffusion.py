@@ -26,7 +26,8 @@ from jobflow import Flow, Maker
 from interfacial import engines
 from interfacial.conventions import system_name
 from interfacial.errors import InterfacialError
-from interfacial.jobs.diffusion import arrhenius_summary, transport_md, transport_on
+from interfacial.jobs.deferred import deferred_flow
+from interfacial.jobs.diffusion import arrhenius_summary, transport_md
 from interfacial.mtp.defaults import DEFAULT_MARGIN, DEFAULT_VACUUM, SELECT_THRESHOLD
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS
 from interfacial.schemas.roles import Role, tag
@@ -265,11 +266,9 @@ class DiffusionMDMaker(Maker):
         if isinstance(structure, OutputReference):
             if not label:
                 raise InterfacialError("a structure made by an earlier job needs a system label")
-            deferred = transport_on(structure, potential, self, label, training)
-            deferred.config.pass_manager_config = False  # its flow may learn: routed by kind
             system = system_name(label, self.vacancy_element)
-            deferred.name = f"{self.name} {system} on its structure"
-            return Flow([deferred], output=deferred.output, name=f"{self.name} {system}")
+            name = f"{self.name} {system}"
+            return deferred_flow(self, structure, name, potential, label, training=training)
         if isinstance(potential, dict) and "text" in potential:
             potential = MTPPotential.from_dict(potential)
         if isinstance(potential, MTPPotential):

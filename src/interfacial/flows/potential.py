@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Maker
 
 from interfacial.errors import InterfacialError
-from interfacial.jobs.potential import active_learning_round, learn_potential_on, training_sets
+from interfacial.jobs.deferred import deferred_flow
+from interfacial.jobs.potential import active_learning_round, training_sets
 from interfacial.mtp.defaults import SELECT_THRESHOLD
 from interfacial.schemas.roles import Role, tag
 
@@ -93,11 +94,7 @@ class LearnPotentialMaker(Maker):
         if isinstance(structure, OutputReference):
             if not label:
                 raise InterfacialError("a structure made by an earlier job needs a system label")
-            deferred = learn_potential_on(structure, self, label)
-            deferred.name = f"{self.name} {label} on its structure"
-            # It routes what it creates by kind (reference MD, fits): see interfacial.routing.
-            deferred.config.pass_manager_config = False
-            return Flow([deferred], output=deferred.output, name=f"{self.name} {label}")
+            return deferred_flow(self, structure, f"{self.name} {label}", label)
         system = label or structure.composition.reduced_formula
         reference = self.reference_md_maker.make(structure, system)
         # Subsample once, before the first fit; later fits keep every configuration.

@@ -13,12 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobflow import Flow, Maker, Response, job
+from jobflow import job
 
 from interfacial import engines
 from interfacial.conventions import plan_fingerprint, structure_key
 from interfacial.errors import InterfacialError
-from interfacial.routing import route_created
 from interfacial.schemas.diffusion import (
     ArrheniusDocument,
     DiffusionDocument,
@@ -333,27 +332,3 @@ def arrhenius_summary(documents: list[DiffusionDocument | dict[str, Any]]) -> li
     ]
     fits: list[ArrheniusDocument] = arrhenius_documents(docs)
     return [f.model_dump() for f in fits]
-
-
-@job
-def transport_on(
-    structure: Any, potential: Any, maker: Maker, label: str, training: Any = None
-) -> Response:
-    """Build and run ``maker``'s transport flow on a structure made earlier in the workflow.
-
-    The supercell and the vacancies are cut from the cell itself, so the flow can only be
-    made once the structure exists (e.g. the lowest relaxed model of an interface flow
-    submitted together with this one). Its jobs are routed by kind (transport MD to the md
-    queue; the labels and refits of learning on the transport cell to theirs).
-    """
-    import warnings
-
-    from pymatgen.core import Structure
-
-    cell = structure if isinstance(structure, Structure) else Structure.from_dict(structure)
-    with warnings.catch_warnings():
-        # Cells with charge-compensated vacancies carry a charge on purpose.
-        warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
-        flow = maker.make(cell, potential, label, training=training)
-    route_created(flow.jobs if isinstance(flow, Flow) else flow)
-    return Response(replace=flow)

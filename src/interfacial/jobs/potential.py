@@ -196,24 +196,6 @@ def active_learning_round(
     return Response(replace=Flow(jobs, output=following.output))
 
 
-@job
-def learn_potential_on(structure: Any, maker: Maker, label: str) -> Response:
-    """Build and run ``maker``'s potential flow on a structure made earlier in the workflow.
-
-    The reference MD cuts its supercell and seeds its vacancies from the cell itself, so the
-    flow can only be made once the structure exists (e.g. the lowest relaxed model of an
-    interface flow submitted together with this one). Its jobs are routed by kind.
-    """
-    import warnings
-
-    with warnings.catch_warnings():
-        # Cells with charge-compensated vacancies carry a charge on purpose.
-        warnings.filterwarnings("ignore", message="Structure charge .* is set to be not equal")
-        flow = maker.make(_structure(structure), label)
-    route_created(flow.jobs if isinstance(flow, Flow) else flow)
-    return Response(replace=flow)
-
-
 @job(data=True)
 def merge_labels(training_cfg: str, labels: list[Any], species_order: list[str]) -> str:
     """The training set with the labelled configurations appended (.cfg text)."""

@@ -978,6 +978,9 @@ OTHER_CASES = [
     case("report-out-existing-file", "report --out {in}/existing.txt", "existing.txt"),
     case("report-out-under-file", "report --out {in}/existing.txt/figures", "existing.txt"),
     case("demo-out-existing-file", "demo --out {in}/existing.txt", "existing.txt"),
+    case("demo-workers-zero", "demo --workers 0", "--workers"),
+    case("demo-workers-letters", "demo --workers two", "--workers"),
+    case("run-workers-negative", "run workflows/demo.yaml --workers=-1", "--workers"),
     case("structures-unknown-name", "structures Lithium", "Lithium"),
     case("surfaces-unknown-calculator", "surfaces Li --calculator Nope", "Nope"),
     case(

@@ -191,14 +191,16 @@ def test_the_demo_plan_is_the_main_job():
     assert demo.learnt_systems() == ["Li2S-vac"]
     options = potential.learn_options()
     assert options["reference"]["vacancy_count"] == 1
-    assert options["reference"]["production_steps"] * options["reference"]["time_step"] == 3000
-    assert options["fit"] == {"level": 10, "max_training": 200, "engine_options": {"max_iter": 150}}
+    assert options["reference"]["production_steps"] * options["reference"]["time_step"] == 2000
+    assert options["fit"] == {"level": 10, "max_training": 200, "engine_options": {"max_iter": 75}}
     (transport,) = demo.transport
+    # The guard against a potential that holds small cells but not the transport cell.
+    assert (transport.learn_rounds, transport.learn_ps) == (1, 1.0)
     assert transport.potential == "store:Li2S-vac"
     assert demo.md_temperatures == [600, 700, 800]
     steps = transport.maker_options(demo.md_temperatures)
     assert (steps["production_steps"], steps["dump_interval"], steps["supercell_atoms"]) == (
-        10_000,
+        8_000,
         20,
         96,
     )

@@ -204,15 +204,16 @@ def test_submitted_transport_runs_on_an_md_worker(files, tmp_path):
 
 @pytest.mark.slow
 def test_the_demo_plan_cut_to_seconds_learns_a_potential_then_runs_transport_on_it(tmp_path):
-    """The demo's potentials and transport stages, with the sizes cut: the transport entry's
-    store:Li2S-vac is the potential that the same campaign learns, built once it exists.
+    """The demo's stages with the sizes cut: the transport entry's store:Li2S-vac is the
+    potential that the same campaign learns, built once it exists; with two workers the
+    potential and its transport run in a second process beside the Li surfaces.
     """
     from interfacial.campaign import demo_file, run
     from interfacial.cli.render import campaign_tables
     from interfacial.settings import InterfacialSettings
 
     demo = load_campaign(demo_file())
-    demo.surfaces, demo.interfaces = [], []  # run by the surface and interface tests
+    demo.surfaces, demo.interfaces = demo.surfaces[:1], []  # Li; interfaces: their own tests
     (potential,) = demo.potentials
     potential.reference = potential.reference.model_copy(
         update={
@@ -247,9 +248,14 @@ def test_the_demo_plan_cut_to_seconds_learns_a_potential_then_runs_transport_on_
     demo.md_temperatures = [300.0, 400.0]
     lines: list[str] = []
     settings = InterfacialSettings(data_dir=tmp_path / "db")
-    result = run(demo, settings, show_progress=False, say=lines.append)
+    result = run(demo, settings, show_progress=False, say=lines.append, workers=2)
 
-    assert lines == ["[1/2] potentials: Li2S-vac", "[2/2] transport: Li2S"]
+    assert lines[0].startswith("2 independent parts side by side")
+    assert "[1/3] surfaces: Li" in lines
+    # the second part's lines come from its own process, prefixed with its name
+    assert "(potentials Li2S-vac +1) [2/3] potentials: Li2S-vac" in lines
+    assert "(potentials Li2S-vac +1) [3/3] transport: Li2S" in lines
+    assert {d["formula"] for d in result.surfaces} == {"Li"}
     (learned,) = result.potentials
     assert learned["final_fit"]["system"] == "Li2S-vac"
     assert sorted(d["temperature"] for d in result.diffusion) == [300.0, 400.0]

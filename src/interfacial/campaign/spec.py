@@ -302,7 +302,16 @@ class Campaign(Strict):
                     "mpi_cmd": settings.mpi_cmd,
                 }
                 check_lammps_available(settings.lammps_cmd)
-        options.update(spec.learn_makers(settings))  # learning rounds' label and fit makers
+        # Learning rounds' label and fit makers; a potential this campaign learns is refitted
+        # with its own entry's fit options (engine, iterations), not the calculator's defaults.
+        options.update(spec.learn_makers(settings))
+        if spec.learn_rounds and spec.potential.startswith("store:"):
+            system = spec.potential.removeprefix("store:")
+            learnt = dict(zip(self.learnt_systems(), self.potentials, strict=True))
+            if system in learnt:
+                from interfacial.campaign.chain import potential_maker
+
+                options["fit_maker"] = potential_maker(learnt[system], settings).fit_maker
         maker = presets.get(spec.md_engine, DiffusionMDMaker)(md_engine=spec.md_engine, **options)
         if check_only:
             return None

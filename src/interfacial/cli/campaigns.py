@@ -7,17 +7,27 @@ from pathlib import Path
 import typer
 
 from interfacial.cli.app import app, say
+from interfacial.cli.options import number
 from interfacial.cli.render import campaign_status_table, campaign_tables, print_json
+
+#: Local runs: independent parts of a campaign side by side (interfacial.campaign.lanes).
+WORKERS_HELP = (
+    "Processes for independent parts of the campaign (e.g. a potential and its transport "
+    "beside the surfaces and interfaces); default: one per part, at most one per core. "
+    "1 runs every entry in file order."
+)
+WORKERS = number(minimum=1, maximum=1024, integer=True)
 
 
 @app.command("run")
 def run_campaign(
     campaign_file: Path = typer.Argument(..., help="Campaign YAML (see workflows/)."),
+    workers: int | None = typer.Option(None, "--workers", help=WORKERS_HELP, callback=WORKERS),
 ) -> None:
     """Run every stage of a campaign here, in order; store, build and summarise."""
     from interfacial.campaign import run_file
 
-    result = run_file(campaign_file, say=say)
+    result = run_file(campaign_file, say=say, workers=workers)
     name = result.campaign.name
     campaign_tables(
         result,
@@ -85,6 +95,7 @@ def demo(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print the plan (the shipped demo campaign) and run nothing."
     ),
+    workers: int | None = typer.Option(None, "--workers", help=WORKERS_HELP, callback=WORKERS),
 ) -> None:
     """Run the main job on the embedded default: surfaces, Li interfaces, an MTP, transport.
 
@@ -103,7 +114,7 @@ def demo(
 
     check_output_directory(out, "--out")  # before the first progress line
     say(f"interfacial demo; database in {get_settings().data_dir.resolve()}")
-    result = run_demo(out, say=say)
+    result = run_demo(out, say=say, workers=workers)
     campaign_tables(
         result,
         {

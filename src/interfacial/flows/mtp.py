@@ -75,8 +75,13 @@ class MTPFitMaker(Maker):
         species_order: Any,
         system: str,
         validation_cfg: dict[str, Any] | None = None,
+        initial: Any = None,
     ) -> Job:
-        """A fit job; .cfg texts and the species order may be outputs of earlier jobs."""
+        """A fit job; .cfg texts and the species order may be outputs of earlier jobs.
+
+        ``initial``: a potential (``MTPPotential.as_dict()`` or an earlier fit's output) to
+        start from, as a refit after active learning does; None starts afresh.
+        """
         job_ = fit_mtp(
             training_cfg,
             validation_cfg or {},
@@ -89,6 +94,7 @@ class MTPFitMaker(Maker):
             list(self.weights),
             self.seed,
             self.max_training,
+            initial,
         )
         job_.name = f"{self.name} {system} level {self.level}"
         return tag(job_, Role.MTP_FIT, system=system, engine=self.engine, level=self.level)

@@ -71,10 +71,18 @@ def fit_mtp(
     weights: list[float],
     seed: int,
     max_training: int | None,
+    initial: dict[str, Any] | None = None,
 ) -> MTPFitDocument:
-    """Fit a potential and measure it; fails (nothing stored) on bad data or a diverged fit."""
+    """Fit a potential and measure it; fails (nothing stored) on bad data or a diverged fit.
+
+    ``initial`` (``MTPPotential.as_dict()``) starts the fit from that potential's coefficients
+    (a refit after active learning) when its radial basis covers the training set, else the
+    fit starts afresh; the document's ``initial_potential_sha256`` says which.
+    """
     from interfacial.mtp.cfg import check_training_set
+    from interfacial.mtp.engine import basis_covers
     from interfacial.mtp.metrics import predict
+    from interfacial.mtp.potential import MTPPotential
     from interfacial.mtp.progress import fit_display
 
     available = configurations_from_cfg(training_cfg, species_order, "the training set")
@@ -83,9 +91,14 @@ def fit_mtp(
     check_training_set(training, species_order, "the subsampled training set")
     engine = engines.get("fit", engine_name).build(engine_options)
     w = (float(weights[0]), float(weights[1]), float(weights[2]))
+    start = MTPPotential.from_dict(initial) if initial is not None else None
+    if start is not None and not basis_covers(start, training):
+        start = None  # a new pair below its radial basis: the basis must be rebuilt
     # The flow's progress display, when it has one, shows the fit's iterations.
     with fit_display(f"{system} level {level} fit") as progress:
-        extra = {"progress": progress} if progress is not None else {}
+        extra: dict[str, Any] = {"progress": progress} if progress is not None else {}
+        if start is not None:
+            extra["initial"] = start
         potential = engine.fit(training, species_order, level, cutoff, w, seed, Path.cwd(), **extra)
     calculator = engine.calculator(potential)
     train_errors, train_parity = _errors(training, predict(calculator, training))
@@ -114,4 +127,5 @@ def fit_mtp(
         potential=potential.as_dict(),
         parity=parity,
         training_cfg=training_cfg,
+        initial_potential_sha256=start.sha256 if start is not None else None,
     )

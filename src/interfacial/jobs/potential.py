@@ -176,7 +176,10 @@ def active_learning_round(
         labels.append(tag(label, Role.AL_LABEL, round=round_index))
     merged = merge_labels(training_cfg, [lab.output for lab in labels], order)
     merged.name = f"add labels round {round_index}"
-    refit = fit_maker.make(merged.output, order, fit["system"], sets["validation_cfg"])
+    # The refit starts from this round's potential, as MLIP's active learning does.
+    refit = fit_maker.make(
+        merged.output, order, fit["system"], sets["validation_cfg"], initial=fit["potential"]
+    )
     refit.name = f"{refit.name} round {round_index + 1}"
     following = active_learning_round(
         refit.output,

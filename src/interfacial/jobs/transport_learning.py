@@ -49,6 +49,8 @@ REFIT_SUFFIX = "-al"
 def refit_maker(fit_maker: Maker, potential: Any) -> Maker:
     """``fit_maker`` with the potential's level, cutoff and weights: a refit, not a new model.
 
+    The refit starts from the potential's coefficients (``make(..., initial=)``).
+
     The fit engine and its options stay the maker's (the worker's ``mlp`` on clusters, motep
     embedded); the training set is never subsampled again (labels must not be dropped).
     """
@@ -194,7 +196,9 @@ def transport_learning_round(
         labels.append(tag(label, Role.AL_LABEL, round=round_index))
     merged = merge_labels(training["cfg"], [lab.output for lab in labels], order)
     merged.name = f"add labels {system} transport round {round_index}"
-    refit = refit_maker(fit_maker, mtp).make(merged.output, order, f"{system}{REFIT_SUFFIX}", {})
+    refit = refit_maker(fit_maker, mtp).make(
+        merged.output, order, f"{system}{REFIT_SUFFIX}", {}, initial=mtp.as_dict()
+    )
     refit.name = f"{refit.name} round {round_index + 1}"
     following = transport_learning_round(
         structure,

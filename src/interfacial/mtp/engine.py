@@ -89,11 +89,15 @@ class MTPEngine(Protocol):
         workdir: str | Path = ".",
         *,
         progress: FitReporter | None = None,
+        initial: MTPPotential | None = None,
     ) -> MTPPotential:
         """Fit a potential to labelled configurations (energy eV, forces eV/A, stress).
 
         ``progress``, when given, is called after every optimiser iteration
-        (:class:`interfacial.mtp.progress.FitStatus`).
+        (:class:`interfacial.mtp.progress.FitStatus`). ``initial``, a potential of the same
+        species order, level and cutoff whose radial basis covers every training pair
+        (:func:`basis_covers`), is the starting point instead of random coefficients (a refit
+        after active learning added configurations, as ``mlp train current.mtp``).
         """
         ...
 
@@ -243,6 +247,7 @@ class _FitInputs:
     initial: Path
     order: list[str]
     min_dist: float
+    warm: bool = False
 
 
 def shortest_distance(configurations: Sequence[Atoms], cutoff: float) -> float:
@@ -273,8 +278,12 @@ def _prepare(
     cutoff: float,
     weights: tuple[float, float, float],
     workdir: str | Path,
+    initial: MTPPotential | None = None,
 ) -> _FitInputs:
-    """Check the inputs of a fit and write ``train.cfg`` and ``init.mtp`` in ``workdir``."""
+    """Check the inputs of a fit and write ``train.cfg`` and ``init.mtp`` in ``workdir``.
+
+    ``init.mtp`` is ``initial`` (a warm start) when given, else an untrained template.
+    """
     order = check_species_order(species_order)
     check_training_set(training, order)
     if level not in SUPPORTED_LEVELS:
@@ -292,18 +301,56 @@ def _prepare(
         raise InterfacialError("energy and force weights are both 0: nothing would be fitted")
     # The radial basis starts at the shortest distance seen, rounded down to 0.1 A, so that no
     # training pair falls below it.
-    min_dist = math.floor(shortest_distance(training, cutoff) * 10.0) / 10.0
+    min_dist = basis_min_dist(training, cutoff)
     if min_dist <= 0.0:
         raise InterfacialError("two atoms of the training set are closer than 0.1 A")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     training_path = write_cfg(training, workdir / TRAINING_FILE, order)
-    initial = workdir / INITIAL_FILE
-    initial.write_text(
-        untrained_mtp_text(level, len(order), min_dist, cutoff, RADIAL_BASIS_SIZE),
+    if initial is not None:
+        _check_starting_point(initial, order, level, cutoff, min_dist)
+    initial_path = workdir / INITIAL_FILE
+    initial_path.write_text(
+        initial.text
+        if initial is not None
+        else untrained_mtp_text(level, len(order), min_dist, cutoff, RADIAL_BASIS_SIZE),
         encoding="utf-8",
     )
-    return _FitInputs(workdir, training_path, initial, order, min_dist)
+    return _FitInputs(workdir, training_path, initial_path, order, min_dist, initial is not None)
+
+
+def basis_min_dist(training: Sequence[Atoms], cutoff: float) -> float:
+    """Where a fit's radial basis starts (A): the shortest pair, rounded down to 0.1 A."""
+    return math.floor(shortest_distance(training, cutoff) * 10.0) / 10.0
+
+
+def basis_covers(potential: MTPPotential, training: Sequence[Atoms]) -> bool:
+    """Whether ``potential``'s radial basis (from its min_dist) reaches every training pair.
+
+    A refit can start from it only then; otherwise it starts afresh with a new basis.
+    """
+    return potential.header.min_dist <= basis_min_dist(training, potential.cutoff)
+
+
+def _check_starting_point(
+    initial: MTPPotential, order: list[str], level: int, cutoff: float, min_dist: float
+) -> None:
+    """Refuse a starting potential that is another model or does not cover the training set."""
+    if list(initial.species_order) != order or initial.level != level:
+        raise InterfacialError(
+            f"the starting potential ({list(initial.species_order)}, level {initial.level}) is "
+            f"not the model being fitted ({order}, level {level}): refit with its own "
+            "species order and level"
+        )
+    if not math.isclose(initial.cutoff, cutoff, rel_tol=1e-9):
+        raise InterfacialError(
+            f"the starting potential's cutoff {initial.cutoff} A is not the fit's {cutoff} A"
+        )
+    if initial.header.min_dist > min_dist:
+        raise InterfacialError(
+            f"a training pair at {min_dist:.2f} A lies below the starting potential's min_dist "
+            f"{initial.header.min_dist:.2f} A: fit afresh (no starting potential)"
+        )
 
 
 def motep_calculator(potential: MTPPotential, backend: str = "cext") -> Calculator:
@@ -352,7 +399,8 @@ class MotepEngine(FitEngine):
 
     The optimisation, with the seed drawing the starting coefficients:
 
-    1. the best pair potential (motep's linear ``Level2MTP`` solve on energies and forces; the
+    1. the best pair potential (motep's linear ``Level2MTP`` solve on energies and forces; skipped
+       when the fit starts from a potential, whose coefficients it would replace; the
        stress rows are left out because motep 0.2.0 orders their columns wrongly when there is
        more than one species);
     2. L-BFGS-B on all coefficients for at most ``max_iter`` iterations;
@@ -375,9 +423,11 @@ class MotepEngine(FitEngine):
         """The installed motep version."""
         return importlib.metadata.version("motep")
 
-    def _steps(self) -> list[dict[str, Any]]:
+    def _steps(self, warm: bool = False) -> list[dict[str, Any]]:
+        # A warm start keeps its coefficients: no pair-potential solve from scratch first.
+        start = [] if warm else [{"method": "Level2MTP", "minimized": ["energy", "forces"]}]
         return [
-            {"method": "Level2MTP", "minimized": ["energy", "forces"]},
+            *start,
             {
                 "method": "minimize",
                 "kwargs": {
@@ -401,6 +451,7 @@ class MotepEngine(FitEngine):
         workdir: str | Path = ".",
         *,
         progress: FitReporter | None = None,
+        initial: MTPPotential | None = None,
     ) -> MTPPotential:
         """Fit a level-``level`` potential with motep.
 
@@ -425,6 +476,10 @@ class MotepEngine(FitEngine):
         progress
             Called after every iteration of each stage with its loss and the training-set
             RMSE (:class:`interfacial.mtp.progress.FitStatus`); None reports nothing.
+        initial
+            A potential of the same species order, level and cutoff whose radial basis
+            covers the training set (:func:`basis_covers`): the fit starts from its
+            coefficients (no pair-potential stage); None: from random ones.
 
         Returns
         -------
@@ -443,7 +498,7 @@ class MotepEngine(FitEngine):
         from motep.loss import LossFunction, LossSetting
         from motep.optimizers import make_optimizer
 
-        inputs = _prepare(training, species_order, level, cutoff, weights, workdir)
+        inputs = _prepare(training, species_order, level, cutoff, weights, workdir, initial)
         # Train on exactly what the file holds, as mlp would.
         images = read_cfg(inputs.training, inputs.order)
         data = read_mtp(inputs.initial)
@@ -456,7 +511,7 @@ class MotepEngine(FitEngine):
         rng = np.random.default_rng(seed)
         # A diverging fit is reported below, not warned about.
         with np.errstate(all="ignore"), motep_log(progress, loss.images) as log:
-            for step in self._steps():
+            for step in self._steps(inputs.warm):
                 if log is not None:
                     log.stage = _STAGES[step["method"]]
                     log.max_iter = self.max_iter if step["method"] == "minimize" else 1
@@ -598,10 +653,12 @@ class MLPBinaryEngine(FitEngine):
         workdir: str | Path = ".",
         *,
         progress: FitReporter | None = None,
+        initial: MTPPotential | None = None,
     ) -> MTPPotential:
         """Fit with ``mlp train`` (same parameters as :meth:`MotepEngine.fit`; seed unused).
 
-        ``progress`` gets every ``BFGS iter N: f=LOSS`` line ``mlp`` prints, as it prints it.
+        ``progress`` gets every ``BFGS iter N: f=LOSS`` line ``mlp`` prints, as it prints it;
+        ``initial`` is the file ``mlp train`` starts from (else an untrained template).
 
         Raises
         ------
@@ -617,7 +674,7 @@ class MLPBinaryEngine(FitEngine):
                 "mpi_cmd",
             )
         version = self.version()  # also checks that the executable exists, before any work
-        inputs = _prepare(training, species_order, level, cutoff, weights, workdir)
+        inputs = _prepare(training, species_order, level, cutoff, weights, workdir, initial)
         fitted = inputs.workdir / FITTED_FILE
         fitted.unlink(missing_ok=True)  # a stale file must not pass for this run's output
         argv = [

@@ -55,6 +55,13 @@ class MTPFitDocument(BaseModel):
     meets_targets: bool = Field(description="Every set meets the study's targets")
     potential: dict[str, Any] = Field(description="MTPPotential.as_dict() (data store)")
     parity: dict[str, ParitySet] = Field(default_factory=dict, description="(data store)")
+    initial_potential_sha256: str | None = Field(
+        None,
+        description=(
+            "The potential this fit started from (a refit after active learning); None: "
+            "random starting coefficients"
+        ),
+    )
     training_cfg: str | None = Field(
         None,
         description=(

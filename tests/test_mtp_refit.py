@@ -12,7 +12,7 @@ import pytest
 from interfacial.errors import InterfacialError
 from interfacial.mtp.engine import MotepEngine, basis_covers
 from interfacial.mtp.metrics import errors_on
-from mtp_data import SPECIES_ORDER, configurations
+from mtp_data import SPECIES_ORDER, configurations, labelled, morse
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +95,9 @@ def test_a_pair_closer_than_the_basis_starts_afresh(start, tmp_path):
     close = [a.copy() for a in start["new"][:2]]
     for atoms in close:
         atoms.positions[1] = atoms.positions[0] + [potential.header.min_dist - 0.3, 0, 0]
-    labelled = configurations(16, seed=1)
-    from mtp_data import labelled as label, morse
-
-    close = [label(a, morse()) for a in close]
-    assert basis_covers(potential, labelled) and not basis_covers(potential, labelled + close)
+    close = [labelled(a, morse()) for a in close]
+    first = configurations(16, seed=1)
+    assert basis_covers(potential, first) and not basis_covers(potential, first + close)
 
     def run(training, name):
         cfg = write_cfg(training, tmp_path / f"{name}.cfg", SPECIES_ORDER).read_text()
@@ -108,5 +106,5 @@ def test_a_pair_closer_than_the_basis_starts_afresh(start, tmp_path):
             [1.0, 0.01, 0.0], 0, None, potential.as_dict(),
         )  # fmt: skip
 
-    assert run(labelled, "covered").initial_potential_sha256 == potential.sha256
-    assert run(labelled + close, "closer").initial_potential_sha256 is None
+    assert run(first, "covered").initial_potential_sha256 == potential.sha256
+    assert run(first + close, "closer").initial_potential_sha256 is None

@@ -118,6 +118,17 @@ def route(
     return flow
 
 
+def routes_its_children(job: Job) -> Job:
+    """Mark ``job`` as one that creates jobs of other kinds and routes them itself.
+
+    jobflow hands a job's manager_config (its queue) to every job it creates unless
+    ``pass_manager_config`` is False; such a job calls :func:`route_created` on what it
+    creates instead. Returns ``job``.
+    """
+    job.config.pass_manager_config = False
+    return job
+
+
 def route_created(new: Job | Flow | Sequence[Job | Flow]) -> None:
     """Inside a running job: route the jobs it creates by role, with the routes it carries.
 

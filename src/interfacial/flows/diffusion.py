@@ -29,6 +29,7 @@ from interfacial.errors import InterfacialError
 from interfacial.jobs.deferred import deferred_flow
 from interfacial.jobs.diffusion import arrhenius_summary, transport_md
 from interfacial.mtp.defaults import DEFAULT_MARGIN, DEFAULT_VACUUM, SELECT_THRESHOLD
+from interfacial.routing import routes_its_children
 from interfacial.schemas.diffusion import DEFAULT_COMPONENTS
 from interfacial.schemas.roles import Role, tag
 from interfacial.structures.defects import check_cell_options, maker_cell
@@ -376,8 +377,8 @@ class DiffusionMDMaker(Maker):
         )
         learn.name = f"transport learning {system} round 0"
         # Submitted, it sends its labels to the reference calculator's queue and its refits to
-        # the fit queue itself (interfacial.routing.route_created), not all to its own.
-        learn.config.pass_manager_config = False
+        # the fit queue itself, not all to its own.
+        routes_its_children(learn)
         return tag(learn, Role.TRANSPORT_LEARNING, system=system, round=0)
 
 

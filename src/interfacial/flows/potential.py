@@ -18,6 +18,7 @@ from interfacial.errors import InterfacialError
 from interfacial.jobs.deferred import deferred_flow
 from interfacial.jobs.potential import active_learning_round, training_sets
 from interfacial.mtp.defaults import SELECT_THRESHOLD
+from interfacial.routing import routes_its_children
 from interfacial.schemas.roles import Role, tag
 
 if TYPE_CHECKING:
@@ -138,8 +139,8 @@ class LearnPotentialMaker(Maker):
         learning.name = f"active learning {system} round 0"
         tag(learning, Role.ACTIVE_LEARNING, system=system, round=0)
         # A round creates labels (reference calculator), a refit and the next round: it routes
-        # them by kind itself instead of passing its own route on (interfacial.routing).
-        learning.config.pass_manager_config = False
+        # them by kind itself instead of passing its own route on.
+        routes_its_children(learning)
         return Flow(
             [reference, sets, fit, learning], output=learning.output, name=f"{self.name} {system}"
         )

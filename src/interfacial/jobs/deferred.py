@@ -13,7 +13,7 @@ from typing import Any
 
 from jobflow import Flow, Maker, Response, job
 
-from interfacial.routing import route_created
+from interfacial.routing import route_created, routes_its_children
 
 
 def deferred_flow(maker: Maker, structure: Any, name: str, *args: Any, **kwargs: Any) -> Flow:
@@ -24,8 +24,7 @@ def deferred_flow(maker: Maker, structure: Any, name: str, *args: Any, **kwargs:
     """
     deferred = make_on_structure(structure, maker, *args, **kwargs)
     deferred.name = f"{name} on its structure"
-    # It routes what it creates by kind (reference MD, fits, MD): see interfacial.routing.
-    deferred.config.pass_manager_config = False
+    routes_its_children(deferred)  # reference MD, fits, MD: each to its kind's queue
     return Flow([deferred], output=deferred.output, name=name)
 
 

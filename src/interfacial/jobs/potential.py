@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from interfacial import engines
 from interfacial.errors import InterfacialError
-from interfacial.routing import route_created
+from interfacial.routing import route_created, routes_its_children
 from interfacial.schemas.roles import Role, tag
 from interfacial.schemas.surface import utcnow
 
@@ -193,7 +193,7 @@ def active_learning_round(
     )
     following.name = f"active learning round {round_index + 1}"
     tag(following, Role.ACTIVE_LEARNING, round=round_index + 1)
-    following.config.pass_manager_config = False  # it routes its own children, as this one
+    routes_its_children(following)
     jobs: list[Job | Flow] = [*labels, merged, refit, following]
     route_created(jobs)  # labels to the reference calculator's queue, the refit to the fit's
     return Response(replace=Flow(jobs, output=following.output))

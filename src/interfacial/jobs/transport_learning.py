@@ -31,7 +31,7 @@ from jobflow import Flow, Job, Maker, Response, job
 
 from interfacial import engines
 from interfacial.errors import InterfacialError
-from interfacial.routing import route_created
+from interfacial.routing import route_created, routes_its_children
 from interfacial.schemas.diffusion import (
     LabelledNeighbourhood,
     TransportLearning,
@@ -217,7 +217,7 @@ def transport_learning_round(
     )
     following.name = f"transport learning {system} round {round_index + 1}"
     tag(following, Role.TRANSPORT_LEARNING, system=system, round=round_index + 1)
-    following.config.pass_manager_config = False  # it routes its own children, as this one
+    routes_its_children(following)
     jobs: list[Job | Flow] = [*labels, merged, refit, following]
     route_created(jobs)  # labels to the reference calculator's queue, the refit to the fit's
     return Response(replace=Flow(jobs, output=following.output))

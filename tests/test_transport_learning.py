@@ -219,6 +219,10 @@ def test_learning_on_the_transport_cell_refits_before_production(tmp_path) -> No
     for refit in refits:  # the potential's own settings; stored apart from the original fit
         assert (refit["system"], refit["level"], refit["cutoff"]) == ("Li2S-toy-al", 4, 4.0)
     assert refits[-1]["n_training"] == 10 + labelled
+    # Each refit started from the potential its round explored with (None: a labelled pair
+    # closer than that potential's radial basis made it start afresh).
+    for refit, explored in zip(refits, rounds[:-1], strict=True):
+        assert refit["initial_potential_sha256"] in (explored["potential_sha256"], None)
     # Each round explored with the previous round's refit; production ran with the last one,
     # at every temperature.
     assert [r["potential_sha256"] for r in rounds[1:]] == [f["potential_sha256"] for f in refits]

@@ -303,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
 
         traceback.print_exc()
         outcome, code = {"error": f"{type(exc).__name__}: {exc}"}, 1
+    if code:
+        # Said now, relayed with the lane's name; raised by the first process at the end.
+        print(f"error: {outcome['error']}", file=sys.stderr, flush=True)
     with Path(result_file).open("wb") as handle:
         pickle.dump(outcome, handle)
     return code

@@ -22,6 +22,8 @@ from interfacial.schemas.mtp import FitErrors, MTPFitDocument, ParitySet
 if TYPE_CHECKING:
     from ase import Atoms
 
+    from interfacial.mtp.potential import MTPPotential
+
 
 def configurations_from_cfg(
     text: str, species_order: Sequence[str], source: str = "the .cfg text"
@@ -71,7 +73,7 @@ def fit_mtp(
     weights: list[float],
     seed: int,
     max_training: int | None,
-    initial: dict[str, Any] | None = None,
+    initial: dict[str, Any] | MTPPotential | None = None,
 ) -> MTPFitDocument:
     """Fit a potential and measure it; fails (nothing stored) on bad data or a diverged fit.
 
@@ -91,7 +93,8 @@ def fit_mtp(
     check_training_set(training, species_order, "the subsampled training set")
     engine = engines.get("fit", engine_name).build(engine_options)
     w = (float(weights[0]), float(weights[1]), float(weights[2]))
-    start = MTPPotential.from_dict(initial) if initial is not None else None
+    # jobflow hands a potential's dict back as the object (it carries @class).
+    start = MTPPotential.from_dict(initial) if isinstance(initial, dict) else initial
     if start is not None and not basis_covers(start, training):
         start = None  # a new pair below its radial basis: the basis must be rebuilt
     # The flow's progress display, when it has one, shows the fit's iterations.

@@ -148,6 +148,14 @@ class CalculatorEngine(Protocol):
     def name(self) -> str:
         """Registered name: the calculator label of every document."""
 
+    @property
+    def labels_whole_cells(self) -> bool:
+        """Whether its single points afford a whole transport cell (hundreds of atoms).
+
+        Active learning on the transport cell then labels selected frames whole; otherwise
+        (DFT) it labels clusters cut around the selected neighbourhoods.
+        """
+
     def check_available(self) -> None:
         """Raise InterfacialError naming the extra to install when a package is missing."""
 

@@ -307,7 +307,9 @@ class TransportSpec(Strict):
     ``learn_temperature`` (K; default the highest of md_temperatures), graded every
     ``learn_interval_fs``; at most ``max_selected`` neighbourhoods above ``grade_threshold``
     are labelled per round by ``learn_calculator`` (default: the settings' calculator) and the
-    potential is refitted with that calculator's fit engine.
+    potential is refitted with that calculator's fit engine. ``learn_whole_cell``: label the
+    selected frames whole instead of clusters cut around the neighbourhoods (default: whole
+    for universal potentials, which afford the cell; cut for VASP).
     """
 
     structure: str
@@ -332,6 +334,7 @@ class TransportSpec(Strict):
     grade_threshold: float = Field(2.0, gt=1, le=1000)
     max_selected: int = Field(4, ge=1, le=1000)
     learn_calculator: str | None = None
+    learn_whole_cell: bool | None = None
 
     @field_validator("learn_calculator")
     @classmethod
@@ -358,7 +361,14 @@ class TransportSpec(Strict):
             return {}
         engine = engines.calculator(self.learn_calculator or settings.calculator)
         learner = engine.learn_potential_maker(settings)
-        return {"label_maker": learner.label_maker, "fit_maker": learner.fit_maker}
+        whole = (
+            engine.labels_whole_cells if self.learn_whole_cell is None else self.learn_whole_cell
+        )
+        return {
+            "label_maker": learner.label_maker,
+            "fit_maker": learner.fit_maker,
+            "label_whole_cell": whole,
+        }
 
     @field_validator("md_engine")
     @classmethod

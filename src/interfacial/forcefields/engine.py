@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from interfacial import engines
 from interfacial.errors import InterfacialError
@@ -91,6 +91,8 @@ class ForceFieldEngine:
     force_field_name: str
     package: str
     calculator_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    #: A single point of a 100-atom cell takes ~0.4 s: transport frames are labelled whole.
+    labels_whole_cells: ClassVar[bool] = True
 
     def check_available(self) -> None:
         """Raise InterfacialError naming the extra to install when the package is missing."""

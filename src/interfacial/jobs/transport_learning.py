@@ -94,7 +94,8 @@ def transport_learning_round(
         System label of the transport documents.
     options : dict
         temperature (K), time_step (fs), steps, interval (steps between graded frames),
-        threshold (grade), max_selected, max_rounds, margin and vacuum (A), seed.
+        threshold (grade), max_selected, max_rounds, margin and vacuum (A), whole_cell
+        (label selected frames whole instead of cut clusters), seed.
     label_maker, fit_maker : Maker
         The reference calculator's single point and the MTP fit maker.
     round_index : int
@@ -152,10 +153,14 @@ def transport_learning_round(
         # The MD broke off between graded frames with no grade above the threshold: the last
         # frame before it is the evidence of extrapolation, so its worst atom is labelled.
         selected = [(len(grades) - 1, int(np.argmax(grades[-1])))]
-    clusters = [
-        cut_neighbourhood(frames[f], a, mtp.cutoff, options["margin"], options["vacuum"])
-        for f, a in selected
-    ]
+    if options.get("whole_cell"):
+        # A reference that affords the transport cell labels each selected frame whole.
+        clusters = [frames[f] for f, _ in selected]
+    else:
+        clusters = [
+            cut_neighbourhood(frames[f], a, mtp.cutoff, options["margin"], options["vacuum"])
+            for f, a in selected
+        ]
     record = TransportLearningRound(
         round=round_index,
         potential_sha256=mtp.sha256,
@@ -166,7 +171,7 @@ def transport_learning_round(
         max_grade=max((float(np.max(g)) for g in grades), default=0.0),
         grade_threshold=options["threshold"],
         n_training=len(configurations),
-        n_labelled=len(selected),
+        n_labelled=len({f for f, _ in selected}) if options.get("whole_cell") else len(selected),
         labelled=[
             LabelledNeighbourhood(
                 step=steps[f], atom=a, grade=float(grades[f][a]), n_atoms=len(cluster)
@@ -190,9 +195,17 @@ def transport_learning_round(
         }
 
     labels = []
+    labelled_frames: set[int] = set()
     for (f, a), cluster in zip(selected, clusters, strict=True):
+        if options.get("whole_cell"):
+            if f in labelled_frames:
+                continue  # two neighbourhoods of one frame: the frame is labelled once
+            labelled_frames.add(f)
+            where = f"step {steps[f]} (whole cell)"
+        else:
+            where = f"step {steps[f]} atom {a}"
         label = label_maker.make(AseAtomsAdaptor.get_structure(cluster))
-        label.name = f"label {system} transport round {round_index} step {steps[f]} atom {a}"
+        label.name = f"label {system} transport round {round_index} {where}"
         labels.append(tag(label, Role.AL_LABEL, round=round_index))
     merged = merge_labels(training["cfg"], [lab.output for lab in labels], order)
     merged.name = f"add labels {system} transport round {round_index}"

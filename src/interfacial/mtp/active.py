@@ -209,18 +209,21 @@ def _graded_run(
         grades.append(grade(frame))
         return bool(np.max(grades[-1]) > break_threshold)
 
-    run = run_nvt(
-        start,
-        calculator,
-        temperature=temperature,
-        ramp_start_temperature=temperature,
-        time_step=time_step,
-        ramp_steps=0,
-        production_steps=steps,
-        snapshot_interval=interval,
-        seed=seed,
-        on_snapshot=too_far,
-        stop_on_nonfinite=True,
-    )
+    from interfacial.mtp.engine import ShortContacts
+
+    with ShortContacts(f"exploring MD at {temperature:g} K"):
+        run = run_nvt(
+            start,
+            calculator,
+            temperature=temperature,
+            ramp_start_temperature=temperature,
+            time_step=time_step,
+            ramp_steps=0,
+            production_steps=steps,
+            snapshot_interval=interval,
+            seed=seed,
+            on_snapshot=too_far,
+            stop_on_nonfinite=True,
+        )
     reason = {"stopped by on_snapshot": "grade above break threshold"}.get(run.ended, run.ended)
     return run.frames, run.steps, grades, reason

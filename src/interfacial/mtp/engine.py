@@ -19,8 +19,10 @@ learning (motep's, for potentials of either engine: the file layout is the same)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
+import logging
 import math
 import shlex
 import tempfile
@@ -351,6 +353,55 @@ def _check_starting_point(
             f"a training pair at {min_dist:.2f} A lies below the starting potential's min_dist "
             f"{initial.header.min_dist:.2f} A: fit afresh (no starting potential)"
         )
+
+
+class ShortContacts(logging.Filter):
+    """Condense motep's per-call "closer than min_dist" warnings to one line per run.
+
+    Used around LAMMPS segments with motep forces and active learning's exploring MD.
+
+    motep warns at every force call in which two atoms are closer than the potential's
+    min_dist (the potential extrapolates there). In MD that is thousands of identical lines;
+    the count and the shortest distance say the same and point at active learning.
+    """
+
+    LOGGER = "motep.potentials.mtp.base"
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+        self.count = 0
+        self.shortest = math.inf
+        self.limit: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Count motep's short-contact warnings (dropped); let every other record through."""
+        if record.getMessage().startswith("Nearest-neighbor distance"):
+            self.count += 1
+            if record.args and isinstance(record.args, tuple):
+                with contextlib.suppress(TypeError, ValueError):
+                    self.shortest = min(self.shortest, float(str(record.args[0])))
+                    self.limit = str(record.args[1])
+            return False
+        return True
+
+    def __enter__(self) -> ShortContacts:
+        logging.getLogger(self.LOGGER).addFilter(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        logger = logging.getLogger(self.LOGGER)
+        logger.removeFilter(self)
+        if self.count:
+            logger.warning(
+                "%s: %d force calls had atoms closer than the potential's min_dist (%s A), "
+                "shortest %.3f A: the MTP extrapolates there; add such configurations by active "
+                "learning if the run misbehaves",
+                self.label,
+                self.count,
+                self.limit,
+                self.shortest,
+            )
 
 
 def motep_calculator(potential: MTPPotential, backend: str = "cext") -> Calculator:

@@ -55,6 +55,9 @@ class VaspEngine:
     """VASP run by atomate2 (custodian) with ``settings.vasp_cmd`` and pymatgen's POTCARs."""
 
     name: str = "VASP"
+    #: A DFT single point of a transport cell (hundreds of atoms) is out of reach: clusters
+    #: cut around the selected neighbourhoods are labelled instead.
+    labels_whole_cells: bool = False
 
     def check_available(self) -> None:
         """Nothing to import: atomate2's VASP makers ship with atomate2 itself."""

@@ -200,7 +200,7 @@ def test_the_demo_plan_is_the_main_job():
     assert demo.md_temperatures == [600, 700, 800]
     steps = transport.maker_options(demo.md_temperatures)
     assert (steps["production_steps"], steps["dump_interval"], steps["supercell_atoms"]) == (
-        8_000,
+        10_000,
         20,
         96,
     )

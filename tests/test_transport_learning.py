@@ -267,3 +267,71 @@ def test_learning_is_wired_before_production_only_when_asked(tmp_path) -> None:
         assert md.function_args[1].uuid == learn.uuid
     with pytest.raises(InterfacialError, match="needs label_maker"):
         EmbeddedDiffusionMDMaker(learn_rounds=1)
+
+
+@pytest.mark.parametrize("whole_cell", [True, False])
+def test_a_reference_that_affords_the_cell_labels_whole_frames(tmp_path, whole_cell) -> None:
+    """Whole frames (periodic, the transport cell itself) or clusters cut in vacuum."""
+    from interfacial.flows.mtp import MotepFitMaker
+    from interfacial.jobs.potential import cfg_text
+    from interfacial.jobs.transport_learning import transport_learning_round
+    from mtp_data import SPECIES_ORDER, configurations, tiny_potential, toy_cell
+
+    cell = toy_cell()
+    options = {
+        "temperature": 900.0,
+        "time_step": 1.0,
+        "steps": 60,
+        "interval": 10,
+        "threshold": 1.01,
+        "max_selected": 6,
+        "max_rounds": 1,
+        "margin": 1.0,
+        "vacuum": 6.0,
+        "whole_cell": whole_cell,
+        "seed": 0,
+    }
+    training = {"cfg": cfg_text(configurations(16, seed=1), SPECIES_ORDER), "source": "toy"}
+    response = transport_learning_round.original(
+        cell,
+        tiny_potential(tmp_path),
+        training,
+        system="toy",
+        options=options,
+        label_maker=chgnet_label_maker(),
+        fit_maker=MotepFitMaker(engine_options={"max_iter": 5}),
+    )
+    jobs = response.replace.jobs
+    labels = [j for j in jobs if j.name.startswith("label toy transport round 0")]
+    assert labels, [j.name for j in jobs]
+    structures = [j.function_args[0] for j in labels]
+    if whole_cell:
+        assert all(j.name.endswith("(whole cell)") for j in labels)
+        assert all(len(s) == len(cell) for s in structures)
+        assert all(np.allclose(s.lattice.matrix, cell.lattice.matrix) for s in structures)
+        steps = [j.name.split(" step ")[1] for j in labels]
+        assert len(set(steps)) == len(steps)  # one label per frame
+    else:
+        assert all(" atom " in j.name for j in labels)
+        # clusters in vacuum: boxes larger than the cell's, fewer atoms than the cell
+        assert all(s.lattice.volume > cell.lattice.volume for s in structures)
+        assert all(len(s) < len(cell) for s in structures)
+
+
+def test_universal_potentials_label_whole_frames_vasp_cuts_clusters() -> None:
+    from interfacial.campaign.entries import TransportSpec
+    from interfacial.settings import InterfacialSettings
+
+    settings = InterfacialSettings()
+    spec = TransportSpec(
+        structure="Li2S", potential="store:Li2S-vac", md_engine="motep-external", learn_rounds=1
+    )
+    assert spec.learn_makers(settings)["label_whole_cell"] is True  # CHGNet
+    assert (
+        spec.model_copy(update={"learn_calculator": "VASP"}).learn_makers(settings)[
+            "label_whole_cell"
+        ]
+        is False
+    )
+    forced = spec.model_copy(update={"learn_whole_cell": False})
+    assert forced.learn_makers(settings)["label_whole_cell"] is False

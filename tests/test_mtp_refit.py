@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from interfacial.errors import InterfacialError
-from interfacial.mtp.engine import MotepEngine, basis_covers
+from interfacial.mtp.basis import basis_covers
+from interfacial.mtp.engine import MotepEngine
 from interfacial.mtp.metrics import errors_on
 from mtp_data import SPECIES_ORDER, configurations, labelled, morse
 

@@ -81,8 +81,8 @@ def fit_mtp(
     (a refit after active learning) when its radial basis covers the training set, else the
     fit starts afresh; the document's ``initial_potential_sha256`` says which.
     """
+    from interfacial.mtp.basis import basis_covers
     from interfacial.mtp.cfg import check_training_set
-    from interfacial.mtp.engine import basis_covers
     from interfacial.mtp.metrics import predict
     from interfacial.mtp.potential import MTPPotential
     from interfacial.mtp.progress import fit_display

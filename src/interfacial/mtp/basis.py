@@ -40,9 +40,19 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+from interfacial.errors import InterfacialError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ase import Atoms
+
+    from interfacial.mtp.potential import MTPPotential
 
 MAX_FACTORS = 4
 """At most this many moment tensors in one basis function (MLIP's limit)."""
@@ -515,3 +525,39 @@ def untrained_mtp_text(
         f"alpha_moment_mapping = {_braces(basis.alpha_moment_mapping)}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def shortest_distance(configurations: Sequence[Atoms], cutoff: float) -> float:
+    """Shortest interatomic distance (A) within ``cutoff`` over all configurations.
+
+    Raises
+    ------
+    InterfacialError
+        If no two atoms of any configuration are within ``cutoff``.
+
+    """
+    from ase.neighborlist import neighbor_list
+
+    shortest = math.inf
+    for atoms in configurations:
+        distances = neighbor_list("d", atoms, cutoff)
+        if distances.size:
+            shortest = min(shortest, float(distances.min()))
+    if not math.isfinite(shortest):
+        raise InterfacialError(
+            f"no two atoms of the training set are within the cutoff {cutoff} A: nothing to fit"
+        )
+    return shortest
+
+
+def basis_min_dist(training: Sequence[Atoms], cutoff: float) -> float:
+    """Where a fit's radial basis starts (A): the shortest pair, rounded down to 0.1 A."""
+    return math.floor(shortest_distance(training, cutoff) * 10.0) / 10.0
+
+
+def basis_covers(potential: MTPPotential, training: Sequence[Atoms]) -> bool:
+    """Whether ``potential``'s radial basis (from its min_dist) reaches every training pair.
+
+    A refit can start from it only then; otherwise it starts afresh with a new basis.
+    """
+    return potential.header.min_dist <= basis_min_dist(training, potential.cutoff)

@@ -35,11 +35,14 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 from ase.data import atomic_numbers
-from ase.neighborlist import neighbor_list
 
 from interfacial.commands import expand_command, require_executable, run_captured
 from interfacial.errors import InterfacialError
-from interfacial.mtp.basis import SUPPORTED_LEVELS, untrained_mtp_text
+from interfacial.mtp.basis import (
+    SUPPORTED_LEVELS,
+    basis_min_dist,
+    untrained_mtp_text,
+)
 from interfacial.mtp.cfg import check_species_order, check_training_set, read_cfg, write_cfg
 from interfacial.mtp.defaults import (
     BREAK_THRESHOLD,
@@ -252,27 +255,6 @@ class _FitInputs:
     warm: bool = False
 
 
-def shortest_distance(configurations: Sequence[Atoms], cutoff: float) -> float:
-    """Shortest interatomic distance (A) within ``cutoff`` over all configurations.
-
-    Raises
-    ------
-    InterfacialError
-        If no two atoms of any configuration are within ``cutoff``.
-
-    """
-    shortest = math.inf
-    for atoms in configurations:
-        distances = neighbor_list("d", atoms, cutoff)
-        if distances.size:
-            shortest = min(shortest, float(distances.min()))
-    if not math.isfinite(shortest):
-        raise InterfacialError(
-            f"no two atoms of the training set are within the cutoff {cutoff} A: nothing to fit"
-        )
-    return shortest
-
-
 def _prepare(
     training: Sequence[Atoms],
     species_order: Sequence[str],
@@ -319,19 +301,6 @@ def _prepare(
         encoding="utf-8",
     )
     return _FitInputs(workdir, training_path, initial_path, order, min_dist, initial is not None)
-
-
-def basis_min_dist(training: Sequence[Atoms], cutoff: float) -> float:
-    """Where a fit's radial basis starts (A): the shortest pair, rounded down to 0.1 A."""
-    return math.floor(shortest_distance(training, cutoff) * 10.0) / 10.0
-
-
-def basis_covers(potential: MTPPotential, training: Sequence[Atoms]) -> bool:
-    """Whether ``potential``'s radial basis (from its min_dist) reaches every training pair.
-
-    A refit can start from it only then; otherwise it starts afresh with a new basis.
-    """
-    return potential.header.min_dist <= basis_min_dist(training, potential.cutoff)
 
 
 def _check_starting_point(

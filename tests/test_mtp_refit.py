@@ -66,22 +66,16 @@ def test_a_refit_starts_where_the_potential_left_off(start, tmp_path):
     assert not np.isclose(cold_first.force_rmse, first.force_rmse, rtol=1e-3)
 
 
-def test_a_starting_point_of_another_model_is_refused(start, tmp_path):
-    with pytest.raises(InterfacialError, match="not the model being fitted"):
+@pytest.mark.parametrize(
+    ("level", "cutoff", "message"), [(6, 4.5, "not the model being fitted"), (4, 5.0, "cutoff")]
+)
+def test_a_starting_point_of_another_model_is_refused(start, tmp_path, level, cutoff, message):
+    with pytest.raises(InterfacialError, match=message):
         start["engine"].fit(
             start["new"],
             SPECIES_ORDER,
-            level=6,
-            cutoff=4.5,
-            workdir=tmp_path,
-            initial=start["potential"],
-        )
-    with pytest.raises(InterfacialError, match="cutoff"):
-        start["engine"].fit(
-            start["new"],
-            SPECIES_ORDER,
-            level=4,
-            cutoff=5.0,
+            level=level,
+            cutoff=cutoff,
             workdir=tmp_path,
             initial=start["potential"],
         )

@@ -81,8 +81,9 @@ def test_a_starting_point_of_another_model_is_refused(start, tmp_path, level, cu
         )
 
 
-def test_a_pair_closer_than_the_basis_starts_afresh(start, tmp_path):
+def test_a_pair_closer_than_the_basis_starts_afresh(start, tmp_path, monkeypatch):
     """The fit job starts from the potential only if its radial basis reaches every pair."""
+    monkeypatch.chdir(tmp_path)  # the job fits in its working directory, as jobflow runs it
     from interfacial.jobs.mtp import fit_mtp
     from interfacial.mtp.cfg import write_cfg
 

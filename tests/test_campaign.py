@@ -192,7 +192,7 @@ def test_the_demo_plan_is_the_main_job():
     options = potential.learn_options()
     assert options["reference"]["vacancy_count"] == 1
     assert options["reference"]["production_steps"] * options["reference"]["time_step"] == 2000
-    assert options["fit"] == {"level": 10, "max_training": 200, "engine_options": {"max_iter": 75}}
+    assert options["fit"] == {"level": 10, "max_training": 100, "engine_options": {"max_iter": 75}}
     (transport,) = demo.transport
     # The guard against a potential that holds small cells but not the transport cell.
     assert (transport.learn_rounds, transport.learn_ps) == (1, 1.0)

@@ -242,6 +242,9 @@ def test_the_demo_plan_cut_to_seconds_learns_a_potential_then_runs_transport_on_
                 "production_ps": 0.1,
                 "dump_fs": 2.5,
                 "supercell_atoms": 48,
+                # Learning on the transport cell has its own tests (test_transport_learning):
+                # here production grades against the potential this campaign learnt.
+                "learn_rounds": 0,
             }
         )
     ]

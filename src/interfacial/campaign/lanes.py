@@ -111,7 +111,7 @@ def plan_lanes(groups: list[list[int]], workers: int | None) -> list[list[int]]:
     count = min(len(groups), workers or available_cores()) or 1
     lanes: list[list[int]] = [[] for _ in range(count)]
     for n, group in enumerate(groups):
-        lanes[0 if count == 1 else n % count] += group
+        lanes[n % count] += group
     return [sorted(lane) for lane in lanes if lane]
 
 
